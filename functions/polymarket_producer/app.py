@@ -1,0 +1,42 @@
+"""PolymarketProducerFunction: one price message per outcome token of the selected markets."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timezone
+from typing import Any
+
+import polymarket_run
+import requests
+from aws_lambda_powertools.logging import correlation_paths
+from polymarket_settings import PolymarketSettings
+from producer_common import utc_iso
+from producer_common.http import build_session
+from producer_common.observability import build_logger, build_metrics
+from producer_common.run import deliver_run
+
+logger = build_logger("polymarket-producer")
+metrics = build_metrics("polymarket-producer")
+
+
+@functools.cache
+def settings() -> PolymarketSettings:
+    return PolymarketSettings.from_env()
+
+
+@functools.cache
+def session() -> requests.Session:
+    return build_session("polymarket-producer")
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    config = settings()
+    selection = polymarket_run.select(event, config)
+    observed_at = utc_iso(datetime.now(timezone.utc))
+
+    def work(send: polymarket_run.Send, _deadline: Any) -> tuple[list[Any], dict[str, Any]]:
+        return polymarket_run.produce_prices(session(), config, selection, send, observed_at)
+
+    return deliver_run("polymarket", config.kafka, context, metrics, work)

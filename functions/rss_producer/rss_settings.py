@@ -1,0 +1,36 @@
+"""RSS producer settings, validated once per container."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from producer_common import KafkaSettings
+from producer_common import env as read
+
+FEED_URLS = "FEED_URLS"
+FETCH_CONCURRENCY = "FETCH_CONCURRENCY"
+FETCH_TIMEOUT_S = "FETCH_TIMEOUT_S"
+MAX_FEED_BYTES = "MAX_FEED_BYTES"
+DEFAULT_TOPIC = "rss.items"
+
+
+@dataclass(frozen=True)
+class RssSettings:
+    kafka: KafkaSettings
+    feed_urls: tuple[str, ...]
+    fetch_concurrency: int = 8
+    fetch_timeout_s: float = 10.0
+    max_feed_bytes: int = 5 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RssSettings:
+        e = os.environ if environ is None else environ
+        return cls(
+            kafka=KafkaSettings.from_env(e, default_topic=DEFAULT_TOPIC),
+            feed_urls=tuple(read.url_list(e, FEED_URLS)),
+            fetch_concurrency=read.integer(e, FETCH_CONCURRENCY, 8, 1, 64),
+            fetch_timeout_s=read.number(e, FETCH_TIMEOUT_S, 10.0, 0.1, 120),
+            max_feed_bytes=read.integer(e, MAX_FEED_BYTES, 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+        )

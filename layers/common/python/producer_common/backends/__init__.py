@@ -1,0 +1,20 @@
+"""Kafka client backends; each library is imported only when its backend is chosen."""
+
+from __future__ import annotations
+
+from ..config import KafkaSettings
+from ..constants import CLIENT_KAFKA_PYTHON
+from ..credentials import SaslCredentials
+from .base import Backend, DeliveryCallback
+
+__all__ = ["Backend", "DeliveryCallback", "create_backend"]
+
+
+def create_backend(settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float) -> Backend:
+    if settings.client == CLIENT_KAFKA_PYTHON:
+        from .kafka_python import KafkaPythonBackend
+
+        return KafkaPythonBackend(settings, credentials, delivery_timeout_s)
+    from .confluent import ConfluentBackend
+
+    return ConfluentBackend(settings, credentials, delivery_timeout_s)

@@ -1,0 +1,42 @@
+"""The frame every producer run shares: open the producer, do the work, account, summarise."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from aws_lambda_powertools import Metrics
+
+from .config import KafkaSettings
+from .deadline import Deadline
+from .exceptions import DeliveryError
+from .observability import record_delivery
+from .producer import OutgoingMessage, open_producer
+from .summary import SourceResult, run_summary
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[OutgoingMessage], None]
+# The work sends its messages and returns a result per source plus extra summary fields.
+Work = Callable[[Send, Deadline], tuple[Sequence[SourceResult], Mapping[str, Any]]]
+
+
+def deliver_run(function: str, kafka: KafkaSettings, context: Any, metrics: Metrics, work: Work) -> dict[str, Any]:
+    """Run ``work`` against a producer that is flushed and closed whatever happens.
+
+    Returns the summary when every message was acknowledged; raises ``DeliveryError``
+    otherwise, so that Lambda retries and the failure destination hears of it.
+    """
+    started = time.monotonic()
+    deadline = Deadline.from_context(context, kafka.flush_margin_s)
+    with open_producer(kafka, deadline) as producer:
+        sources, extra = work(producer.send, deadline)
+    report = producer.report
+    record_delivery(metrics, report)
+    summary = run_summary(function, sources, report, time.monotonic() - started, **extra)
+    log.info("run finished", extra={key: value for key, value in summary.items() if key != "sources"})
+    if not report.ok:
+        raise DeliveryError(f"{len(report.failed)} of {producer.sent} messages were not delivered: {report.reasons()}")
+    return summary

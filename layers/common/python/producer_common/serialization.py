@@ -1,0 +1,41 @@
+"""The wire format: JSON values, UTF-8 keys and headers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime, timezone
+from typing import Any
+
+
+def utc_iso(moment: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z`` suffix; a naive time is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_default)
+
+
+def encode_value(value: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON; NaN and infinity are refused rather than sent as invalid JSON."""
+    return _encoder.encode(value).encode("utf-8")
+
+
+def encode_key(key: str) -> bytes:
+    return key.encode("utf-8")
+
+
+def encode_headers(headers: Mapping[str, str]) -> list[tuple[str, bytes]]:
+    return [(name, value.encode("utf-8")) for name, value in headers.items()]
