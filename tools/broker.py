@@ -54,8 +54,16 @@ def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
 
 def broker_command(port: int) -> list[str]:
     url = f"tcp://127.0.0.1:{port}"
-    return [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
-            "--storage-engine", "memory://tansu/"]
+    return [
+        str(tansu_binary()),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
+    ]
 
 
 class EmbeddedBroker:
@@ -93,8 +101,14 @@ def read_topic(bootstrap: str, topic: str, last: int | None = None, timeout_s: f
     """Every message of ``topic`` (or the last ``last`` per partition), decoded, oldest first per partition."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "producers-reader",
-                         "enable.auto.commit": False, "enable.partition.eof": True})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "producers-reader",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
     try:
         metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
         if metadata is None or metadata.error is not None or not metadata.partitions:
@@ -180,8 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     tail = commands.add_parser("tail")
     tail.add_argument("topic")
     tail.add_argument("-n", type=int, default=20)
-    tail.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-                      or f"127.0.0.1:{os.environ.get('BROKER_PORT', '9092')}")
+    tail.add_argument(
+        "--bootstrap",
+        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or f"127.0.0.1:{os.environ.get('BROKER_PORT', '9092')}",
+    )
     args = parser.parse_args(argv)
     if args.command == "start":
         return _start(args.port)
@@ -189,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         return _stop()
     # The last n of each partition hold the last n overall; order them by broker time.
     messages = sorted(read_topic(args.bootstrap, args.topic, last=args.n), key=lambda m: (m["timestamp"], m["offset"]))
-    for message in messages[-args.n:]:
+    for message in messages[-args.n :]:
         print(json.dumps(message, ensure_ascii=False))
     return 0
 

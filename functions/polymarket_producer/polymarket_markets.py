@@ -102,23 +102,25 @@ def to_messages(market: Market, quotes: Mapping[str, Quote], observed_at: str) -
     for outcome, token_id, gamma_price in zip(market.outcomes, market.token_ids, market.gamma_prices, strict=True):
         quote = quotes.get(token_id, Quote(None, None))
         midpoint = quote.midpoint
-        messages.append({
-            "schema": SCHEMA,
-            "market_id": market.market_id,
-            "condition_id": market.condition_id,
-            "slug": market.slug,
-            "question": market.question,
-            "outcome": outcome,
-            "token_id": token_id,
-            "price": midpoint if midpoint is not None else gamma_price,
-            "best_bid": quote.best_bid,
-            "best_ask": quote.best_ask,
-            "midpoint": midpoint,
-            "volume_24h": market.volume_24h,
-            "liquidity": market.liquidity,
-            "end_date": market.end_date,
-            "observed_at": observed_at,
-        })
+        messages.append(
+            {
+                "schema": SCHEMA,
+                "market_id": market.market_id,
+                "condition_id": market.condition_id,
+                "slug": market.slug,
+                "question": market.question,
+                "outcome": outcome,
+                "token_id": token_id,
+                "price": midpoint if midpoint is not None else gamma_price,
+                "best_bid": quote.best_bid,
+                "best_ask": quote.best_ask,
+                "midpoint": midpoint,
+                "volume_24h": market.volume_24h,
+                "liquidity": market.liquidity,
+                "end_date": market.end_date,
+                "observed_at": observed_at,
+            }
+        )
     return messages
 
 

@@ -122,8 +122,10 @@ def produce_prices(
     sent = 0
     for market in markets:
         for message in pm.to_messages(market, quotes, observed_at):
-            headers = {HEADER_SCHEMA: pm.SCHEMA, HEADER_SOURCE: settings.clob_url if message["midpoint"] is not None
-                       else settings.gamma_url}
+            headers = {
+                HEADER_SCHEMA: pm.SCHEMA,
+                HEADER_SOURCE: settings.clob_url if message["midpoint"] is not None else settings.gamma_url,
+            }
             send(OutgoingMessage(message["token_id"], message, headers))
             sent += 1
     gamma_result = SourceResult(gamma, "ok", items=len(rows), new=len(markets))

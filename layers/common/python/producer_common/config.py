@@ -61,8 +61,10 @@ class KafkaSettings:
             client_id=env.optional_str(e, c.KAFKA_CLIENT_ID, c.DEFAULT_CLIENT_ID) or c.DEFAULT_CLIENT_ID,
             region=env.optional_str(e, c.AWS_REGION) or env.optional_str(e, c.AWS_DEFAULT_REGION) or c.DEFAULT_REGION,
         )
-        if settings.needs_password and not secret_id and not (
-            env.optional_str(e, c.KAFKA_USERNAME) and env.optional_str(e, c.KAFKA_PASSWORD)
+        if (
+            settings.needs_password
+            and not secret_id
+            and not (env.optional_str(e, c.KAFKA_USERNAME) and env.optional_str(e, c.KAFKA_PASSWORD))
         ):
             raise ConfigurationError(
                 c.KAFKA_SECRET_ID, f"(or KAFKA_USERNAME and KAFKA_PASSWORD) is required for SASL {mechanism}"

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from .backends import Backend, create_backend
+from .backends.base import NOT_ACKNOWLEDGED
 from .config import KafkaSettings
 from .credentials import resolve_credentials
 from .deadline import Deadline
@@ -25,7 +26,6 @@ from .serialization import encode_headers, encode_key, encode_value
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 2.0
-from .backends.base import NOT_ACKNOWLEDGED
 
 
 @dataclass(frozen=True)
@@ -147,8 +147,11 @@ class MessageProducer:
         if self._report.failed:
             log.error(
                 "Kafka delivery incomplete",
-                extra={"acknowledged": len(self._report.acknowledged), "failed": len(self._report.failed),
-                       "reasons": self._report.reasons()},
+                extra={
+                    "acknowledged": len(self._report.acknowledged),
+                    "failed": len(self._report.failed),
+                    "reasons": self._report.reasons(),
+                },
             )
 
     def _settle(self, sequence: int, reason: str | None) -> None:
