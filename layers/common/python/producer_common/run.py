@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools import Metrics
 
+from .backends import Backend
 from .config import KafkaSettings
 from .deadline import Deadline
 from .exceptions import DeliveryError
@@ -23,7 +24,14 @@ Send = Callable[[OutgoingMessage], None]
 Work = Callable[[Send, Deadline], tuple[Sequence[SourceResult], Mapping[str, Any]]]
 
 
-def deliver_run(function: str, kafka: KafkaSettings, context: Any, metrics: Metrics, work: Work) -> dict[str, Any]:
+def deliver_run(
+    function: str,
+    kafka: KafkaSettings,
+    context: Any,
+    metrics: Metrics,
+    work: Work,
+    backend_factory: Callable[[], Backend] | None = None,
+) -> dict[str, Any]:
     """Run ``work`` against a producer that is flushed and closed whatever happens.
 
     Returns the summary when every message was acknowledged; raises ``DeliveryError``
@@ -31,7 +39,7 @@ def deliver_run(function: str, kafka: KafkaSettings, context: Any, metrics: Metr
     """
     started = time.monotonic()
     deadline = Deadline.from_context(context, kafka.flush_margin_s)
-    with open_producer(kafka, deadline) as producer:
+    with open_producer(kafka, deadline, backend_factory=backend_factory) as producer:
         sources, extra = work(producer.send, deadline)
     report = producer.report
     record_delivery(metrics, report)

@@ -1,0 +1,61 @@
+"""Shared test helpers: function code on the path, handler loading, events, a Lambda context."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = ROOT / "functions"
+EVENTS = ROOT / "events"
+FIXTURES = ROOT / "tests" / "fixtures"
+
+# Lambda puts a function's code directory first on the path; the tests put both,
+# which is why module names are unique across functions (except each `app`).
+for function_dir in (FUNCTIONS / "rss_producer", FUNCTIONS / "polymarket_producer"):
+    if str(function_dir) not in sys.path:
+        sys.path.insert(0, str(function_dir))
+
+
+def load_handler(function: str) -> ModuleType:
+    """A fresh import of functions/<function>/app.py under a unique module name."""
+    path = FUNCTIONS / function / "app.py"
+    spec = importlib.util.spec_from_file_location(f"{function}_app_{uuid.uuid4().hex[:8]}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+class FakeLambdaContext:
+    """The attributes Powertools and the handlers read, with a real countdown."""
+
+    def __init__(self, timeout_s: float = 300.0, function_name: str = "test-function") -> None:
+        self._end = time.monotonic() + timeout_s
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 256
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._end - time.monotonic()) * 1000))
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()

@@ -1,0 +1,56 @@
+"""A fake Kafka backend for unit tests: the product never imports this."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from producer_common.backends import DeliveryCallback
+
+
+@dataclass
+class Produced:
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+@dataclass
+class FakeBackend:
+    """Acknowledges on flush, unless told to fail a key, hold messages, or raise."""
+
+    fail_keys: set[bytes] = field(default_factory=set)
+    hold: bool = False  # never settle: what a dead broker looks like
+    raise_on_produce: Exception | None = None
+    produced: list[Produced] = field(default_factory=list)
+    pending: list[tuple[bytes, DeliveryCallback]] = field(default_factory=list)
+    flush_timeouts: list[float] = field(default_factory=list)
+    closed: bool = False
+    name: str = "fake"
+
+    def produce(
+        self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]], on_delivery: DeliveryCallback
+    ) -> None:
+        if self.raise_on_produce is not None:
+            raise self.raise_on_produce
+        self.produced.append(Produced(topic, key, value, headers))
+        self.pending.append((key, on_delivery))
+
+    def poll(self) -> None:
+        """Settles nothing until flush, like a client with linger."""
+
+    def flush(self, timeout_s: float) -> None:
+        self.flush_timeouts.append(timeout_s)
+        if self.hold:
+            return
+        for key, callback in self.pending:
+            callback("Broker: simulated failure" if key in self.fail_keys else None)
+        self.pending.clear()
+
+    def close(self, timeout_s: float) -> None:
+        self.closed = True
+
+
+def factory(backend: FakeBackend) -> Callable[[], FakeBackend]:
+    return lambda: backend

@@ -1,0 +1,80 @@
+"""Credentials come from Secrets Manager (cached) or the local environment, and never show their values."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+from producer_common import CredentialsError, KafkaSettings, SaslCredentials, resolve_credentials
+from producer_common.credentials import clear_cache
+
+SASL = {
+    "KAFKA_BOOTSTRAP_SERVERS": "b:9096",
+    "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+    "AWS_REGION": "us-east-1",
+}
+PASSWORD = "s3cr3t-pa55w0rd-value"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    clear_cache()
+    yield
+    clear_cache()
+
+
+@pytest.fixture
+def secrets() -> Iterator[object]:
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name="us-east-1")
+
+
+class CountingClient:
+    def __init__(self, inner: object) -> None:
+        self.inner, self.calls = inner, 0
+
+    def get_secret_value(self, **kwargs: str) -> dict[str, str]:
+        self.calls += 1
+        return self.inner.get_secret_value(**kwargs)  # type: ignore[attr-defined,no-any-return]
+
+
+def test_secret_is_read_once_per_container(secrets: object) -> None:
+    arn = secrets.create_secret(Name="kafka", SecretString=json.dumps({"username": "svc", "password": PASSWORD}))["ARN"]  # type: ignore[attr-defined]
+    settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": arn}, "t")
+    client = CountingClient(secrets)
+    first = resolve_credentials(settings, secrets_client=client)
+    second = resolve_credentials(settings, secrets_client=client)
+    assert first == second == SaslCredentials("svc", PASSWORD)
+    assert client.calls == 1
+    assert PASSWORD not in repr(first)
+
+
+def test_a_missing_secret_names_the_secret_not_its_content(secrets: object) -> None:
+    settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": "does-not-exist"}, "t")
+    with pytest.raises(CredentialsError, match="'does-not-exist'.*ResourceNotFoundException"):
+        resolve_credentials(settings, secrets_client=secrets)
+
+
+@pytest.mark.parametrize("secret_string", ["not json", '["svc"]', json.dumps({"username": "svc"})])
+def test_malformed_secrets_are_refused_without_echoing_them(secrets: object, secret_string: str) -> None:
+    secrets.create_secret(Name="bad", SecretString=secret_string)  # type: ignore[attr-defined]
+    settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": "bad"}, "t")
+    with pytest.raises(CredentialsError) as caught:
+        resolve_credentials(settings, secrets_client=secrets)
+    assert "svc" not in str(caught.value) and "'bad'" in str(caught.value)
+
+
+def test_local_credentials_come_from_the_environment() -> None:
+    environ = {**SASL, "KAFKA_USERNAME": "me", "KAFKA_PASSWORD": PASSWORD}
+    settings = KafkaSettings.from_env(environ, "t")
+    assert resolve_credentials(settings, environ) == SaslCredentials("me", PASSWORD)
+
+
+def test_no_credentials_without_a_password_mechanism() -> None:
+    assert resolve_credentials(KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:1"}, "t"), {}) is None

@@ -1,0 +1,31 @@
+"""Wire format: compact UTF-8 JSON values, UTC times."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from producer_common.serialization import encode_headers, encode_value, utc_iso
+
+
+def test_values_are_compact_utf8_json_with_times_in_utc() -> None:
+    paris = timezone(timedelta(hours=1))
+    raw = encode_value({"title": "Café", "at": datetime(2026, 1, 2, 13, 0, tzinfo=paris), "n": 1.5})
+    assert raw == '{"title":"Café","at":"2026-01-02T12:00:00Z","n":1.5}'.encode()
+    assert json.loads(raw)["n"] == 1.5
+
+
+def test_naive_times_are_taken_as_utc() -> None:
+    assert utc_iso(datetime(2026, 5, 1, 8, 30)) == "2026-05-01T08:30:00Z"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), object()])
+def test_values_json_cannot_carry_are_refused(bad: object) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        encode_value({"x": bad})
+
+
+def test_headers_are_utf8_bytes() -> None:
+    assert encode_headers({"schema": "rss_item/1", "source": "https://é.example"}) == [
+        ("schema", b"rss_item/1"), ("source", "https://é.example".encode())]
