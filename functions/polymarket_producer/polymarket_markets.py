@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from producer_common.serialization import parse_utc
+
 SCHEMA = "polymarket_price/1"
 
 
@@ -72,10 +74,11 @@ def parse_market(row: Mapping[str, Any]) -> Market:
     token_ids = [str(t) for t in _string_list(row, "clobTokenIds")]
     if not token_ids or len(outcomes) != len(token_ids) or not all(t.isdigit() for t in token_ids):
         raise MarketError(f"{len(outcomes)} outcomes but token ids {token_ids[:3]!r}")
-    prices_raw = row.get("outcomePrices")
-    prices = [number(p) for p in _string_list(row, "outcomePrices")] if prices_raw else [None] * len(token_ids)
-    if len(prices) != len(token_ids) or any(p is not None and not 0 <= p <= 1 for p in prices):
-        raise MarketError("outcomePrices do not match the outcomes or lie outside [0, 1]")
+    prices: list[float | None] = [None] * len(token_ids)
+    if row.get("outcomePrices"):
+        prices = [number(p) for p in _string_list(row, "outcomePrices")]
+        if len(prices) != len(token_ids) or any(p is None or not 0 <= p <= 1 for p in prices):
+            raise MarketError("outcomePrices are not numbers in [0, 1], one per outcome")
     return Market(
         market_id=str(row.get("id")),
         condition_id=condition_id,
@@ -86,7 +89,7 @@ def parse_market(row: Mapping[str, Any]) -> Market:
         gamma_prices=tuple(prices),
         volume_24h=number(row.get("volume24hr")),
         liquidity=number(row.get("liquidityNum", row.get("liquidity"))),
-        end_date=row.get("endDate") or None,
+        end_date=parse_utc(row.get("endDate")),
     )
 
 

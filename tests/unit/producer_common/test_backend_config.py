@@ -7,8 +7,13 @@ from producer_common import KafkaSettings, SaslCredentials
 from producer_common.backends import confluent, kafka_python
 
 BASE = {"KAFKA_BOOTSTRAP_SERVERS": "b1:9092,b2:9092"}
-SCRAM = {**BASE, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
-         "KAFKA_USERNAME": "u", "KAFKA_PASSWORD": "p"}
+SCRAM = {
+    **BASE,
+    "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+    "KAFKA_USERNAME": "u",
+    "KAFKA_PASSWORD": "p",
+}
 IAM = {**BASE, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "AWS_MSK_IAM", "AWS_REGION": "eu-west-1"}
 
 
@@ -35,9 +40,17 @@ def test_scram_credentials_reach_both_backends() -> None:
     c = confluent.producer_config(settings, credentials, 60)
     k = kafka_python.producer_config(settings, credentials, 60)
     assert (c["security.protocol"], c["sasl.mechanisms"], c["sasl.username"], c["sasl.password"]) == (
-        "SASL_SSL", "SCRAM-SHA-512", "u", "p")
+        "SASL_SSL",
+        "SCRAM-SHA-512",
+        "u",
+        "p",
+    )
     assert (k["security_protocol"], k["sasl_mechanism"], k["sasl_plain_username"], k["sasl_plain_password"]) == (
-        "SASL_SSL", "SCRAM-SHA-512", "u", "p")
+        "SASL_SSL",
+        "SCRAM-SHA-512",
+        "u",
+        "p",
+    )
 
 
 def test_msk_iam_uses_oauthbearer_tokens_signed_for_the_region(monkeypatch: pytest.MonkeyPatch) -> None:

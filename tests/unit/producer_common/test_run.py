@@ -26,10 +26,21 @@ def test_summary_counts_only_acknowledged_messages(capsys: pytest.CaptureFixture
     backend = FakeBackend()
     metrics = Metrics(namespace="Test", service="unit")
     sources = [SourceResult("s1", "ok", items=2, new=2), SourceResult("s2", "not_modified")]
-    summary = deliver_run("rss", SETTINGS, FakeLambdaContext(), metrics, work_sending(["a", "b"], sources),
-                          backend_factory=factory(backend))
+    summary = deliver_run(
+        "rss",
+        SETTINGS,
+        FakeLambdaContext(),
+        metrics,
+        work_sending(["a", "b"], sources),
+        backend_factory=factory(backend),
+    )
     assert {k: summary[k] for k in ("function", "status", "produced", "failed", "duplicates")} == {
-        "function": "rss", "status": "ok", "produced": 2, "failed": 0, "duplicates": 2}
+        "function": "rss",
+        "status": "ok",
+        "produced": 2,
+        "failed": 0,
+        "duplicates": 2,
+    }
     assert summary["sources"][1] == {"source": "s2", "status": "not_modified", "items": 0, "new": 0, "error": None}
     assert isinstance(summary["duration_ms"], int)
     assert list(summary)[-1] == "duration_ms"
@@ -37,16 +48,28 @@ def test_summary_counts_only_acknowledged_messages(capsys: pytest.CaptureFixture
 
 def test_a_source_error_makes_the_run_partial() -> None:
     sources = [SourceResult("s1", "ok", 1, 1), SourceResult("s2", "error", error="HTTP 500")]
-    summary = deliver_run("rss", SETTINGS, FakeLambdaContext(), Metrics(namespace="T", service="u"),
-                          work_sending(["a"], sources), backend_factory=factory(FakeBackend()))
+    summary = deliver_run(
+        "rss",
+        SETTINGS,
+        FakeLambdaContext(),
+        Metrics(namespace="T", service="u"),
+        work_sending(["a"], sources),
+        backend_factory=factory(FakeBackend()),
+    )
     assert summary["status"] == "partial"
 
 
 def test_undelivered_messages_raise_after_the_producer_closed() -> None:
     backend = FakeBackend(fail_keys={b"b"})
     with pytest.raises(DeliveryError, match="1 of 2 messages were not delivered"):
-        deliver_run("rss", SETTINGS, FakeLambdaContext(), Metrics(namespace="T", service="u"),
-                    work_sending(["a", "b"], []), backend_factory=factory(backend))
+        deliver_run(
+            "rss",
+            SETTINGS,
+            FakeLambdaContext(),
+            Metrics(namespace="T", service="u"),
+            work_sending(["a", "b"], []),
+            backend_factory=factory(backend),
+        )
     assert backend.closed
 
 
@@ -58,6 +81,12 @@ def test_work_that_raises_still_closes_the_producer() -> None:
         raise KeyError("bug")
 
     with pytest.raises(KeyError):
-        deliver_run("rss", SETTINGS, FakeLambdaContext(), Metrics(namespace="T", service="u"), work,
-                    backend_factory=factory(backend))
+        deliver_run(
+            "rss",
+            SETTINGS,
+            FakeLambdaContext(),
+            Metrics(namespace="T", service="u"),
+            work,
+            backend_factory=factory(backend),
+        )
     assert backend.closed and backend.pending == []

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from producer_common.serialization import encode_headers, encode_value, utc_iso
+from producer_common.serialization import encode_headers, encode_value, parse_utc, utc_iso
 
 
 def test_values_are_compact_utf8_json_with_times_in_utc() -> None:
@@ -28,4 +28,21 @@ def test_values_json_cannot_carry_are_refused(bad: object) -> None:
 
 def test_headers_are_utf8_bytes() -> None:
     assert encode_headers({"schema": "rss_item/1", "source": "https://é.example"}) == [
-        ("schema", b"rss_item/1"), ("source", "https://é.example".encode())]
+        ("schema", b"rss_item/1"),
+        ("source", "https://é.example".encode()),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-12-10T12:00:00Z", "2026-12-10T12:00:00Z"),
+        ("2026-12-10T13:00:00+01:00", "2026-12-10T12:00:00Z"),
+        ("2026-12-10", "2026-12-10T00:00:00Z"),
+        ("soon", None),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_source_times_are_reemitted_in_utc(raw: object, expected: str | None) -> None:
+    assert parse_utc(raw) == expected

@@ -15,6 +15,17 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def parse_utc(value: Any) -> str | None:
+    """An ISO-8601 string from a source, re-emitted in UTC; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return utc_iso(moment)
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return utc_iso(value)

@@ -1,0 +1,81 @@
+# The project's front door. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+BROKER_PORT ?= 9092
+FUNCTION ?= RssProducerFunction
+EVENT ?= events/schedule.json
+ENV_VARS ?=
+TOPIC ?= rss.items
+N ?= 20
+PYTEST_ARGS ?=
+
+# sam runs the build Makefiles with this PATH, so they use the project's pip.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export BROKER_PORT
+
+.PHONY: help venv test test-unit lint format run demo invoke broker broker-stop tail build deploy validate bench clean
+
+help: ## This list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.txt layers/kafka_deps/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed ## Create .venv with every development dependency
+
+test: venv ## The whole suite: unit, integration (embedded broker), template checks
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: venv ## Unit tests only (no broker, no sam)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: venv ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy layers/common/python/producer_common functions/rss_producer functions/polymarket_producer tools
+
+format: venv ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+run: venv ## Both producers once against their live sources (embedded broker unless KAFKA_BOOTSTRAP_SERVERS)
+	$(BIN)/python tools/demo.py --live
+
+demo: venv ## Both producers once against recorded fixtures served locally
+	$(BIN)/python tools/demo.py
+
+invoke: venv ## Docker-free `sam local invoke`: FUNCTION=<LogicalId> EVENT=<file> [ENV_VARS=<file>]
+	$(BIN)/python tools/invoke.py $(FUNCTION) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
+
+broker: venv ## Start the embedded broker on 127.0.0.1:$(BROKER_PORT)
+	$(BIN)/python tools/broker.py start --port $(BROKER_PORT)
+
+broker-stop: ## Stop the embedded broker
+	$(BIN)/python tools/broker.py stop
+
+tail: venv ## Last N messages of TOPIC, one JSON line each
+	$(BIN)/python tools/broker.py tail $(TOPIC) -n $(N)
+
+build: venv ## sam build (functions and layers for python3.12 on Lambda)
+	$(BIN)/sam build
+
+deploy: build ## sam deploy (add --guided the first time: make deploy DEPLOY_ARGS=--guided)
+	$(BIN)/sam deploy $(DEPLOY_ARGS)
+
+validate: venv ## sam validate --lint and cfn-lint
+	$(BIN)/sam validate --lint
+	$(BIN)/cfn-lint template.yaml
+
+bench: venv ## The benchmark suite on the embedded broker
+	$(BIN)/python tools/bench.py
+
+clean: ## Remove build output and caches (keeps .venv)
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .run
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
