@@ -97,9 +97,13 @@ class EmbeddedBroker:
         self.stop()
 
 
-def read_topic(bootstrap: str, topic: str, last: int | None = None, timeout_s: float = 10.0) -> list[dict[str, Any]]:
-    """Every message of ``topic`` (or the last ``last`` per partition), decoded, oldest first per partition."""
-    from confluent_kafka import Consumer, TopicPartition
+def read_topic(bootstrap: str, topic: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+    """Every message of ``topic``, decoded, in partition order.
+
+    Reads from the beginning until each partition reports its end: Tansu's high
+    watermarks count record batches, not records, so they cannot bound the read.
+    """
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
     consumer = Consumer(
         {
@@ -113,23 +117,19 @@ def read_topic(bootstrap: str, topic: str, last: int | None = None, timeout_s: f
         metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
         if metadata is None or metadata.error is not None or not metadata.partitions:
             return []
-        assignments, remaining = [], 0
-        for partition in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
-            start = max(low, high - last) if last else low
-            if high > start:
-                assignments.append(TopicPartition(topic, partition, start))
-                remaining += high - start
-        if not assignments:
-            return []
-        consumer.assign(assignments)
+        partitions = set(metadata.partitions)
+        consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for partition in partitions])
         messages: list[dict[str, Any]] = []
+        finished: set[int] = set()
         end = time.monotonic() + timeout_s
-        while remaining > 0 and time.monotonic() < end:
+        while finished != partitions and time.monotonic() < end:
             message = consumer.poll(0.5)
-            if message is None or message.error():
+            if message is None:
                 continue
-            remaining -= 1
+            if message.error():
+                if message.error().code() == KafkaError._PARTITION_EOF:
+                    finished.add(message.partition())
+                continue
             messages.append(_decode(message))
         return messages
     finally:
@@ -203,8 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         return _start(args.port)
     if args.command == "stop":
         return _stop()
-    # The last n of each partition hold the last n overall; order them by broker time.
-    messages = sorted(read_topic(args.bootstrap, args.topic, last=args.n), key=lambda m: (m["timestamp"], m["offset"]))
+    messages = sorted(read_topic(args.bootstrap, args.topic), key=lambda m: (m["timestamp"], m["offset"]))
     for message in messages[-args.n :]:
         print(json.dumps(message, ensure_ascii=False))
     return 0

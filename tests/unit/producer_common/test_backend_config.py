@@ -72,3 +72,10 @@ def test_msk_iam_uses_oauthbearer_tokens_signed_for_the_region(monkeypatch: pyte
     provider = k["sasl_oauth_token_provider"]
     assert provider.token() == "token-2" and provider.token() == "token-2"  # reused until near expiry
     assert calls == ["eu-west-1", "eu-west-1"]
+
+
+@pytest.mark.parametrize("delivery_timeout_s", [1, 2.5, 10, 60, 900])
+def test_kafka_python_timeouts_are_consistent_for_any_budget(delivery_timeout_s: float) -> None:
+    settings = KafkaSettings.from_env({**BASE, "KAFKA_CLIENT": "kafka-python", "KAFKA_LINGER_MS": "200"}, "t")
+    config = kafka_python.producer_config(settings, None, delivery_timeout_s)
+    assert config["delivery_timeout_ms"] > config["linger_ms"] + config["request_timeout_ms"]

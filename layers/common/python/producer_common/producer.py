@@ -128,6 +128,16 @@ class MessageProducer:
             return
         self._backend.poll()
 
+    def flush(self) -> None:
+        """Wait, within the deadline, for what was sent so far to be settled."""
+        if self._backend is not None and not self._closed:
+            self._backend.flush(self._deadline.remaining_s())
+
+    @property
+    def settled(self) -> int:
+        with self._lock:
+            return len(self._outcomes)
+
     def close(self) -> None:
         """Flush within the deadline, abandon the rest, close the client; safe to call twice."""
         if self._closed:

@@ -28,7 +28,8 @@ def producer_config(
         "compression_type": None if settings.compression == "none" else settings.compression,
         "linger_ms": settings.linger_ms,
         "delivery_timeout_ms": timeout_ms,
-        "request_timeout_ms": min(30_000, timeout_ms),
+        # kafka-python insists on delivery_timeout_ms > linger_ms + request_timeout_ms.
+        "request_timeout_ms": max(500, min(30_000, (timeout_ms - settings.linger_ms) // 2)),
         # send() blocks for metadata at most this long, and the first connection too.
         "max_block_ms": min(10_000, timeout_ms),
         "bootstrap_timeout_ms": min(10_000, timeout_ms),
