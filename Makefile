@@ -46,22 +46,22 @@ format: venv ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 
 run: venv ## Both producers once against their live sources (embedded broker unless KAFKA_BOOTSTRAP_SERVERS)
-	$(BIN)/python tools/demo.py --live
+	$(BIN)/python -m tools.demo --live
 
 demo: venv ## Both producers once against recorded fixtures served locally
-	$(BIN)/python tools/demo.py
+	$(BIN)/python -m tools.demo
 
 invoke: venv ## Docker-free `sam local invoke`: FUNCTION=<LogicalId> EVENT=<file> [ENV_VARS=<file>]
 	$(BIN)/python tools/invoke.py $(FUNCTION) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
 
 broker: venv ## Start the embedded broker on 127.0.0.1:$(BROKER_PORT)
-	$(BIN)/python tools/broker.py start --port $(BROKER_PORT)
+	$(BIN)/python -m tools.broker start --port $(BROKER_PORT)
 
 broker-stop: ## Stop the embedded broker
-	$(BIN)/python tools/broker.py stop
+	$(BIN)/python -m tools.broker stop
 
 tail: venv ## Last N messages of TOPIC, one JSON line each
-	$(BIN)/python tools/broker.py tail $(TOPIC) -n $(N)
+	$(BIN)/python -m tools.broker tail $(TOPIC) -n $(N)
 
 build: venv ## sam build (functions and layers for python3.12 on Lambda)
 	$(BIN)/sam build
@@ -74,7 +74,7 @@ validate: venv ## sam validate --lint and cfn-lint
 	$(BIN)/cfn-lint template.yaml
 
 bench: venv ## The benchmark suite on the embedded broker
-	$(BIN)/python tools/bench.py
+	$(BIN)/python -m tools.bench
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .run

@@ -25,7 +25,9 @@ def item_id(feed_url: str, entry: Mapping[str, Any]) -> str:
     """Stable across runs: the feed URL with the entry's guid, else link, else title and date."""
     identity = entry.get("id") or entry.get("link")
     if not identity:
-        identity = f"{entry.get('title', '')}\x1f{entry.get('published', entry.get('updated', ''))}"
+        # Reading "updated" only when "published" is absent avoids feedparser's aliasing of the two.
+        dated = entry.get("published") if "published" in entry else entry.get("updated", "")
+        identity = f"{entry.get('title', '')}\x1f{dated}"
     return hashlib.sha256(f"{feed_url}\x1f{identity}".encode()).hexdigest()[:32]
 
 

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-
-from broker import EmbeddedBroker  # noqa: E402
-
-collect_ignore_glob: list[str] = []
+from tools.broker import EmbeddedBroker
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

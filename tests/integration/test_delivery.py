@@ -6,8 +6,9 @@ import time
 import uuid
 
 import pytest
-from broker import EmbeddedBroker, free_port, read_topic
 from producer_common import Deadline, KafkaSettings, OutgoingMessage, open_producer
+
+from tools.broker import EmbeddedBroker, free_port, read_topic
 
 CLIENTS = ["confluent", "kafka-python"]
 
