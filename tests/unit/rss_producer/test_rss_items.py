@@ -18,15 +18,28 @@ def entry(**fields: object) -> feedparser.FeedParserDict:
 
 def test_a_full_entry_becomes_the_contract_message() -> None:
     published = time.strptime("2026-11-20 08:15:00", "%Y-%m-%d %H:%M:%S")
-    e = entry(id="urn:1", title="  Rates <b>hold</b> &amp; markets   rally ", link="/news/1",
-              summary="<p>First&nbsp;paragraph.</p><p>Second.</p>", author="Ana Ruiz",
-              tags=[{"term": "economy"}, {"term": ""}, {"term": "rates"}], published_parsed=published)
+    e = entry(
+        id="urn:1",
+        title="  Rates <b>hold</b> &amp; markets   rally ",
+        link="/news/1",
+        summary="<p>First&nbsp;paragraph.</p><p>Second.</p>",
+        author="Ana Ruiz",
+        tags=[{"term": "economy"}, {"term": ""}, {"term": "rates"}],
+        published_parsed=published,
+    )
     message = rss_items.to_message(FEED, "Example News", e, FETCHED)
     assert message == {
-        "schema": "rss_item/1", "id": rss_items.item_id(FEED, e), "feed_url": FEED, "feed_title": "Example News",
-        "title": "Rates hold & markets rally", "link": "https://example.org/news/1",
-        "summary": "First paragraph. Second.", "author": "Ana Ruiz", "tags": ["economy", "rates"],
-        "published_at": "2026-11-20T08:15:00Z", "fetched_at": FETCHED,
+        "schema": "rss_item/1",
+        "id": rss_items.item_id(FEED, e),
+        "feed_url": FEED,
+        "feed_title": "Example News",
+        "title": "Rates hold & markets rally",
+        "link": "https://example.org/news/1",
+        "summary": "First paragraph. Second.",
+        "author": "Ana Ruiz",
+        "tags": ["economy", "rates"],
+        "published_at": "2026-11-20T08:15:00Z",
+        "fetched_at": FETCHED,
     }
 
 
