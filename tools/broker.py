@@ -126,9 +126,10 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 10.0) -> list[dict
             message = consumer.poll(0.5)
             if message is None:
                 continue
-            if message.error():
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    finished.add(message.partition())
+            error = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    finished.add(message.partition() or 0)
                 continue
             messages.append(_decode(message))
         return messages

@@ -79,7 +79,7 @@ def string_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     if raw.startswith("["):
         try:
             values = json.loads(raw)
-        except ValueError as error:
+        except json.JSONDecodeError as error:
             raise ConfigurationError(name, f"is not a valid JSON array ({error.msg})") from None
         if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
             raise ConfigurationError(name, "must be a JSON array of strings")

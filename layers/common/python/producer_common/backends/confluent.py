@@ -76,9 +76,10 @@ class ConfluentBackend:
             else:
                 on_delivery(error.str())
 
+        wire_headers: list[tuple[str, str | bytes | None]] = list(headers)
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=report)
+                self._producer.produce(topic, value=value, key=key, headers=wire_headers, on_delivery=report)
                 return
             except BufferError:
                 # The local queue is full: let librdkafka drain some of it, then retry.
