@@ -1,0 +1,175 @@
+"""`make bench`: the producers' costs, measured side by side with simple alternatives.
+
+Scenarios so far (each run REPEAT times; median, min, max):
+  K  messages through producer_common against a bare confluent-kafka loop, same messages, same broker
+  C  cold start: importing each handler module and building its settings in a fresh interpreter,
+     against a bare interpreter and against importing every library in the layer
+
+Writes the table to stdout and to BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from tools.broker import EmbeddedBroker
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "layers" / "common" / "python"))  # the CommonLayer, as /opt/python
+COMMAND = "make bench"
+LAYER_LIBRARIES = [
+    "confluent_kafka",
+    "kafka",
+    "feedparser",
+    "requests",
+    "pytz",
+    "aws_lambda_powertools",
+    "aws_msk_iam_sasl_signer",
+]
+HANDLERS = {"rss": ROOT / "functions" / "rss_producer", "polymarket": ROOT / "functions" / "polymarket_producer"}
+COLD_ENV = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "FEED_URLS": "https://example.org/feed.xml"}
+
+
+def messages(count: int) -> list[tuple[str, dict[str, object]]]:
+    return [
+        (f"key-{i}", {"schema": "bench/1", "id": i, "title": f"Item {i}", "summary": "x" * 300}) for i in range(count)
+    ]
+
+
+def run_module(bootstrap: str, payload: list[tuple[str, dict[str, object]]]) -> float:
+    from producer_common import Deadline, KafkaSettings, OutgoingMessage, open_producer
+
+    settings = KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_TOPIC": f"k-{uuid.uuid4().hex}"})
+    started = time.perf_counter()
+    with open_producer(settings, Deadline(fallback_s=300)) as producer:
+        for key, value in payload:
+            producer.send(OutgoingMessage(key, value, {"schema": "bench/1", "source": "bench"}))
+    elapsed = time.perf_counter() - started
+    assert producer.report.ok, producer.report.reasons()
+    return elapsed
+
+
+def run_bare(bootstrap: str, payload: list[tuple[str, dict[str, object]]]) -> float:
+    from confluent_kafka import Producer
+
+    topic = f"k-{uuid.uuid4().hex}"
+    acked = 0
+
+    def on_delivery(error: object, _message: object) -> None:
+        nonlocal acked
+        acked += error is None
+
+    started = time.perf_counter()
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "acks": "all",
+            "compression.type": "lz4",
+            "linger.ms": 20,
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
+    for key, value in payload:
+        producer.produce(
+            topic,
+            key=key.encode(),
+            value=json.dumps(value).encode(),
+            headers=[("schema", b"bench/1"), ("source", b"bench")],
+            on_delivery=on_delivery,
+        )
+        producer.poll(0)
+    producer.flush(300)
+    elapsed = time.perf_counter() - started
+    assert acked == len(payload)
+    return elapsed
+
+
+def python_seconds(code: str, extra_path: list[Path] | None = None) -> float:
+    """Wall time of a fresh interpreter running ``code`` (bytecode caches warm, as in a deployed layer)."""
+    env = {
+        **os.environ,
+        **COLD_ENV,
+        "PYTHONPATH": os.pathsep.join(str(p) for p in [*(extra_path or []), ROOT / "layers" / "common" / "python"]),
+    }
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def cold_start_code(function: str) -> str:
+    return (
+        f"import importlib.util as u; s=u.spec_from_file_location('app', {str(HANDLERS[function] / 'app.py')!r}); "
+        "m=u.module_from_spec(s); s.loader.exec_module(m); m.settings()"
+    )
+
+
+def measure(repeat: int, action: Callable[[], float]) -> list[float]:
+    return [action() for _ in range(repeat)]
+
+
+def row(scenario: str, figure: str, samples: list[float], unit: str = "s") -> list[str]:
+    return [scenario, figure, f"{statistics.median(samples):.3f} {unit}", f"{min(samples):.3f}", f"{max(samples):.3f}"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args(argv)
+
+    rows: list[list[str]] = []
+    payload = messages(args.messages)
+    with EmbeddedBroker() as broker:
+        run_bare(broker.bootstrap, payload[:1000])  # warm the broker and librdkafka
+        module, bare = [], []
+        for _ in range(args.repeat):  # interleaved, so drift hits both alike
+            module.append(run_module(broker.bootstrap, payload))
+            bare.append(run_bare(broker.bootstrap, payload))
+    n = args.messages
+    rows.append(row("K", f"{n:,} messages, producer_common", module))
+    rows.append(row("K", f"{n:,} messages, bare confluent-kafka loop", bare))
+    ratio = statistics.median(bare) / statistics.median(module)
+    rows.append(["K", "throughput ratio module / bare (target ≥ 0.8)", f"{ratio:.2f}", "", ""])
+
+    bare_python = measure(args.repeat, lambda: python_seconds("pass"))
+    libraries = measure(args.repeat, lambda: python_seconds("import " + ", ".join(LAYER_LIBRARIES)))
+    rows.append(row("C", "bare interpreter", bare_python))
+    rows.append(row("C", "import every layer library", libraries))
+    base = statistics.median(bare_python)
+    for function, path in HANDLERS.items():
+        handler = measure(
+            args.repeat,
+            lambda path=path, function=function: python_seconds(  # type: ignore[misc]
+                cold_start_code(function), [path]
+            ),
+        )
+        rows.append(row("C", f"{function} handler import + settings", handler))
+        share = (statistics.median(handler) - base) / (statistics.median(libraries) - base)
+        rows.append(
+            ["C", f"{function}: cost over bare / all libraries' cost over bare (target ≤ 0.6)", f"{share:.2f}", "", ""]
+        )
+
+    table = ["| scenario | figure | median | min | max |", "| --- | --- | --- | --- | --- |"]
+    table += ["| " + " | ".join(cells) + " |" for cells in rows]
+    text = (
+        f"# Benchmarks\n\nCommand: `{COMMAND}` (repeat {args.repeat}; {os.cpu_count()} cores; "
+        f"Python {sys.version.split()[0]}).\n\n" + "\n".join(table) + "\n"
+    )
+    args.output.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
