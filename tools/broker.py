@@ -155,8 +155,8 @@ def _decode(message: Any) -> dict[str, Any]:
 
 def _start(port: int) -> int:
     RUN_DIR.mkdir(exist_ok=True)
-    if PID_FILE.exists() and _alive(int(PID_FILE.read_text())):
-        print(f"broker already running (pid {PID_FILE.read_text().strip()})", file=sys.stderr)
+    if PID_FILE.exists() and _alive(_pid()):
+        print(f"broker already running (pid {_pid()}); `make broker-stop` first to move it", file=sys.stderr)
         return 0
     with open(LOG_FILE, "ab") as log:
         process = subprocess.Popen(broker_command(port), stdout=log, stderr=log, start_new_session=True)
@@ -170,12 +170,16 @@ def _stop() -> int:
     if not PID_FILE.exists():
         print("no broker running", file=sys.stderr)
         return 0
-    pid = int(PID_FILE.read_text())
+    pid = _pid()
     if _alive(pid):
         os.kill(pid, signal.SIGTERM)
     PID_FILE.unlink()
     print(f"broker stopped (pid {pid})", file=sys.stderr)
     return 0
+
+
+def _pid() -> int:
+    return int(PID_FILE.read_text().split()[0])
 
 
 def _alive(pid: int) -> bool:
