@@ -1,0 +1,105 @@
+"""`make invoke` for both functions, as a user runs it: the fixture server, the embedded broker,
+the template's environment with the caller's variables on top."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from tools.broker import EmbeddedBroker, read_topic
+from tools.fixture_server import FEEDS, FixtureServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def sources() -> Iterator[FixtureServer]:
+    with FixtureServer() as server:
+        yield server
+
+
+def invoke(function: str, event: str, env: dict[str, str]) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    done = subprocess.run(
+        [sys.executable, "tools/invoke.py", function, "--event", event],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode, json.loads(done.stdout.splitlines()[-1]), done.stderr
+
+
+def distinct_entries(path: Path) -> int:
+    entries = feedparser.parse(path.read_bytes()).entries
+    return len({entry.get("id") or entry.get("link") or entry.get("title") for entry in entries})
+
+
+def test_rss_function_writes_one_message_per_item(broker: EmbeddedBroker, sources: FixtureServer) -> None:
+    # Given FEED_URLS and KAFKA_BOOTSTRAP_SERVERS in the caller's environment
+    topic = f"invoke-rss-{uuid.uuid4().hex[:6]}"
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+        "FEED_URLS": ",".join(sources.feed_urls()),
+        "KAFKA_TOPIC": topic,
+    }
+    # When the function is invoked with the scheduled event
+    status, summary, stderr = invoke("RssProducerFunction", "events/schedule.json", env)
+    # Then every distinct item of every served feed is on the topic, and stdout's last line is the summary
+    expected = sum(distinct_entries(path) for path in FEEDS.iterdir() if path.suffix in (".xml", ".rdf"))
+    assert status == 0, stderr[-2000:]
+    assert summary["status"] == "ok" and summary["produced"] == expected and summary["failed"] == 0
+    assert summary["duplicates"] == 1  # atom_duplicates.xml repeats one id
+    assert len(summary["sources"]) == len(sources.feed_urls())
+    assert len(read_topic(broker.bootstrap, topic)) == expected
+    assert '"correlation_id":"cdc73f9d-aea9-11e3-9d5a-835b769c0d9c"' in stderr  # the event's id
+
+
+def test_polymarket_function_writes_one_message_per_token(broker: EmbeddedBroker, sources: FixtureServer) -> None:
+    topic = f"invoke-pm-{uuid.uuid4().hex[:6]}"
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+        "KAFKA_TOPIC": topic,
+        "POLYMARKET_GAMMA_URL": f"{sources.url}/gamma",
+        "POLYMARKET_CLOB_URL": f"{sources.url}/clob",
+    }
+    status, summary, stderr = invoke("PolymarketProducerFunction", "events/schedule.json", env)
+    open_markets = [m for m in sources.data.markets if m["active"] and not m["closed"]]
+    assert status == 0, stderr[-2000:]
+    assert summary["markets"] + summary["skipped_markets"] == len(open_markets)
+    assert summary["skipped_markets"] == 2
+    messages = read_topic(broker.bootstrap, topic)
+    assert len(messages) == summary["produced"] > 0
+    value = messages[0]["value"]
+    assert messages[0]["key"] == value["token_id"] and value["schema"] == "polymarket_price/1"
+    assert isinstance(value["price"], float) and isinstance(value["liquidity"], float)
+
+
+def test_an_invalid_setting_fails_at_start_naming_the_variable(broker: EmbeddedBroker) -> None:
+    status, error, _ = invoke(
+        "RssProducerFunction",
+        "events/schedule.json",
+        {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "FETCH_CONCURRENCY": "lots"},
+    )
+    assert status == 1
+    assert error["errorType"] == "ConfigurationError" and error["errorMessage"].startswith("FETCH_CONCURRENCY")
+
+
+def test_an_unreachable_broker_makes_the_run_raise(sources: FixtureServer) -> None:
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+        "FEED_URLS": sources.feed_urls()[0],
+        "KAFKA_DELIVERY_TIMEOUT_S": "3",
+    }
+    status, error, _ = invoke("RssProducerFunction", "events/schedule.json", env)
+    assert status == 1 and error["errorType"] == "DeliveryError"
+    assert re.match(r"(\d+) of \1 messages were not delivered", error["errorMessage"])
