@@ -52,7 +52,7 @@ demo: venv ## Both producers once against recorded fixtures served locally
 	$(BIN)/python -m tools.demo
 
 invoke: venv ## Docker-free `sam local invoke`: FUNCTION=<LogicalId> EVENT=<file> [ENV_VARS=<file>]
-	$(BIN)/python tools/invoke.py $(FUNCTION) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
+	@$(BIN)/python tools/invoke.py $(FUNCTION) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
 
 broker: venv ## Start the embedded broker on 127.0.0.1:$(BROKER_PORT)
 	$(BIN)/python -m tools.broker start --port $(BROKER_PORT)
@@ -61,7 +61,7 @@ broker-stop: ## Stop the embedded broker
 	$(BIN)/python -m tools.broker stop
 
 tail: venv ## Last N messages of TOPIC, one JSON line each
-	$(BIN)/python -m tools.broker tail $(TOPIC) -n $(N)
+	@$(BIN)/python -m tools.broker tail $(TOPIC) -n $(N)
 
 build: venv ## sam build (functions and layers for python3.12 on Lambda)
 	$(BIN)/sam build
