@@ -45,17 +45,23 @@ def bootstrap_servers() -> str:
 @contextlib.contextmanager
 def sources(live: bool) -> Iterator[dict[str, str]]:
     """Environment overrides pointing the producers at their sources."""
+    # A fresh state file per demo, so every demo shows items being produced.
+    state = {"STATE_PATH": str(ROOT / ".run" / f"demo-state-{os.getpid()}.sqlite")}
     if live:
-        yield {}
+        yield state
+        Path(state["STATE_PATH"]).unlink(missing_ok=True)
         return
     from tools.fixture_server import FixtureServer
 
     with FixtureServer() as server:
         yield {
+            **state,
             "FEED_URLS": ",".join(server.feed_urls()),
             "POLYMARKET_GAMMA_URL": f"{server.url}/gamma",
             "POLYMARKET_CLOB_URL": f"{server.url}/clob",
         }
+    for leftover in (ROOT / ".run").glob(f"demo-state-{os.getpid()}.sqlite*"):
+        leftover.unlink()
 
 
 def invoke(function: str, overrides: dict[str, str], log_path: Path) -> dict[str, Any]:

@@ -108,3 +108,22 @@ def synthetic_markets(count: int, seed: int = 42) -> tuple[list[dict[str, Any]],
         rows.append(row)
         books.extend(books_for(row, rnd))
     return rows, books
+
+
+def synthetic_feed(index: int, items: int) -> bytes:
+    """An RSS 2.0 feed of ``items`` entries, the same bytes every time for the same arguments."""
+    start = START - timedelta(hours=index)
+    entries = "".join(
+        f"<item><title>Feed {index} item {i}: a headline of ordinary length</title>"
+        f"<link>https://synthetic.example/{index}/{i}</link><guid>synthetic-{index}-{i}</guid>"
+        f"<pubDate>{(start - timedelta(minutes=7 * i)).strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate>"
+        f"<category>topic-{i % 5}</category>"
+        f"<description>Summary of item {i} in feed {index}, long enough to look like a real teaser "
+        f"paragraph with &lt;b&gt;some&lt;/b&gt; markup.</description></item>"
+        for i in range(items)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>Synthetic feed {index}</title><link>https://synthetic.example/{index}</link>"
+        f"<description>Generated</description>{entries}</channel></rss>"
+    ).encode()

@@ -1,11 +1,13 @@
 """A local stand-in for the producers' sources: recorded feeds and a Polymarket Gamma + CLOB fake.
 
     python -m tools.fixture_server [--port 0] [--latency-ms N] [--synthetic-markets N]
+                                   [--synthetic-feeds N --items M]
 
 prints {"url": "http://127.0.0.1:PORT"} when ready and serves until stopped. Routes:
 
   GET  /feeds/                 the feed URLs (JSON)
   GET  /feeds/<file>           a recorded feed, with ETag / Last-Modified and 304 answers
+  GET  /feeds/synthetic/<i>.xml  generated feeds (--synthetic-feeds N --items M), same validators
   GET  /gamma/markets          list; limit, offset (422 past 2000), active, closed, slug (repeatable),
                                order, ascending, liquidity_num_min, volume_num_min
   GET  /gamma/markets/keyset   {"markets": [...], "next_cursor"}; after_cursor pages, limit <= 100
@@ -100,8 +102,11 @@ class FixtureServer:
         feeds: Path = FEEDS,
         polymarket: Path = POLYMARKET,
         verbose: bool = False,
+        synthetic_feeds: int = 0,
+        items: int = 30,
     ) -> None:
         self.feeds_dir = feeds
+        self.synthetic_feeds, self.items = synthetic_feeds, items
         self.data = PolymarketData.load(polymarket, synthetic_markets)
         self.latency_s = latency_ms / 1000
         self.verbose = verbose
@@ -116,6 +121,9 @@ class FixtureServer:
         return [
             f"{self.url}/feeds/{path.name}" for path in sorted(self.feeds_dir.iterdir()) if path.suffix in CONTENT_TYPES
         ]
+
+    def synthetic_feed_urls(self) -> list[str]:
+        return [f"{self.url}/feeds/synthetic/{index}.xml" for index in range(self.synthetic_feeds)]
 
     def count(self, key: str) -> None:
         with self._lock:
@@ -170,21 +178,31 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
             return self._json(404, {"error": "not found"})
 
         def _feed(self, name: str) -> None:
-            file = server.feeds_dir / name
-            if "/" in name or not file.is_file():
+            body = self._feed_body(name)
+            if body is None:
                 return self._json(404, {"error": "no such feed"})
-            body = file.read_bytes()
             etag = '"' + base64.urlsafe_b64encode(hashlib.sha256(body).digest()).decode()[:16] + '"'
             headers = {
                 "ETag": etag,
                 "Last-Modified": LAST_MODIFIED,
-                "Content-Type": CONTENT_TYPES.get(file.suffix, "application/xml"),
+                "Content-Type": CONTENT_TYPES.get(Path(name).suffix, "application/xml"),
             }
             if self.headers.get("If-None-Match") == etag or (
                 "If-None-Match" not in self.headers and self.headers.get("If-Modified-Since") == LAST_MODIFIED
             ):
                 return self._send(304, b"", headers)
             return self._send(200, body, headers)
+
+        def _feed_body(self, name: str) -> bytes | None:
+            if name.startswith("synthetic/"):
+                index = name.removeprefix("synthetic/").removesuffix(".xml")
+                if not index.isdigit() or int(index) >= server.synthetic_feeds:
+                    return None
+                from tools.fixture_data import synthetic_feed
+
+                return synthetic_feed(int(index), server.items)
+            file = server.feeds_dir / name
+            return file.read_bytes() if "/" not in name and file.is_file() else None
 
         def _markets(self, query: dict[str, list[str]]) -> None:
             offset = int(query.get("offset", ["0"])[-1])
@@ -254,9 +272,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--synthetic-markets", type=int, default=0)
+    parser.add_argument("--synthetic-feeds", type=int, default=0)
+    parser.add_argument("--items", type=int, default=30)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    server = FixtureServer(args.port, args.latency_ms, args.synthetic_markets, verbose=args.verbose).start()
+    server = FixtureServer(
+        args.port,
+        args.latency_ms,
+        args.synthetic_markets,
+        verbose=args.verbose,
+        synthetic_feeds=args.synthetic_feeds,
+        items=args.items,
+    ).start()
     print(json.dumps({"url": server.url}), flush=True)
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

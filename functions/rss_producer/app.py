@@ -6,13 +6,17 @@ import functools
 from datetime import datetime, timezone
 from typing import Any
 
-import requests
+import rss_fetch
 import rss_run
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from producer_common import utc_iso
+from producer_common.deadline import Deadline
 from producer_common.http import build_session
 from producer_common.observability import build_logger, build_metrics
+from producer_common.producer import DeliveryReport
 from producer_common.run import deliver_run
+from producer_common.state import StateStore, open_state_store
 from rss_settings import RssSettings
 
 logger = build_logger("rss-producer")
@@ -25,8 +29,15 @@ def settings() -> RssSettings:
 
 
 @functools.cache
-def session() -> requests.Session:
-    return build_session("rss-producer", pool_size=settings().fetch_concurrency)
+def fetcher() -> rss_fetch.Fetcher:
+    config = settings()
+    session = build_session("rss-producer", pool_size=config.fetch_concurrency)
+    return rss_fetch.Fetcher(session, config.fetch_timeout_s, config.max_feed_bytes)
+
+
+@functools.cache
+def state() -> StateStore | None:
+    return open_state_store()
 
 
 @metrics.log_metrics
@@ -35,11 +46,27 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = settings()
     feeds = rss_run.select_feeds(event, config.feed_urls)
     fetched_at = utc_iso(datetime.now(timezone.utc))
+    outcome: list[rss_run.RssRun] = []  # filled by work, read once the broker has answered
 
-    def work(send: rss_run.Send, _deadline: Any) -> tuple[list[Any], dict[str, Any]]:
-        sources, duplicates = rss_run.produce_feeds(
-            feeds, session(), send, fetched_at, config.fetch_concurrency, config.fetch_timeout_s, config.max_feed_bytes
-        )
-        return sources, {"duplicates": duplicates}
+    def work(send: rss_run.Send, deadline: Deadline) -> tuple[list[Any], dict[str, Any]]:
+        run = rss_run.produce_feeds(feeds, fetcher(), state(), send, fetched_at, deadline, config.fetch_concurrency)
+        outcome.append(run)
+        record_metrics(run)
+        return run.sources, {"duplicates": run.duplicates}
 
-    return deliver_run("rss", config.kafka, context, metrics, work)
+    def advance_state(report: DeliveryReport) -> None:
+        if outcome:
+            rss_run.record_delivery(outcome[0], report, state())
+
+    return deliver_run("rss", config.kafka, context, metrics, work, after_delivery=advance_state)
+
+
+def record_metrics(run: rss_run.RssRun) -> None:
+    metrics.add_metric(name="FeedItems", unit=MetricUnit.Count, value=sum(feed.items for feed in run.feeds))
+    metrics.add_metric(name="NewItems", unit=MetricUnit.Count, value=sum(feed.new for feed in run.feeds))
+    metrics.add_metric(name="DuplicateItems", unit=MetricUnit.Count, value=run.duplicates)
+    metrics.add_metric(name="FeedErrors", unit=MetricUnit.Count, value=run.count("error"))
+    metrics.add_metric(name="FeedsNotModified", unit=MetricUnit.Count, value=run.count("not_modified"))
+    latencies = [feed.latency_s for feed in run.feeds if feed.latency_s is not None][:100]  # EMF holds 100 values
+    for latency in latencies:
+        metrics.add_metric(name="FetchLatency", unit=MetricUnit.Milliseconds, value=round(latency * 1000, 1))

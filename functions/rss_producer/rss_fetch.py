@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import feedparser
 import requests
+from producer_common.deadline import Deadline
+from producer_common.http import RetryPolicy, send_with_retries
+from producer_common.state import FeedValidators
+
+CHUNK_BYTES = 64 * 1024
 
 
 class FeedError(Exception):
@@ -14,31 +20,85 @@ class FeedError(Exception):
 
 
 @dataclass(frozen=True)
+class Fetched:
+    """A 200 with its body, or a 304 (``body`` None); the validators to keep for next time."""
+
+    body: bytes | None
+    headers: dict[str, str]
+    validators: FeedValidators
+    latency_s: float
+
+
+@dataclass(frozen=True)
 class ParsedFeed:
-    url: str
     title: str | None
     entries: list[Any]
     warning: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
-def fetch(session: requests.Session, url: str, timeout_s: float, max_bytes: int) -> tuple[bytes, dict[str, str]]:
-    """The body (at most ``max_bytes``, streamed) and the response headers."""
-    try:
-        with session.get(url, timeout=(min(timeout_s, 5.0), timeout_s), stream=True) as response:
-            if response.status_code >= 400:
-                raise FeedError(f"HTTP {response.status_code}")
-            body = bytearray()
-            for chunk in response.iter_content(64 * 1024):
-                body += chunk
-                if len(body) > max_bytes:
-                    raise FeedError(f"body larger than {max_bytes} bytes")
-            return bytes(body), {name.lower(): value for name, value in response.headers.items()}
-    except requests.RequestException as error:
-        raise FeedError(f"{type(error).__name__}") from error
+@dataclass(frozen=True)
+class Fetcher:
+    """Polite GETs: timeouts, bounded retries honouring Retry-After, a streamed size cap, conditional GET."""
+
+    session: requests.Session
+    timeout_s: float = 10.0
+    max_bytes: int = 5 * 1024 * 1024
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def fetch(self, url: str, known: FeedValidators | None = None, deadline: Deadline | None = None) -> Fetched:
+        headers = known.request_headers() if known else {}
+        timeout = (min(self.timeout_s, 5.0), self.timeout_s)
+        started = time.monotonic()
+        try:
+            response = send_with_retries(
+                lambda: self.session.get(url, headers=headers, timeout=timeout, stream=True), self.retry, deadline
+            )
+            with response:
+                if response.status_code == 304:
+                    return Fetched(None, {}, known or FeedValidators(), time.monotonic() - started)
+                if response.status_code >= 400:
+                    raise FeedError(f"HTTP {response.status_code}")
+                body = self._read(response)
+                received = {name.lower(): value for name, value in response.headers.items()}
+        except requests.TooManyRedirects:
+            raise FeedError("too many redirects") from None
+        except requests.RequestException as error:
+            raise FeedError(type(error).__name__) from None
+        validators = FeedValidators(received.get("etag"), received.get("last-modified"))
+        return Fetched(body, received, validators, time.monotonic() - started)
+
+    def _read(self, response: requests.Response) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise FeedError(f"body larger than {self.max_bytes} bytes")
+        body = bytearray()
+        for chunk in response.iter_content(CHUNK_BYTES):
+            body += chunk
+            if len(body) > self.max_bytes:
+                raise FeedError(f"body larger than {self.max_bytes} bytes")
+        return bytes(body)
+
+
+def declares_entities(body: bytes) -> bool:
+    """Whether the document type declaration has an internal subset that declares entities.
+
+    That is how XML bombs (billion laughs, external entities) get in; real feeds never need it.
+    Only the first DOCTYPE counts: a later one is not a declaration, and one look keeps this linear.
+    """
+    start = body[:1_000_000].upper().find(b"<!DOCTYPE")
+    if start == -1:
+        return False
+    opening = body.find(b"[", start)
+    if opening == -1 or body.find(b">", start, opening) != -1:
+        return False
+    closing = body.find(b"]", opening)
+    return b"<!ENTITY" in body[opening : closing if closing != -1 else len(body)].upper()
 
 
 def parse(url: str, body: bytes, headers: dict[str, str]) -> ParsedFeed:
+    """feedparser over the bytes with the response headers; a malformed but readable feed keeps its entries."""
+    if declares_entities(body):
+        raise FeedError("document declares XML entities (refused: entity expansion risk)")
     response_headers = {"content-location": url, **headers}
     document = feedparser.parse(body, response_headers=response_headers, sanitize_html=False)
     if not document.get("version") and not document.entries:
@@ -47,4 +107,4 @@ def parse(url: str, body: bytes, headers: dict[str, str]) -> ParsedFeed:
     warning = None
     if document.get("bozo"):
         warning = f"{type(document.bozo_exception).__name__}: {document.bozo_exception}"[:200]
-    return ParsedFeed(url, document.feed.get("title"), list(document.entries), warning, headers)
+    return ParsedFeed(document.feed.get("title"), list(document.entries), warning)

@@ -1,22 +1,28 @@
-"""One RSS run: fetch feeds concurrently, normalise entries, hand them to the producer."""
+"""One RSS run: fetch feeds concurrently, keep what is new, send it, and advance state only for what was delivered."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any
 
-import requests
 import rss_fetch
 import rss_items
 from producer_common import HEADER_SCHEMA, HEADER_SOURCE, ConfigurationError, OutgoingMessage, SourceResult
+from producer_common.deadline import Deadline
 from producer_common.env import is_http_url
+from producer_common.producer import DeliveryReport
+from producer_common.state import FeedValidators, StateStore
 
 log = logging.getLogger("rss_producer")
 
 Send = Callable[[OutgoingMessage], None]
+SKIPPED = "skipped: too close to the Lambda deadline to start"
 
 
 def select_feeds(event: Mapping[str, Any] | None, configured: Sequence[str]) -> list[str]:
@@ -24,7 +30,7 @@ def select_feeds(event: Mapping[str, Any] | None, configured: Sequence[str]) -> 
     detail = (event or {}).get("detail") or {}
     if not isinstance(detail, Mapping):
         raise ConfigurationError("detail", "must be an object")
-    feeds = list(configured)
+    feeds = list(dict.fromkeys(configured))
     if "feeds" in detail:
         override = detail["feeds"]
         if not isinstance(override, list) or not all(isinstance(u, str) and is_http_url(u) for u in override):
@@ -50,47 +56,157 @@ def _shard(shard: Any) -> tuple[int, int]:
     return index, count
 
 
+@dataclass
+class FeedRun:
+    """What happened to one feed, and what to record once the broker has answered."""
+
+    url: str
+    status: str = "ok"
+    items: int = 0
+    new: int = 0
+    error: str | None = None
+    latency_s: float | None = None
+    sent_ids: list[str] = field(default_factory=list)
+    refresh_ids: list[str] = field(default_factory=list)  # seen before, record close to expiry
+    validators: FeedValidators | None = None  # to store once every sent item is acknowledged
+
+    def result(self) -> SourceResult:
+        return SourceResult(self.url, self.status, self.items, self.new, self.error)  # type: ignore[arg-type]
+
+
+@dataclass
+class RssRun:
+    feeds: list[FeedRun]
+    duplicates: int = 0
+
+    @property
+    def sources(self) -> list[SourceResult]:
+        return [feed.result() for feed in self.feeds]
+
+    def count(self, status: str) -> int:
+        return sum(feed.status == status for feed in self.feeds)
+
+
 def produce_feeds(
-    feed_urls: Iterable[str],
-    session: requests.Session,
+    urls: Sequence[str],
+    fetcher: rss_fetch.Fetcher,
+    state: StateStore | None,
     send: Send,
     fetched_at: str,
+    deadline: Deadline,
     concurrency: int = 8,
-    timeout_s: float = 10.0,
-    max_bytes: int = 5 * 1024 * 1024,
-) -> tuple[list[SourceResult], int]:
-    """Send one message per distinct entry; returns a result per feed and the duplicates skipped."""
+) -> RssRun:
+    """Fetch and parse up to ``concurrency`` feeds at once; send each new entry once.
 
-    def load(url: str) -> rss_fetch.ParsedFeed:
-        body, headers = rss_fetch.fetch(session, url, timeout_s, max_bytes)
-        return rss_fetch.parse(url, body, headers)
+    A new fetch starts only while the deadline leaves time for it to finish; the feeds not
+    started are reported as skipped. Messages are sent from this thread as each feed completes.
+    """
+    feeds = {url: FeedRun(url) for url in urls}
+    known = state.validators(list(urls)) if state else {}
+    run = RssRun(list(feeds.values()))
+    seen_in_run: set[str] = set()
+    reserve_s = fetcher.timeout_s + 2.0  # long enough to fetch and parse one more feed
 
-    urls = list(feed_urls)
-    results: list[SourceResult] = []
-    seen: set[str] = set()
-    duplicates = 0
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(urls) or 1))) as pool:
-        for url, future in [(url, pool.submit(load, url)) for url in urls]:
-            try:
-                feed = future.result()
-            except rss_fetch.FeedError as error:
-                log.warning("feed skipped", extra={"feed_url": url, "reason": str(error)})
-                results.append(SourceResult(url, "error", error=str(error)))
-                continue
-            except Exception as error:  # a parser bug on hostile input must not end the run
-                log.exception("feed failed", extra={"feed_url": url})
-                results.append(SourceResult(url, "error", error=f"unexpected {type(error).__name__}"))
-                continue
-            if feed.warning:
-                log.info("feed is malformed but readable", extra={"feed_url": url, "warning": feed.warning})
-            new = 0
-            for entry in feed.entries:
-                message = rss_items.to_message(url, feed.title, entry, fetched_at)
-                if message["id"] in seen:
-                    duplicates += 1
+    def load(url: str) -> tuple[rss_fetch.Fetched, rss_fetch.ParsedFeed | None]:
+        fetched = fetcher.fetch(url, known.get(url), deadline)
+        if fetched.body is None:
+            return fetched, None
+        return fetched, rss_fetch.parse(url, fetched.body, fetched.headers)
+
+    waiting = deque(urls)
+    running: dict[Future[Any], str] = {}
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        while waiting or running:
+            while waiting and len(running) < concurrency:
+                if deadline.remaining_s() <= reserve_s:
+                    for url in waiting:
+                        feeds[url].status, feeds[url].error = "error", SKIPPED
+                    log.warning("feeds skipped near the deadline", extra={"skipped": len(waiting)})
+                    waiting.clear()
+                    break
+                url = waiting.popleft()
+                running[pool.submit(load, url)] = url
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                feed = feeds[running.pop(future)]
+                try:
+                    fetched, parsed = future.result()
+                except rss_fetch.FeedError as error:
+                    feed.status, feed.error = "error", str(error)
+                    log.warning("feed skipped", extra={"feed_url": feed.url, "reason": feed.error})
                     continue
-                seen.add(message["id"])
-                send(OutgoingMessage(message["id"], message, {HEADER_SCHEMA: rss_items.SCHEMA, HEADER_SOURCE: url}))
-                new += 1
-            results.append(SourceResult(url, "ok", items=len(feed.entries), new=new))
-    return results, duplicates
+                except Exception as error:  # a parser bug on hostile input must not end the run
+                    feed.status, feed.error = "error", f"unexpected {type(error).__name__}"
+                    log.exception("feed failed", extra={"feed_url": feed.url})
+                    continue
+                feed.latency_s = fetched.latency_s
+                if parsed is None:
+                    feed.status = "not_modified"
+                    continue
+                if parsed.warning:
+                    log.info("feed is malformed but readable", extra={"feed_url": feed.url, "warning": parsed.warning})
+                feed.validators = fetched.validators
+                run.duplicates += _send_new(feed, parsed, state, send, fetched_at, seen_in_run)
+    return run
+
+
+def _send_new(
+    feed: FeedRun,
+    parsed: rss_fetch.ParsedFeed,
+    state: StateStore | None,
+    send: Send,
+    fetched_at: str,
+    seen_in_run: set[str],
+) -> int:
+    """Send the entries not delivered before; returns how many were skipped as duplicates."""
+    messages = []
+    for entry in parsed.entries:
+        try:
+            messages.append(rss_items.to_message(feed.url, parsed.title, entry, fetched_at))
+        except Exception as error:  # one odd entry costs itself, not its feed
+            log.warning("entry skipped", extra={"feed_url": feed.url, "reason": f"{type(error).__name__}: {error}"})
+    feed.items = len(parsed.entries)
+    ids = [message["id"] for message in messages]
+    delivered = state.seen(ids) if state else {}
+    if state:  # still in the feed and close to expiry: record again, or it would come back as new
+        now = time.time()
+        feed.refresh_ids = [i for i, expires in delivered.items() if expires - now < state.ttl_s / 3]
+    duplicates = 0
+    for message in messages:
+        item_id = message["id"]
+        if item_id in seen_in_run:
+            duplicates += 1
+            continue
+        seen_in_run.add(item_id)
+        if item_id in delivered:
+            continue
+        headers = {HEADER_SCHEMA: rss_items.SCHEMA, HEADER_SOURCE: feed.url}
+        try:
+            send(OutgoingMessage(item_id, message, headers))
+        except ValueError as error:  # a value JSON cannot carry: the item is bad input
+            log.warning("item skipped", extra={"feed_url": feed.url, "reason": str(error)})
+            continue
+        feed.sent_ids.append(item_id)
+    feed.new = len(feed.sent_ids)
+    return duplicates
+
+
+def record_delivery(run: RssRun, report: DeliveryReport, state: StateStore | None) -> None:
+    """Advance state for what the broker acknowledged: ids as seen, and the validators of feeds
+    whose every new item was acknowledged (so a feed with a failure is fetched in full again)."""
+    if state is None:
+        return
+    acknowledged = set(report.acknowledged)
+    ids: list[str] = []
+    validators: dict[str, FeedValidators] = {}
+    for feed in run.feeds:
+        delivered = [item_id for item_id in feed.sent_ids if item_id in acknowledged]
+        ids += delivered + feed.refresh_ids
+        if feed.validators is not None and len(delivered) == len(feed.sent_ids):
+            validators[feed.url] = feed.validators
+    if ids:
+        state.mark_seen(ids)
+    if validators:
+        state.save_validators(validators)

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,10 +29,12 @@ def sources() -> Iterator[FixtureServer]:
 
 
 def invoke(function: str, event: str, env: dict[str, str]) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    # Locally, seen-item state lives in SQLite; a fresh file keeps each test independent.
+    state = {"STATE_PATH": str(Path(tempfile.gettempdir()) / f"test-state-{uuid.uuid4().hex}.sqlite")}
     done = subprocess.run(
         [sys.executable, "tools/invoke.py", function, "--event", event],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env={**os.environ, **state, **env},
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,18 +1,87 @@
-"""One pooled HTTP session per container, shared by warm invocations."""
+"""HTTP for every producer: one pooled session per container, bounded polite retries."""
 
 from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 import requests
 from requests.adapters import HTTPAdapter
 
-USER_AGENT = "kafka-data-producers/{component} (+https://github.com/; AWS Lambda)"
+from .deadline import Deadline
+
+USER_AGENT = "kafka-data-producers/{component} (AWS Lambda; +https://github.com/kafka-data-producers)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_REDIRECTS = 5
 
 
 def build_session(component: str, pool_size: int = 10) -> requests.Session:
-    """A keep-alive session whose User-Agent names the producer."""
+    """A keep-alive session whose User-Agent names the producer, with few redirects allowed."""
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT.format(component=component)
+    session.max_redirects = MAX_REDIRECTS
     return session
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries on 429, 5xx and refused connections, waiting what Retry-After asks, within limits."""
+
+    attempts: int = 3
+    base_delay_s: float = 0.5
+    max_delay_s: float = 10.0
+
+
+def retry_after_s(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, (moment - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def send_with_retries(
+    send: Callable[[], requests.Response],
+    policy: RetryPolicy | None = None,
+    deadline: Deadline | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    jitter: Callable[[], float] = random.random,
+) -> requests.Response:
+    """Call ``send`` until it answers without a retryable status, attempts run out, or the wait
+    would pass the deadline; the last response (or connection error) is what the caller gets."""
+    policy = policy or RetryPolicy()
+    for attempt in range(policy.attempts):
+        last = attempt == policy.attempts - 1
+        try:
+            response = send()
+        except requests.ConnectionError:
+            if last:
+                raise
+            wait = policy.base_delay_s * 2**attempt
+        else:
+            if response.status_code not in RETRY_STATUSES or last:
+                return response
+            asked = retry_after_s(response.headers.get("Retry-After"))
+            wait = asked if asked is not None else policy.base_delay_s * 2**attempt * (0.5 + jitter() / 2)
+            if wait > policy.max_delay_s or (deadline is not None and wait >= deadline.remaining_s()):
+                return response  # waiting that long would cost more than the answer is worth
+            response.close()
+        if deadline is not None and wait >= deadline.remaining_s():
+            raise requests.ConnectionError("no time left to retry")
+        sleep(min(wait, policy.max_delay_s))
+    raise AssertionError("unreachable: the last attempt returns or raises")

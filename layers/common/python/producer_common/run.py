@@ -14,7 +14,7 @@ from .config import KafkaSettings
 from .deadline import Deadline
 from .exceptions import DeliveryError
 from .observability import record_delivery
-from .producer import OutgoingMessage, open_producer
+from .producer import DeliveryReport, OutgoingMessage, open_producer
 from .summary import SourceResult, run_summary
 
 log = logging.getLogger(__name__)
@@ -31,11 +31,13 @@ def deliver_run(
     metrics: Metrics,
     work: Work,
     backend_factory: Callable[[], Backend] | None = None,
+    after_delivery: Callable[[DeliveryReport], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``work`` against a producer that is flushed and closed whatever happens.
 
-    Returns the summary when every message was acknowledged; raises ``DeliveryError``
-    otherwise, so that Lambda retries and the failure destination hears of it.
+    ``after_delivery`` sees the final report once the producer is closed (to advance state for
+    what was acknowledged). Returns the summary when every message was acknowledged; raises
+    ``DeliveryError`` otherwise, so that Lambda retries and the failure destination hears of it.
     """
     started = time.monotonic()
     deadline = Deadline.from_context(context, kafka.flush_margin_s)
@@ -43,6 +45,8 @@ def deliver_run(
         sources, extra = work(producer.send, deadline)
     report = producer.report
     record_delivery(metrics, report)
+    if after_delivery is not None:
+        after_delivery(report)
     summary = run_summary(function, sources, report, time.monotonic() - started, **extra)
     log.info("run finished", extra={key: value for key, value in summary.items() if key != "sources"})
     if not report.ok:

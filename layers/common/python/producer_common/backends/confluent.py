@@ -52,7 +52,8 @@ class ConfluentBackend:
         config = producer_config(settings, credentials, delivery_timeout_s)
         config["error_cb"] = self._on_error
         self._seen_errors: set[int] = set()
-        self._producer = Producer(config)
+        # librdkafka's own log lines go through Python logging (JSON in Lambda), not raw stderr.
+        self._producer = Producer(config, logger=log)
 
     def _on_error(self, error: KafkaError) -> None:
         # librdkafka repeats transport errors while it retries; one line per kind is enough.
