@@ -99,7 +99,8 @@ def parse(url: str, body: bytes, headers: dict[str, str]) -> ParsedFeed:
     """feedparser over the bytes with the response headers; a malformed but readable feed keeps its entries."""
     if declares_entities(body):
         raise FeedError("document declares XML entities (refused: entity expansion risk)")
-    response_headers = {"content-location": url, **headers}
+    # Without a content type feedparser flags every document; XML is what a feed URL promises.
+    response_headers = {"content-location": url, "content-type": "application/xml", **headers}
     document = feedparser.parse(body, response_headers=response_headers, sanitize_html=False)
     if not document.get("version") and not document.entries:
         reason = document.get("bozo_exception")

@@ -1,0 +1,93 @@
+"""Polite retries: 429 and 5xx are retried within limits, Retry-After is honoured."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+
+import pytest
+import requests
+from producer_common.deadline import Deadline
+from producer_common.http import RetryPolicy, build_session, retry_after_s, send_with_retries
+
+
+def response(status: int, retry_after: str | None = None) -> requests.Response:
+    answer = requests.Response()
+    answer.status_code = status
+    answer.raw = io.BytesIO(b"")
+    if retry_after is not None:
+        answer.headers["Retry-After"] = retry_after
+    return answer
+
+
+class Script:
+    """Answers in turn, recording the waits asked of ``sleep``."""
+
+    def __init__(self, *answers: requests.Response | Exception) -> None:
+        self.answers, self.calls, self.waits = list(answers), 0, []  # type: ignore[var-annotated]
+
+    def send(self) -> requests.Response:
+        self.calls += 1
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def test_retry_after_in_seconds_is_waited_exactly() -> None:
+    script = Script(response(429, "3"), response(200))
+    assert send_with_retries(script.send, sleep=script.sleep).status_code == 200
+    assert script.waits == [3.0]
+
+
+def test_5xx_backs_off_exponentially_then_gives_the_last_answer() -> None:
+    script = Script(response(503), response(502), response(500))
+    answer = send_with_retries(
+        script.send, RetryPolicy(attempts=3, base_delay_s=1), sleep=script.sleep, jitter=lambda: 1.0
+    )
+    assert answer.status_code == 500 and script.calls == 3
+    assert script.waits == [1.0, 2.0]
+
+
+def test_a_wait_longer_than_allowed_is_not_taken() -> None:
+    script = Script(response(429, "120"), response(200))
+    assert send_with_retries(script.send, RetryPolicy(max_delay_s=10), sleep=script.sleep).status_code == 429
+    assert script.calls == 1 and script.waits == []
+
+
+def test_a_wait_past_the_deadline_is_not_taken() -> None:
+    script = Script(response(503, "2"), response(200))
+    answer = send_with_retries(script.send, deadline=Deadline(remaining_ms=lambda: 1500), sleep=script.sleep)
+    assert answer.status_code == 503 and script.waits == []
+
+
+def test_refused_connections_are_retried_and_other_statuses_are_not() -> None:
+    script = Script(requests.ConnectionError("refused"), response(404))
+    assert send_with_retries(script.send, sleep=script.sleep, jitter=lambda: 0.0).status_code == 404
+    assert script.calls == 2
+    with pytest.raises(requests.ConnectionError):
+        send_with_retries(Script(*[requests.ConnectionError()] * 3).send, sleep=lambda _s: None)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("5", 5.0),
+        ("Mon, 23 Nov 2026 10:00:30 GMT", 30.0),
+        ("Mon, 23 Nov 2026 09:00:00 GMT", 0.0),
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_retry_after_forms(value: str | None, expected: float | None) -> None:
+    now = datetime(2026, 11, 23, 10, 0, 0, tzinfo=timezone.utc)
+    assert retry_after_s(value, now) == expected
+
+
+def test_the_session_names_the_producer_and_limits_redirects() -> None:
+    session = build_session("rss-producer")
+    assert "kafka-data-producers/rss-producer" in session.headers["User-Agent"]
+    assert session.max_redirects == 5

@@ -1,0 +1,117 @@
+"""Both state stores keep the same promises: batched, expiring, validators per feed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from producer_common.state import FeedValidators, open_state_store
+from producer_common.state.dynamodb import DynamoStateStore
+from producer_common.state.sqlite import SqliteStateStore
+
+TTL = 1000
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def make_table(client: Any) -> None:
+    client.create_table(
+        TableName="state",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    if request.param == "sqlite":
+        yield SqliteStateStore(str(tmp_path / "state.sqlite"), TTL, clock=clock)
+        return
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        make_table(client)
+        yield DynamoStateStore("state", TTL, client=client, clock=clock, sleep=lambda _s: None)
+
+
+def test_marked_ids_are_seen_until_they_expire(store: Any, clock: Clock) -> None:
+    ids = [f"id-{i}" for i in range(260)]  # more than one batch either way
+    assert store.seen(ids) == {}
+    store.mark_seen(ids[:130])
+    seen = store.seen(ids)
+    assert set(seen) == set(ids[:130])
+    assert all(expires == pytest.approx(clock.now + TTL) for expires in seen.values())
+    clock.now += TTL + 1
+    assert store.seen(ids) == {}
+
+
+def test_validators_round_trip_per_feed(store: Any) -> None:
+    store.save_validators(
+        {
+            "https://a/feed": FeedValidators('"v1"', "Mon, 23 Nov 2026 00:00:00 GMT"),
+            "https://b/feed": FeedValidators(None, "Tue, 24 Nov 2026 00:00:00 GMT"),
+        }
+    )
+    found = store.validators(["https://a/feed", "https://b/feed", "https://c/feed"])
+    assert found == {
+        "https://a/feed": FeedValidators('"v1"', "Mon, 23 Nov 2026 00:00:00 GMT"),
+        "https://b/feed": FeedValidators(None, "Tue, 24 Nov 2026 00:00:00 GMT"),
+    }
+    store.save_validators({"https://a/feed": FeedValidators('"v2"')})
+    assert store.validators(["https://a/feed"])["https://a/feed"].etag == '"v2"'
+
+
+def test_unprocessed_dynamodb_work_is_retried(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    class Flaky:
+        """Leaves the first request of each kind unprocessed, as DynamoDB does under throttling."""
+
+        def __init__(self) -> None:
+            self.writes, self.reads, self.items = 0, 0, {}  # type: ignore[var-annotated]
+
+        def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+            self.writes += 1
+            if self.writes == 1:
+                return {"UnprocessedItems": RequestItems}
+            for put in RequestItems["state"]:
+                self.items[put["PutRequest"]["Item"]["pk"]["S"]] = put["PutRequest"]["Item"]
+            return {}
+
+        def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+            self.reads += 1
+            if self.reads == 1:
+                return {"Responses": {}, "UnprocessedKeys": RequestItems}
+            keys = [key["pk"]["S"] for key in RequestItems["state"]["Keys"]]
+            return {"Responses": {"state": [self.items[k] for k in keys if k in self.items]}}
+
+    client = Flaky()
+    store = DynamoStateStore("state", TTL, client=client, clock=clock, sleep=lambda _s: None)
+    store.mark_seen(["a", "b"])
+    assert set(store.seen(["a", "b", "c"])) == {"a", "b"}
+    assert client.writes == 2 and client.reads == 2
+
+
+def test_the_store_is_chosen_from_the_environment(tmp_path: Path) -> None:
+    assert open_state_store({}) is None
+    local = open_state_store({"STATE_PATH": str(tmp_path / "s.sqlite"), "STATE_TABLE": "t", "STATE_TTL_DAYS": "2"})
+    assert isinstance(local, SqliteStateStore) and local.ttl_s == 2 * 86_400
+    remote = open_state_store({"STATE_TABLE": "t"}, dynamodb_client=object())
+    assert isinstance(remote, DynamoStateStore) and remote.table == "t"

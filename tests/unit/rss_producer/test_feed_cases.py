@@ -1,0 +1,54 @@
+"""Feed documents, one case a file under cases/: each names what it expects in its header."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import rss_fetch
+import rss_items
+
+CASES = sorted(p for p in (Path(__file__).parent / "cases").iterdir() if p.is_file())
+FEED_URL = "https://feeds.test/cases/feed.xml"
+
+
+def expectation(path: Path) -> dict[str, Any]:
+    found = re.search(rb"expect: (\{.*?\}) -->", path.read_bytes(), re.DOTALL)
+    assert found, f"{path.name} names no expectation"
+    raw = found.group(1)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:  # the header is in the document's own encoding
+        return json.loads(raw.decode("cp1252"))
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.name for p in CASES])
+def test_case(path: Path) -> None:
+    expect = expectation(path)
+    body = path.read_bytes()
+    if expect["status"] == "error":
+        with pytest.raises(rss_fetch.FeedError, match=expect["error"]):
+            rss_fetch.parse(FEED_URL, body, {})
+        return
+    feed = rss_fetch.parse(FEED_URL, body, {})
+    messages = [rss_items.to_message(FEED_URL, feed.title, entry, "2026-11-23T00:00:00Z") for entry in feed.entries]
+    assert len(messages) == expect["items"]
+    assert len({m["id"] for m in messages}) == expect["unique"]
+    assert (feed.warning is not None) == expect.get("bozo", False)
+    if "null_dates" in expect:
+        assert sum(m["published_at"] is None for m in messages) == expect["null_dates"]
+    for field, key in (
+        ("published", "published_at"),
+        ("links", "link"),
+        ("titles", "title"),
+        ("authors", "author"),
+        ("tags", "tags"),
+    ):
+        if field in expect:
+            assert [m[key] for m in messages] == expect[field]
+    for message in messages:
+        assert message["schema"] == "rss_item/1" and message["feed_url"] == FEED_URL
+        json.dumps(message)  # every message is valid JSON
