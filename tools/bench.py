@@ -1,6 +1,8 @@
 """`make bench`: the producers' costs, measured side by side with simple alternatives.
 
 Scenarios so far (each run REPEAT times; median, min, max):
+  R  the RSS handler over 200 feeds of 30 items served with 100 ms latency per request, fresh state
+  R2 the same again with the state of R: every feed answers 304
   K  messages through producer_common against a bare confluent-kafka loop, same messages, same broker
   C  cold start: importing each handler module and building its settings in a fresh interpreter,
      against a bare interpreter and against importing every library in the layer
@@ -11,17 +13,23 @@ Writes the table to stdout and to BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
+import io
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tools.broker import EmbeddedBroker
+from tools.fixture_server import FixtureServer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "common" / "python"))  # the CommonLayer, as /opt/python
@@ -36,6 +44,7 @@ LAYER_LIBRARIES = [
     "aws_msk_iam_sasl_signer",
 ]
 HANDLERS = {"rss": ROOT / "functions" / "rss_producer", "polymarket": ROOT / "functions" / "polymarket_producer"}
+RSS_CONCURRENCY = 16
 COLD_ENV = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "FEED_URLS": "https://example.org/feed.xml"}
 
 
@@ -113,6 +122,62 @@ def cold_start_code(function: str) -> str:
     )
 
 
+def load_handler(function: str) -> Any:
+    """A fresh import of a function's app.py (settings and sessions as on a cold start)."""
+    directory = str(HANDLERS[function])
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    spec = importlib.util.spec_from_file_location(
+        f"{function}_app_{uuid.uuid4().hex[:6]}", HANDLERS[function] / "app.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Context:
+    """A Lambda context with the template's 300 s."""
+
+    function_name, memory_limit_in_mb, aws_request_id = "bench", 256, "bench"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+
+    def __init__(self) -> None:
+        self._end = time.monotonic() + 300
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._end - time.monotonic()) * 1000)
+
+
+def rss_scenario(bootstrap: str, repeat: int, feeds: int, items: int, concurrency: int) -> tuple[list[float], ...]:
+    first: list[float] = []
+    second: list[float] = []
+    event = json.loads((ROOT / "events" / "schedule.json").read_text())
+    with (
+        FixtureServer(latency_ms=100, synthetic_feeds=feeds, items=items) as server,
+        tempfile.TemporaryDirectory() as state_dir,
+    ):
+        for attempt in range(repeat):
+            os.environ.update(
+                {
+                    "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                    "KAFKA_TOPIC": f"r-{uuid.uuid4().hex}",
+                    "FEED_URLS": ",".join(server.synthetic_feed_urls()),
+                    "FETCH_CONCURRENCY": str(concurrency),
+                    "LOG_LEVEL": "WARNING",
+                    "STATE_PATH": f"{state_dir}/state-{attempt}.sqlite",
+                }
+            )
+            for runs, expected in ((first, feeds * items), (second, 0)):
+                handler = load_handler("rss")
+                with contextlib.redirect_stdout(io.StringIO()):  # the handler's metrics lines
+                    started = time.perf_counter()
+                    summary = handler.lambda_handler(event, Context())
+                    runs.append(time.perf_counter() - started)
+                assert summary["produced"] == expected, summary
+    return first, second
+
+
 def measure(repeat: int, action: Callable[[], float]) -> list[float]:
     return [action() for _ in range(repeat)]
 
@@ -136,6 +201,16 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.repeat):  # interleaved, so drift hits both alike
             module.append(run_module(broker.bootstrap, payload))
             bare.append(run_bare(broker.bootstrap, payload))
+        rss_first, rss_second = rss_scenario(broker.bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY)
+    floor = -(-200 // RSS_CONCURRENCY) * 0.1
+    rows.append(
+        row("R", f"200 feeds x 30 items, 100 ms/request, concurrency {RSS_CONCURRENCY}: 6,000 produced", rss_first)
+    )
+    rows.append(row("R2", "the same, unchanged (every feed 304): 0 produced", rss_second))
+    rows.append(["R", f"fetch floor ceil(200/{RSS_CONCURRENCY}) x 100 ms", f"{floor:.3f} s", "", ""])
+    rows.append(
+        ["R2", "R2 / R (target ≤ 0.5)", f"{statistics.median(rss_second) / statistics.median(rss_first):.2f}", "", ""]
+    )
     n = args.messages
     rows.append(row("K", f"{n:,} messages, producer_common", module))
     rows.append(row("K", f"{n:,} messages, bare confluent-kafka loop", bare))
