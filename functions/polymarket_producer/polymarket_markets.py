@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +105,7 @@ def to_messages(market: Market, quotes: Mapping[str, Quote], observed_at: str) -
     for outcome, token_id, gamma_price in zip(market.outcomes, market.token_ids, market.gamma_prices, strict=True):
         quote = quotes.get(token_id, Quote(None, None))
         midpoint = quote.midpoint
+        source = "clob" if midpoint is not None else "gamma" if gamma_price is not None else None
         messages.append(
             {
                 "schema": SCHEMA,
@@ -122,10 +123,7 @@ def to_messages(market: Market, quotes: Mapping[str, Quote], observed_at: str) -
                 "liquidity": market.liquidity,
                 "end_date": market.end_date,
                 "observed_at": observed_at,
+                "price_source": source,
             }
         )
     return messages
-
-
-def chunks(values: Sequence[str], size: int) -> list[Sequence[str]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]

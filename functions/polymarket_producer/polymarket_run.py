@@ -1,32 +1,30 @@
-"""One Polymarket run: select markets on Gamma, price their tokens on the CLOB, send one message per token."""
+"""One Polymarket run: select markets on Gamma, price their tokens on the CLOB in batches, one message per token."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import polymarket_markets as pm
-import requests
+from polymarket_api import ApiError, PolymarketApi
 from polymarket_settings import PolymarketSettings
 from producer_common import HEADER_SCHEMA, HEADER_SOURCE, ConfigurationError, OutgoingMessage, SourceResult
 
 log = logging.getLogger("polymarket_producer")
 
 Send = Callable[[OutgoingMessage], None]
-BOOKS_PER_REQUEST = 100
-GAMMA_PAGE = 100
-
-
-class SourceError(Exception):
-    """An API answered with an error or with a shape we cannot read."""
+SLUGS_PER_LISTING = 50  # keeps the query string well under URL limits
 
 
 @dataclass(frozen=True)
 class Selection:
     slugs: tuple[str, ...]
     max_markets: int
+    tag_id: int | None = None
+    min_liquidity: float = 0.0
 
 
 def select(event: Mapping[str, Any] | None, settings: PolymarketSettings) -> Selection:
@@ -38,96 +36,127 @@ def select(event: Mapping[str, Any] | None, settings: PolymarketSettings) -> Sel
     if "slugs" in detail:
         if not isinstance(detail["slugs"], list) or not all(isinstance(s, str) and s for s in detail["slugs"]):
             raise ConfigurationError("detail.slugs", "must be a list of market slugs")
-        slugs = tuple(detail["slugs"])
+        slugs = tuple(dict.fromkeys(detail["slugs"]))
     if "max_markets" in detail:
         value = detail["max_markets"]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigurationError("detail.max_markets", f"must be a positive whole number, got {value!r}")
         max_markets = value
-    return Selection(slugs, max_markets)
+    return Selection(slugs, max_markets, settings.tag_id, settings.min_liquidity)
 
 
-def _get_json(session: requests.Session, method: str, url: str, timeout_s: float, **kwargs: Any) -> Any:
-    try:
-        response = session.request(method, url, timeout=(min(timeout_s, 5.0), timeout_s), **kwargs)
-    except requests.RequestException as error:
-        raise SourceError(type(error).__name__) from error
-    if response.status_code >= 400:
-        raise SourceError(f"HTTP {response.status_code}")
-    try:
-        return response.json()
-    except ValueError:
-        raise SourceError("response is not JSON") from None
+@dataclass
+class Listing:
+    markets: list[pm.Market]
+    skipped: int = 0
 
 
-def list_markets(
-    session: requests.Session, settings: PolymarketSettings, selection: Selection
-) -> list[Mapping[str, Any]]:
-    params: dict[str, Any] = {"active": "true", "closed": "false", "limit": min(selection.max_markets, GAMMA_PAGE)}
-    if selection.slugs:
-        params = {"slug": list(selection.slugs), "limit": len(selection.slugs)}
+def list_markets(api: PolymarketApi, selection: Selection) -> Listing:
+    """Valid markets in Gamma's order, up to ``max_markets``; malformed rows are counted and skipped."""
+    listing, seen = Listing([]), set()
+    if selection.slugs:  # explicit markets: asked for by name, whatever their volume
+        chunks = [selection.slugs[i : i + SLUGS_PER_LISTING] for i in range(0, len(selection.slugs), SLUGS_PER_LISTING)]
+        filter_sets: list[dict[str, Any]] = [{"slug": list(chunk)} for chunk in chunks]
     else:
-        params |= {"order": "volume24hr", "ascending": "false"}
-        if settings.tag_id is not None:
-            params["tag_id"] = settings.tag_id
-        if settings.min_liquidity:
-            params["liquidity_num_min"] = settings.min_liquidity
-    rows = _get_json(session, "GET", f"{settings.gamma_url}/markets", settings.timeout_s, params=params)
-    if not isinstance(rows, list):
-        raise SourceError("Gamma /markets did not return a list")
-    return [row for row in rows if isinstance(row, Mapping)][: selection.max_markets]
+        filters: dict[str, Any] = {"active": "true", "closed": "false", "order": "volume24hr", "ascending": "false"}
+        if selection.tag_id is not None:
+            filters["tag_id"] = selection.tag_id
+        if selection.min_liquidity:
+            filters["liquidity_num_min"] = selection.min_liquidity
+        filter_sets = [filters]
+    for filters in filter_sets:
+        for page in api.market_pages(filters):
+            for row in page:
+                try:
+                    market = pm.parse_market(row)
+                except pm.MarketError as error:
+                    listing.skipped += 1
+                    log.warning("market skipped", extra={"market_id": row.get("id"), "reason": str(error)})
+                    continue
+                if market.market_id in seen or (market.liquidity or 0.0) < selection.min_liquidity:
+                    continue
+                seen.add(market.market_id)
+                listing.markets.append(market)
+                if len(listing.markets) >= selection.max_markets:
+                    return listing
+    return listing
 
 
-def fetch_quotes(session: requests.Session, settings: PolymarketSettings, token_ids: list[str]) -> dict[str, pm.Quote]:
-    quotes: dict[str, pm.Quote] = {}
-    for chunk in pm.chunks(token_ids, BOOKS_PER_REQUEST):
-        body = [{"token_id": token_id} for token_id in chunk]
-        books = _get_json(session, "POST", f"{settings.clob_url}/books", settings.timeout_s, json=body)
-        if not isinstance(books, list):
-            raise SourceError("CLOB /books did not return a list")
-        for book in books:
-            if isinstance(book, Mapping) and isinstance(book.get("asset_id"), str):
-                quotes[book["asset_id"]] = pm.quote_from_book(book)
-    return quotes
+@dataclass
+class Pricing:
+    quotes: dict[str, pm.Quote]
+    failed_batches: int = 0
+    error: str | None = None
+
+
+def price_tokens(api: PolymarketApi, token_ids: list[str], batch_size: int, concurrency: int) -> Pricing:
+    """Order books through the batch endpoint, ``concurrency`` batches at a time; a failed batch
+    leaves its tokens to Gamma's prices."""
+    pricing = Pricing({})
+    batches = [token_ids[i : i + batch_size] for i in range(0, len(token_ids), batch_size)]
+
+    def fetch(batch: list[str]) -> list[Mapping[str, Any]] | ApiError:
+        try:
+            return api.books(batch)
+        except ApiError as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(batches) or 1))) as pool:
+        for answer in pool.map(fetch, batches):
+            if isinstance(answer, ApiError):
+                pricing.failed_batches += 1
+                pricing.error = str(answer)
+                log.warning("CLOB batch failed; Gamma prices stand in", extra={"reason": str(answer)})
+                continue
+            for book in answer:
+                pricing.quotes[book["asset_id"]] = pm.quote_from_book(book)
+    return pricing
 
 
 def produce_prices(
-    session: requests.Session,
-    settings: PolymarketSettings,
+    api: PolymarketApi,
     selection: Selection,
     send: Send,
     observed_at: str,
-) -> tuple[list[SourceResult], dict[str, int]]:
-    """Returns a result per API and counts of markets selected and skipped."""
-    gamma, clob = f"{settings.gamma_url}/markets", f"{settings.clob_url}/books"
+    batch_size: int = 100,
+    concurrency: int = 4,
+) -> tuple[list[SourceResult], dict[str, Any]]:
+    """Send one message per priced outcome token; returns a result per API and the run's counts."""
+    gamma, clob = f"{api.gamma_url}/markets/keyset", f"{api.clob_url}/books"
     try:
-        rows = list_markets(session, settings, selection)
-    except SourceError as error:
+        listing = list_markets(api, selection)
+    except ApiError as error:
         log.error("market listing failed", extra={"reason": str(error)})
-        return [SourceResult(gamma, "error", error=str(error))], {"markets": 0, "skipped_markets": 0}
-    markets: list[pm.Market] = []
-    for row in rows:
-        try:
-            markets.append(pm.parse_market(row))
-        except pm.MarketError as error:
-            log.warning("market skipped", extra={"market_id": row.get("id"), "reason": str(error)})
-    skipped = len(rows) - len(markets)
-    token_ids = [token for market in markets for token in market.token_ids]
-    clob_result = SourceResult(clob, "ok", items=len(token_ids))
-    try:
-        quotes = fetch_quotes(session, settings, token_ids)
-    except SourceError as error:  # Gamma's own prices still make a message
-        log.warning("CLOB pricing failed; using Gamma prices", extra={"reason": str(error)})
-        quotes, clob_result = {}, SourceResult(clob, "error", items=len(token_ids), error=str(error))
-    sent = 0
-    for market in markets:
-        for message in pm.to_messages(market, quotes, observed_at):
-            headers = {
-                HEADER_SCHEMA: pm.SCHEMA,
-                HEADER_SOURCE: settings.clob_url if message["midpoint"] is not None else settings.gamma_url,
-            }
-            send(OutgoingMessage(message["token_id"], message, headers))
-            sent += 1
-    gamma_result = SourceResult(gamma, "ok", items=len(rows), new=len(markets))
-    clob_result = SourceResult(clob, clob_result.status, clob_result.items, sent, clob_result.error)
-    return [gamma_result, clob_result], {"markets": len(markets), "skipped_markets": skipped}
+        counts = {"markets": 0, "tokens": 0, "skipped_markets": 0, "requests": dict(api.requests)}
+        return [SourceResult(gamma, "error", error=str(error))], counts
+    token_ids = [token for market in listing.markets for token in market.token_ids]
+    pricing = price_tokens(api, token_ids, batch_size, concurrency)
+    by_source = {"clob": 0, "gamma": 0, "unpriced": 0}
+    for market in listing.markets:
+        for message in pm.to_messages(market, pricing.quotes, observed_at):
+            if message["price_source"] is None:
+                by_source["unpriced"] += 1
+                continue
+            by_source[message["price_source"]] += 1
+            origin = api.clob_url if message["price_source"] == "clob" else api.gamma_url
+            send(OutgoingMessage(message["token_id"], message, {HEADER_SCHEMA: pm.SCHEMA, HEADER_SOURCE: origin}))
+    sources = [
+        SourceResult(gamma, "ok", items=len(listing.markets) + listing.skipped, new=len(listing.markets)),
+        SourceResult(
+            clob,
+            "error" if pricing.failed_batches else "ok",
+            items=len(token_ids),
+            new=by_source["clob"],
+            error=pricing.error,
+        ),
+    ]
+    counts = {
+        "markets": len(listing.markets),
+        "tokens": len(token_ids),
+        "priced_by_clob": by_source["clob"],
+        "priced_by_gamma": by_source["gamma"],
+        "unpriced_tokens": by_source["unpriced"],
+        "skipped_markets": listing.skipped,
+        "requests": dict(api.requests),
+    }
+    return sources, counts

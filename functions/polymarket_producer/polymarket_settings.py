@@ -16,6 +16,8 @@ MARKET_TAG_ID = "MARKET_TAG_ID"
 MAX_MARKETS = "MAX_MARKETS"
 MIN_LIQUIDITY = "MIN_LIQUIDITY"
 FETCH_TIMEOUT_S = "FETCH_TIMEOUT_S"
+CLOB_BATCH_SIZE = "CLOB_BATCH_SIZE"
+CLOB_CONCURRENCY = "CLOB_CONCURRENCY"
 DEFAULT_TOPIC = "polymarket.prices"
 DEFAULT_GAMMA_URL = "https://gamma-api.polymarket.com"
 DEFAULT_CLOB_URL = "https://clob.polymarket.com"
@@ -31,6 +33,8 @@ class PolymarketSettings:
     max_markets: int = 50
     min_liquidity: float = 0.0
     timeout_s: float = 10.0
+    batch_size: int = 100
+    concurrency: int = 4
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PolymarketSettings:
@@ -45,4 +49,6 @@ class PolymarketSettings:
             max_markets=read.integer(e, MAX_MARKETS, 50, 1, 10_000),
             min_liquidity=read.number(e, MIN_LIQUIDITY, 0.0, 0.0),
             timeout_s=read.number(e, FETCH_TIMEOUT_S, 10.0, 0.1, 120),
+            batch_size=read.integer(e, CLOB_BATCH_SIZE, 100, 1, 500),
+            concurrency=read.integer(e, CLOB_CONCURRENCY, 4, 1, 16),
         )

@@ -52,9 +52,11 @@ def test_messages_are_one_per_token_with_numbers_as_numbers() -> None:
         "liquidity": 48211.5531,
         "end_date": "2026-12-10T12:00:00Z",
         "observed_at": "2026-11-23T00:00:00Z",
+        "price_source": "clob",
     }
     # No CLOB quote: Gamma's outcome price stands in, the book fields are null
     assert (second["price"], second["best_bid"], second["midpoint"]) == (0.385, None, None)
+    assert second["price_source"] == "gamma"
 
 
 def test_best_bid_and_ask_do_not_depend_on_level_order() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,3 +86,28 @@ def send_with_retries(
             raise requests.ConnectionError("no time left to retry")
         sleep(min(wait, policy.max_delay_s))
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+class RateLimiter:
+    """At most ``limit`` calls in any ``per_s`` window, shared by threads; callers wait their turn."""
+
+    def __init__(
+        self,
+        limit: int,
+        per_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._interval = per_s / limit
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self._clock, self._sleep = clock, sleep
+
+    def acquire(self) -> None:
+        # Calls are spaced evenly: simpler than a burst bucket, and never over the published rate.
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            self._sleep(start - now)
