@@ -3,6 +3,7 @@
 Scenarios so far (each run REPEAT times; median, min, max):
   R  the RSS handler over 200 feeds of 30 items served with 100 ms latency per request, fresh state
   R2 the same again with the state of R: every feed answers 304
+  P  the Polymarket handler over 2,000 markets, 100 ms latency per request, with its request counts
   K  messages through producer_common against a bare confluent-kafka loop, same messages, same broker
   C  cold start: importing each handler module and building its settings in a fresh interpreter,
      against a bare interpreter and against importing every library in the layer
@@ -178,6 +179,31 @@ def rss_scenario(bootstrap: str, repeat: int, feeds: int, items: int, concurrenc
     return first, second
 
 
+def polymarket_scenario(bootstrap: str, repeat: int, markets: int) -> tuple[list[float], dict[str, Any]]:
+    times: list[float] = []
+    summary: dict[str, Any] = {}
+    event = json.loads((ROOT / "events" / "schedule.json").read_text())
+    with FixtureServer(latency_ms=100, synthetic_markets=markets) as server:
+        for _ in range(repeat):
+            os.environ.update(
+                {
+                    "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                    "KAFKA_TOPIC": f"p-{uuid.uuid4().hex}",
+                    "POLYMARKET_GAMMA_URL": f"{server.url}/gamma",
+                    "POLYMARKET_CLOB_URL": f"{server.url}/clob",
+                    "MAX_MARKETS": str(markets),
+                    "LOG_LEVEL": "WARNING",
+                }
+            )
+            handler = load_handler("polymarket")
+            with contextlib.redirect_stdout(io.StringIO()):
+                started = time.perf_counter()
+                summary = handler.lambda_handler(event, Context())
+                times.append(time.perf_counter() - started)
+            assert summary["markets"] == markets and summary["produced"] == summary["tokens"], summary
+    return times, summary
+
+
 def measure(repeat: int, action: Callable[[], float]) -> list[float]:
     return [action() for _ in range(repeat)]
 
@@ -202,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             module.append(run_module(broker.bootstrap, payload))
             bare.append(run_bare(broker.bootstrap, payload))
         rss_first, rss_second = rss_scenario(broker.bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY)
+        pm_times, pm_summary = polymarket_scenario(broker.bootstrap, args.repeat, 2000)
     floor = -(-200 // RSS_CONCURRENCY) * 0.1
     rows.append(
         row("R", f"200 feeds x 30 items, 100 ms/request, concurrency {RSS_CONCURRENCY}: 6,000 produced", rss_first)
@@ -211,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(
         ["R2", "R2 / R (target ≤ 0.5)", f"{statistics.median(rss_second) / statistics.median(rss_first):.2f}", "", ""]
     )
+    requests_made = ", ".join(f"{name} {count}" for name, count in pm_summary["requests"].items())
+    rows.append(row("P", f"2,000 markets, 100 ms/request: {pm_summary['tokens']:,} tokens produced", pm_times))
+    rows.append(["P", f"requests per run: {requests_made}", "", "", ""])
     n = args.messages
     rows.append(row("K", f"{n:,} messages, producer_common", module))
     rows.append(row("K", f"{n:,} messages, bare confluent-kafka loop", bare))
