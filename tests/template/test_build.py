@@ -11,17 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from tools.bench import LAYER_LIBRARIES
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MAX_LAYER_BYTES = 60 * 1024 * 1024
 LAYER_IMPORTS = [
-    "confluent_kafka",
-    "kafka",
-    "feedparser",
-    "requests",
-    "pytz",
-    "aws_lambda_powertools",
-    "aws_msk_iam_sasl_signer",
+    *LAYER_LIBRARIES,
     "producer_common",
     "producer_common.backends.confluent",
     "producer_common.backends.kafka_python",

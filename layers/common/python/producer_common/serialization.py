@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 
@@ -49,4 +50,10 @@ def encode_key(key: str) -> bytes:
 
 
 def encode_headers(headers: Mapping[str, str]) -> list[tuple[str, bytes]]:
-    return [(name, value.encode("utf-8")) for name, value in headers.items()]
+    # A run repeats a handful of header sets thousands of times: encode each set once.
+    return _encoded_headers(tuple(headers.items()))
+
+
+@lru_cache(maxsize=1024)
+def _encoded_headers(items: tuple[tuple[str, str], ...]) -> list[tuple[str, bytes]]:
+    return [(name, value.encode("utf-8")) for name, value in items]

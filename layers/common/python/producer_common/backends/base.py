@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..config import KafkaSettings
+from ..constants import SASL_MSK_IAM
+from ..credentials import SaslCredentials
 
 # Called once per message: None when the broker acknowledged it, else the reason.
 DeliveryCallback = Callable[[str | None], None]
@@ -33,3 +38,32 @@ class Backend(Protocol):
 
     def close(self, timeout_s: float) -> None:
         """Abandon what is still queued and release connections and threads."""
+
+
+@dataclass(frozen=True)
+class SaslKeys:
+    """What a client library calls the SASL settings."""
+
+    mechanism: str
+    username: str
+    password: str
+    token_provider: str
+
+
+def sasl_config(
+    settings: KafkaSettings,
+    credentials: SaslCredentials | None,
+    keys: SaslKeys,
+    token_provider: Callable[[str], Any],
+) -> dict[str, Any]:
+    """The SASL part of a client's configuration: MSK IAM as OAUTHBEARER tokens, else the mechanism
+    with its username and password."""
+    if not settings.sasl_mechanism:
+        return {}
+    if settings.sasl_mechanism == SASL_MSK_IAM:
+        return {keys.mechanism: "OAUTHBEARER", keys.token_provider: token_provider(settings.region)}
+    config: dict[str, Any] = {keys.mechanism: settings.sasl_mechanism}
+    if credentials is not None:
+        config[keys.username] = credentials.username
+        config[keys.password] = credentials.password
+    return config

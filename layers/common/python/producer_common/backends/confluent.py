@@ -8,12 +8,13 @@ from typing import Any
 from confluent_kafka import KafkaError, Producer
 
 from ..config import KafkaSettings
-from ..constants import SASL_MSK_IAM
 from ..credentials import SaslCredentials
 from ..msk_iam import confluent_oauth_cb
-from .base import NOT_ACKNOWLEDGED, DeliveryCallback
+from .base import NOT_ACKNOWLEDGED, DeliveryCallback, SaslKeys, sasl_config
 
 log = logging.getLogger(__name__)
+
+SASL_KEYS = SaslKeys("sasl.mechanisms", "sasl.username", "sasl.password", "oauth_cb")
 
 _PURGED = (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)
 
@@ -34,14 +35,7 @@ def producer_config(
         "queue.buffering.max.messages": 1_000_000,
         "log.connection.close": False,
     }
-    if settings.sasl_mechanism == SASL_MSK_IAM:
-        config["sasl.mechanisms"] = "OAUTHBEARER"
-        config["oauth_cb"] = confluent_oauth_cb(settings.region)
-    elif settings.sasl_mechanism:
-        config["sasl.mechanisms"] = settings.sasl_mechanism
-    if credentials is not None:
-        config["sasl.username"] = credentials.username
-        config["sasl.password"] = credentials.password
+    config.update(sasl_config(settings, credentials, SASL_KEYS, confluent_oauth_cb))
     return config
 
 

@@ -8,12 +8,13 @@ from typing import Any
 from kafka import KafkaProducer
 
 from ..config import KafkaSettings
-from ..constants import SASL_MSK_IAM
 from ..credentials import SaslCredentials
 from ..msk_iam import kafka_python_token_provider
-from .base import DeliveryCallback
+from .base import DeliveryCallback, SaslKeys, sasl_config
 
 log = logging.getLogger(__name__)
+
+SASL_KEYS = SaslKeys("sasl_mechanism", "sasl_plain_username", "sasl_plain_password", "sasl_oauth_token_provider")
 
 
 def producer_config(
@@ -35,14 +36,7 @@ def producer_config(
         "bootstrap_timeout_ms": min(10_000, timeout_ms),
         "security_protocol": settings.security_protocol,
     }
-    if settings.sasl_mechanism == SASL_MSK_IAM:
-        config["sasl_mechanism"] = "OAUTHBEARER"
-        config["sasl_oauth_token_provider"] = kafka_python_token_provider(settings.region)
-    elif settings.sasl_mechanism:
-        config["sasl_mechanism"] = settings.sasl_mechanism
-    if credentials is not None:
-        config["sasl_plain_username"] = credentials.username
-        config["sasl_plain_password"] = credentials.password
+    config.update(sasl_config(settings, credentials, SASL_KEYS, kafka_python_token_provider))
     return config
 
 
