@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 from producer_common.deadline import Deadline
-from producer_common.http import RetryPolicy, build_session, retry_after_s, send_with_retries
+from producer_common.http import RateLimiter, RetryPolicy, build_session, retry_after_s, send_with_retries
 
 
 def response(status: int, retry_after: str | None = None) -> requests.Response:
@@ -91,3 +91,21 @@ def test_the_session_names_the_producer_and_limits_redirects() -> None:
     session = build_session("rss-producer")
     assert "kafka-data-producers/rss-producer" in session.headers["User-Agent"]
     assert session.max_redirects == 5
+
+
+def test_the_rate_limiter_spaces_calls_to_the_published_rate() -> None:
+    # Given 5 calls per second and a clock that only moves when the limiter sleeps
+    now = [100.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(round(seconds, 6))
+        now[0] += seconds
+
+    limiter = RateLimiter(5, 1.0, clock=lambda: now[0], sleep=sleep)
+    # When 6 calls arrive at once
+    for _ in range(6):
+        limiter.acquire()
+    # Then the first goes at once and each later one 0.2 s after the previous
+    assert waits == [0.2, 0.2, 0.2, 0.2, 0.2]
+    assert now[0] == pytest.approx(101.0)
