@@ -8,10 +8,13 @@ unset: CloudFormation cannot omit a variable, only leave it blank.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from .exceptions import ConfigurationError
+
+N = TypeVar("N", int, float)
 
 
 def optional_str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
@@ -34,39 +37,34 @@ def choice(env: Mapping[str, str], name: str, allowed: Sequence[str], default: s
 
 
 def number(
-    env: Mapping[str, str],
-    name: str,
-    default: float,
-    minimum: float | None = None,
-    maximum: float | None = None,
+    env: Mapping[str, str], name: str, default: float, minimum: float | None = None, maximum: float | None = None
 ) -> float:
-    raw = optional_str(env, name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigurationError(name, f"must be a number, got {raw!r}") from None
-    if value != value or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ConfigurationError(name, f"must be between {minimum} and {maximum}, got {raw!r}")
-    return value
+    return _bounded(env, name, default, float, "a number", minimum, maximum)
 
 
 def integer(
+    env: Mapping[str, str], name: str, default: int, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    return _bounded(env, name, default, int, "a whole number", minimum, maximum)
+
+
+def _bounded(
     env: Mapping[str, str],
     name: str,
-    default: int,
-    minimum: int | None = None,
-    maximum: int | None = None,
-) -> int:
+    default: N,
+    convert: Callable[[str], N],
+    kind: str,
+    minimum: N | None,
+    maximum: N | None,
+) -> N:
     raw = optional_str(env, name)
     if raw is None:
         return default
     try:
-        value = int(raw)
+        value = convert(raw)
     except ValueError:
-        raise ConfigurationError(name, f"must be a whole number, got {raw!r}") from None
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ConfigurationError(name, f"must be {kind}, got {raw!r}") from None
+    if value != value or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise ConfigurationError(name, f"must be between {minimum} and {maximum}, got {raw!r}")
     return value
 

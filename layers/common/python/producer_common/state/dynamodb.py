@@ -42,35 +42,33 @@ class DynamoStateStore:
     def _get(self, keys: Sequence[str], attributes: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for start in range(0, len(keys), READ_BATCH):
-            request = {
-                self.table: {
-                    "Keys": [{"pk": {"S": key}} for key in keys[start : start + READ_BATCH]],
-                    "ProjectionExpression": attributes,
-                    "ConsistentRead": True,
-                }
-            }
-            for round_ in range(MAX_ROUNDS):
+            batch = [{"pk": {"S": key}} for key in keys[start : start + READ_BATCH]]
+            request = {self.table: {"Keys": batch, "ProjectionExpression": attributes, "ConsistentRead": True}}
+
+            def read(request: dict[str, Any]) -> dict[str, Any]:
                 response = self._client.batch_get_item(RequestItems=request)
-                items += response.get("Responses", {}).get(self.table, [])
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                self._sleep(0.05 * 2**round_)
-            else:
-                raise ProducerError(f"DynamoDB left keys unprocessed in {self.table} after {MAX_ROUNDS} rounds")
+                items.extend(response.get("Responses", {}).get(self.table, []))
+                return response.get("UnprocessedKeys") or {}
+
+            self._until_processed(read, request)
         return items
 
     def _put(self, items: list[dict[str, Any]]) -> None:
         for start in range(0, len(items), WRITE_BATCH):
             request = {self.table: [{"PutRequest": {"Item": item}} for item in items[start : start + WRITE_BATCH]]}
-            for round_ in range(MAX_ROUNDS):
-                response = self._client.batch_write_item(RequestItems=request)
-                request = response.get("UnprocessedItems") or {}
-                if not request:
-                    break
-                self._sleep(0.05 * 2**round_)
-            else:
-                raise ProducerError(f"DynamoDB left writes unprocessed in {self.table} after {MAX_ROUNDS} rounds")
+            self._until_processed(
+                lambda request: self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {},
+                request,
+            )
+
+    def _until_processed(self, call: Callable[[dict[str, Any]], dict[str, Any]], request: dict[str, Any]) -> None:
+        """Repeat ``call`` with what DynamoDB left unprocessed, backing off, a bounded number of times."""
+        for round_ in range(MAX_ROUNDS):
+            request = call(request)
+            if not request:
+                return
+            self._sleep(0.05 * 2**round_)
+        raise ProducerError(f"DynamoDB left work unprocessed in {self.table} after {MAX_ROUNDS} rounds")
 
     def seen(self, ids: Collection[str]) -> dict[str, float]:
         now = self._clock()
