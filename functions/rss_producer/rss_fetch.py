@@ -13,6 +13,7 @@ from producer_common.http import RetryPolicy, send_with_retries
 from producer_common.state import FeedValidators
 
 CHUNK_BYTES = 64 * 1024
+BODY_BUDGET_FACTOR = 2  # a whole fetch may take at most twice the read timeout
 
 
 class FeedError(Exception):
@@ -58,7 +59,7 @@ class Fetcher:
                     return Fetched(None, {}, known or FeedValidators(), time.monotonic() - started)
                 if response.status_code >= 400:
                     raise FeedError(f"HTTP {response.status_code}")
-                body = self._read(response)
+                body = self._read(response, started)
                 received = {name.lower(): value for name, value in response.headers.items()}
         except requests.TooManyRedirects:
             raise FeedError("too many redirects") from None
@@ -67,15 +68,19 @@ class Fetcher:
         validators = FeedValidators(received.get("etag"), received.get("last-modified"))
         return Fetched(body, received, validators, time.monotonic() - started)
 
-    def _read(self, response: requests.Response) -> bytes:
+    def _read(self, response: requests.Response, started: float) -> bytes:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise FeedError(f"body larger than {self.max_bytes} bytes")
         body = bytearray()
-        for chunk in response.iter_content(CHUNK_BYTES):
+        # read1 returns what one socket read brings, so a server trickling a byte a second (which
+        # never trips the per-read timeout) still meets the whole-body budget below.
+        while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
             body += chunk
             if len(body) > self.max_bytes:
                 raise FeedError(f"body larger than {self.max_bytes} bytes")
+            if time.monotonic() - started > self.timeout_s * BODY_BUDGET_FACTOR:
+                raise FeedError(f"body not received within {self.timeout_s * BODY_BUDGET_FACTOR:g} s")
         return bytes(body)
 
 

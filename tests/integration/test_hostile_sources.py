@@ -1,0 +1,168 @@
+"""Hostile sources among good ones: the run completes as `partial`, the good sources are produced,
+each bad one is reported, and memory stays well under the function's 256 MB."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from tools.broker import EmbeddedBroker, read_topic
+from tools.fixture_server import FEEDS, FixtureServer
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = ROOT / "tests" / "unit" / "rss_producer" / "cases"
+RSS_HEAD = b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
+
+
+class Hostile(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        if path == "/huge":  # 50 MB, no Content-Length: only the streamed cap can stop it
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            block = b"<item><title>" + b"x" * 65_000 + b"</title></item>"
+            try:
+                self.wfile.write(f"{len(RSS_HEAD):x}\r\n".encode() + RSS_HEAD + b"\r\n")
+                for _ in range(800):
+                    self.wfile.write(f"{len(block):x}\r\n".encode() + block + b"\r\n")
+            except OSError:
+                pass
+            return
+        if path == "/trickle":  # one byte a second, never tripping a per-read timeout
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(60):
+                    self.wfile.write(b"<")
+                    self.wfile.flush()
+                    time.sleep(1)
+            except OSError:
+                pass
+            return
+        if path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        status, body, kind = {
+            "/html": (200, (CASES / "html_error_page.html").read_bytes(), "text/html"),
+            "/missing": (404, b"not here", "text/plain"),
+            "/wrong/markets/keyset": (200, b'{"data": [{"id": 1}], "count": 1}', "application/json"),
+            "/broken": (500, b"oops", "text/plain"),
+            "/bomb": (200, (CASES / "entity_bomb.xml").read_bytes(), "application/rss+xml"),
+            "/bad-utf8": (
+                200,
+                RSS_HEAD + b"<item><title>caf\xe9 \xff\xfe</title><guid>u1</guid></item></channel></rss>",
+                "application/rss+xml; charset=utf-8",
+            ),
+        }.get(path, (404, b"", "text/plain"))
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def invoke(function: str, env: dict[str, str]) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    state = str(Path(tempfile.gettempdir()) / f"hostile-{uuid.uuid4().hex}.sqlite")
+    done = subprocess.run(
+        [sys.executable, "tools/invoke.py", function, "--event", "events/schedule.json"],
+        cwd=ROOT,
+        env={**os.environ, "STATE_PATH": state, **env},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    return done.returncode, json.loads(done.stdout.splitlines()[-1]), done.stderr
+
+
+def max_memory_mb(stderr: str) -> int:
+    found = re.search(r"Max Memory Used: (\d+) MB", stderr)
+    assert found, "no REPORT line"
+    return int(found.group(1))
+
+
+def test_hostile_feeds_among_good_ones(broker: EmbeddedBroker, hostile: str) -> None:
+    # Given the recorded feeds and eight hostile ones
+    with FixtureServer() as good:
+        bad = {name: f"{hostile}/{name}" for name in ("huge", "trickle", "html", "missing", "broken", "loop", "bomb")}
+        topic = f"hostile-{uuid.uuid4().hex[:6]}"
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+            "KAFKA_TOPIC": topic,
+            "FETCH_TIMEOUT_S": "3",
+            "FEED_URLS": ",".join([*good.feed_urls(), *bad.values(), f"{hostile}/bad-utf8"]),
+        }
+        # When the RSS function runs
+        started = time.monotonic()
+        status, summary, stderr = invoke("RssProducerFunction", env)
+        elapsed = time.monotonic() - started
+    # Then it completes as partial, every good item (and the readable bad-UTF-8 one) is delivered,
+    # each hostile source is reported with its reason, and memory stays well under 256 MB
+    assert status == 0, stderr[-3000:]
+    assert summary["status"] == "partial" and summary["failed"] == 0
+    good_items = sum(
+        len({e.get("id") or e.get("link") or e.get("title") for e in feedparser.parse(p.read_bytes()).entries})
+        for p in FEEDS.iterdir()
+        if p.suffix in (".xml", ".rdf")
+    )
+    assert summary["produced"] == good_items + 1
+    assert len(read_topic(broker.bootstrap, topic)) == good_items + 1
+    errors = {s["source"]: s["error"] for s in summary["sources"] if s["status"] == "error"}
+    assert errors == {
+        bad["huge"]: "body larger than 5242880 bytes",
+        bad["trickle"]: "body not received within 6 s",
+        bad["html"]: "not a feed (NonXMLContentType)",
+        bad["missing"]: "HTTP 404",
+        bad["broken"]: "HTTP 500",
+        bad["loop"]: "too many redirects",
+        bad["bomb"]: "document declares XML entities (refused: entity expansion risk)",
+    }
+    assert max_memory_mb(stderr) < 160
+    assert elapsed < 30
+
+
+def test_a_polymarket_api_with_the_wrong_shape(broker: EmbeddedBroker, hostile: str) -> None:
+    # Gamma answers 200 with JSON of another shape: reported, the run completes as partial
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+        "POLYMARKET_GAMMA_URL": f"{hostile}/wrong",
+        "POLYMARKET_CLOB_URL": f"{hostile}/broken",
+    }
+    status, summary, stderr = invoke("PolymarketProducerFunction", env)
+    assert status == 0, stderr[-3000:]
+    assert summary["status"] == "partial" and summary["produced"] == 0
+    assert summary["sources"][0]["error"] == "gamma /markets/keyset: no 'markets' list in the answer"
+    assert max_memory_mb(stderr) < 160
