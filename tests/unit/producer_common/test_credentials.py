@@ -78,3 +78,11 @@ def test_local_credentials_come_from_the_environment() -> None:
 
 def test_no_credentials_without_a_password_mechanism() -> None:
     assert resolve_credentials(KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:1"}, "t"), {}) is None
+
+
+def test_the_secrets_client_bounds_its_retries() -> None:
+    from producer_common.credentials import secrets_client
+
+    client = secrets_client("eu-west-1")
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 3}  # one try, two retries
+    assert client.meta.config.connect_timeout == 3 and client.meta.config.read_timeout == 5

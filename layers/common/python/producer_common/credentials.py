@@ -54,9 +54,7 @@ def _from_secret(secret_id: str, region: str, client: Any) -> SaslCredentials:
     if cached is not None:
         return cached
     if client is None:
-        import boto3  # only runs that use Secrets Manager pay for importing boto3
-
-        client = boto3.client("secretsmanager", region_name=region)
+        client = secrets_client(region)
     try:
         response = client.get_secret_value(SecretId=secret_id)
     except Exception as error:  # botocore's errors: keep the type and code, not the payload
@@ -66,6 +64,15 @@ def _from_secret(secret_id: str, region: str, client: Any) -> SaslCredentials:
     with _cache_lock:
         _cache[secret_id] = credentials
     return credentials
+
+
+def secrets_client(region: str) -> Any:
+    """A Secrets Manager client that gives up quickly: an outage must not become a retry storm."""
+    import boto3  # only runs that use Secrets Manager pay for importing boto3
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=5)
+    return boto3.client("secretsmanager", region_name=region, config=config)
 
 
 def _parse_secret(secret_id: str, text: str | None) -> SaslCredentials:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
@@ -9,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from .producer import DeliveryReport
 
 DEFAULT_NAMESPACE = "KafkaDataProducers"
+QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
 
 
 def build_logger(service: str) -> Logger:
@@ -18,6 +21,10 @@ def build_logger(service: str) -> Logger:
     """
     logger = Logger(service=service)
     copy_config_to_registered_loggers(source_logger=logger, include={"producer_common", service.replace("-", "_")})
+    # botocore logs response bodies (a secret's value among them) at DEBUG, whatever handler the
+    # runtime puts on the root logger: keep it and its HTTP stack at INFO.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger(name).level))
     return logger
 
 

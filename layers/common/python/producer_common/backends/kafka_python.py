@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from kafka import KafkaProducer
 
 from ..config import KafkaSettings
 from ..credentials import SaslCredentials
+from ..exceptions import ProducerError
 from ..msk_iam import kafka_python_token_provider
 from .base import DeliveryCallback, SaslKeys, sasl_config
 
@@ -44,7 +46,8 @@ class KafkaPythonBackend:
     name = "kafka-python"
 
     def __init__(self, settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float) -> None:
-        self._producer = KafkaProducer(**producer_config(settings, credentials, delivery_timeout_s))
+        config = producer_config(settings, credentials, delivery_timeout_s)
+        self._producer = _start_within(config, config["bootstrap_timeout_ms"] / 1000 + 2)
 
     def produce(
         self,
@@ -70,3 +73,25 @@ class KafkaPythonBackend:
 
     def close(self, timeout_s: float) -> None:
         self._producer.close(timeout=max(0.0, timeout_s))
+
+
+def _start_within(config: dict[str, Any], timeout_s: float) -> KafkaProducer:
+    """KafkaProducer's constructor connects to the cluster, and kafka-python 3.0 can wait there
+    forever (a TLS handshake the server never answers ignores bootstrap_timeout_ms). Build it on
+    a daemon thread and give up after ``timeout_s``; a stuck attempt is left behind, not waited on."""
+    outcome: dict[str, Any] = {}
+
+    def build() -> None:
+        try:
+            outcome["producer"] = KafkaProducer(**config)
+        except Exception as error:
+            outcome["error"] = error
+
+    builder = threading.Thread(target=build, name="kafka-python-bootstrap", daemon=True)
+    builder.start()
+    builder.join(timeout_s)
+    if "producer" in outcome:
+        return outcome["producer"]  # type: ignore[no-any-return]
+    if "error" in outcome:
+        raise outcome["error"]
+    raise ProducerError(f"kafka-python could not connect to {config['bootstrap_servers']} within {timeout_s:g} s")
