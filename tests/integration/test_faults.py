@@ -82,7 +82,6 @@ def test_a_missing_secret_is_a_clear_error_without_a_retry_storm(
     aws: object, feed_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    boto3.DEFAULT_SESSION = None
     for name, value in {
         "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
         "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
