@@ -3,6 +3,7 @@ on the embedded broker; then an unchanged second run, a broker outage, and shard
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,8 +63,10 @@ def test_a_run_with_the_broker_down_is_redone_in_full_by_the_next(
     urls, topic, state = feeds.synthetic_feed_urls()[:20], f"outage-{uuid.uuid4().hex[:6]}", tmp_path / "s.sqlite"
     # Given a broker that cannot be reached
     configure(monkeypatch, "127.0.0.1:9", topic, urls, state)
+    started = time.monotonic()
     with pytest.raises(DeliveryError, match=f"{20 * ITEMS} of {20 * ITEMS} messages were not delivered"):
         invoke()
+    assert time.monotonic() - started < 15  # the 5 s delivery timeout, not the Lambda's 300 s
     # When the broker is back
     configure(monkeypatch, broker.bootstrap, topic, urls, state)
     summary = invoke()
