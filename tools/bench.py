@@ -4,6 +4,9 @@ Scenarios so far (each run REPEAT times; median, min, max):
   R  the RSS handler over 200 feeds of 30 items served with 100 ms latency per request, fresh state
   R2 the same again with the state of R: every feed answers 304
   P  the Polymarket handler over 2,000 markets, 100 ms latency per request, with its request counts
+  R0, P0 the same work done the simple way (tools/baselines.py), side by side; P0 on 200 markets
+     (one token after another costs about 7 minutes for 2,000), against P on the same 200
+  M  peak memory of R and P, read from `tools/invoke.py`'s REPORT line (a fresh interpreter each)
   K  messages through producer_common against a bare confluent-kafka loop, same messages, same broker
   C  cold start: importing each handler module and building its settings in a fresh interpreter,
      against a bare interpreter and against importing every library in the layer
@@ -19,6 +22,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -204,6 +208,81 @@ def polymarket_scenario(bootstrap: str, repeat: int, markets: int) -> tuple[list
     return times, summary
 
 
+def baseline_scenarios(bootstrap: str, repeat: int) -> dict[str, list[float]]:
+    """R0 against R's feeds, and P0 against P on 200 markets, interleaved run by run."""
+    from tools.baselines import simple_polymarket, simple_rss
+
+    times: dict[str, list[float]] = {"R0": [], "P0": [], "P200": []}
+    with FixtureServer(latency_ms=100, synthetic_feeds=200, items=30, synthetic_markets=200) as server:
+        gamma, clob = f"{server.url}/gamma", f"{server.url}/clob"
+        for _ in range(repeat):
+            seconds, sent = simple_rss(bootstrap, server.synthetic_feed_urls(), f"r0-{uuid.uuid4().hex}")
+            assert sent == 6000, sent
+            times["R0"].append(seconds)
+            seconds, sent = simple_polymarket(bootstrap, gamma, clob, 200, f"p0-{uuid.uuid4().hex}")
+            times["P0"].append(seconds)
+            os.environ.update(
+                {
+                    "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                    "KAFKA_TOPIC": f"p-{uuid.uuid4().hex}",
+                    "POLYMARKET_GAMMA_URL": gamma,
+                    "POLYMARKET_CLOB_URL": clob,
+                    "MAX_MARKETS": "200",
+                    "LOG_LEVEL": "WARNING",
+                }
+            )
+            handler = load_handler("polymarket")
+            with contextlib.redirect_stdout(io.StringIO()):
+                started = time.perf_counter()
+                summary = handler.lambda_handler(json.loads((ROOT / "events" / "schedule.json").read_text()), Context())
+                times["P200"].append(time.perf_counter() - started)
+            assert summary["produced"] == sent, (summary["produced"], sent)
+    return times
+
+
+def peak_memory_mb(bootstrap: str) -> dict[str, float]:
+    """Max Memory Used of one R and one P run, each through tools/invoke.py in a fresh interpreter."""
+    peaks = {}
+    with (
+        FixtureServer(latency_ms=100, synthetic_feeds=200, items=30, synthetic_markets=2000) as server,
+        tempfile.TemporaryDirectory() as state_dir,
+    ):
+        runs = {
+            "R": (
+                "RssProducerFunction",
+                {"FEED_URLS": ",".join(server.synthetic_feed_urls()), "FETCH_CONCURRENCY": str(RSS_CONCURRENCY)},
+            ),
+            "P": (
+                "PolymarketProducerFunction",
+                {
+                    "POLYMARKET_GAMMA_URL": f"{server.url}/gamma",
+                    "POLYMARKET_CLOB_URL": f"{server.url}/clob",
+                    "MAX_MARKETS": "2000",
+                },
+            ),
+        }
+        for name, (function, env) in runs.items():
+            done = subprocess.run(
+                [sys.executable, str(ROOT / "tools" / "invoke.py"), function, "--event", "events/schedule.json"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+                env={
+                    **os.environ,
+                    **env,
+                    "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                    "LOG_LEVEL": "WARNING",
+                    "KAFKA_TOPIC": f"m-{uuid.uuid4().hex}",
+                    "STATE_PATH": f"{state_dir}/{name}.sqlite",
+                },
+            )
+            found = re.search(r"Max Memory Used: (\d+) MB", done.stderr)
+            assert found, done.stderr[-2000:]
+            peaks[name] = float(found.group(1))
+    return peaks
+
+
 def measure(repeat: int, action: Callable[[], float]) -> list[float]:
     return [action() for _ in range(repeat)]
 
@@ -216,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--baseline-repeat", type=int, default=3, help="R0/P0 take ~25 s and ~45 s a run")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args(argv)
 
@@ -229,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
             bare.append(run_bare(broker.bootstrap, payload))
         rss_first, rss_second = rss_scenario(broker.bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY)
         pm_times, pm_summary = polymarket_scenario(broker.bootstrap, args.repeat, 2000)
+        baselines = baseline_scenarios(broker.bootstrap, args.baseline_repeat)
+        peaks = peak_memory_mb(broker.bootstrap)
     floor = -(-200 // RSS_CONCURRENCY) * 0.1
     rows.append(
         row("R", f"200 feeds x 30 items, 100 ms/request, concurrency {RSS_CONCURRENCY}: 6,000 produced", rss_first)
@@ -241,6 +323,29 @@ def main(argv: list[str] | None = None) -> int:
     requests_made = ", ".join(f"{name} {count}" for name, count in pm_summary["requests"].items())
     rows.append(row("P", f"2,000 markets, 100 ms/request: {pm_summary['tokens']:,} tokens produced", pm_times))
     rows.append(["P", f"requests per run: {requests_made}", "", "", ""])
+    rows.append(row("R0", "R done the simple way (sequential, kafka-python send per message)", baselines["R0"]))
+    rows.append(
+        [
+            "R0",
+            "R0 / R (target ≥ 12)",
+            f"{statistics.median(baselines['R0']) / statistics.median(rss_first):.1f}",
+            "",
+            "",
+        ]
+    )
+    rows.append(row("P0", "200 markets the simple way (GET /book per token)", baselines["P0"]))
+    rows.append(row("P", "200 markets, the producer", baselines["P200"]))
+    rows.append(
+        [
+            "P0",
+            "P0 / P on 200 markets (target ≥ 50)",
+            f"{statistics.median(baselines['P0']) / statistics.median(baselines['P200']):.1f}",
+            "",
+            "",
+        ]
+    )
+    for name, peak in peaks.items():
+        rows.append(["M", f"peak memory of {name} (Max Memory Used; target ≤ 128 MB)", f"{peak:.0f} MB", "", ""])
     n = args.messages
     rows.append(row("K", f"{n:,} messages, producer_common", module))
     rows.append(row("K", f"{n:,} messages, bare confluent-kafka loop", bare))
