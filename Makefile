@@ -52,7 +52,7 @@ demo: venv ## Both producers once against recorded fixtures served locally
 	$(BIN)/python -m tools.demo
 
 invoke: venv ## Docker-free `sam local invoke`: FUNCTION=<LogicalId> EVENT=<file> [ENV_VARS=<file>]
-	@STATE_PATH="$${STATE_PATH:-.run/state.sqlite}" $(BIN)/python tools/invoke.py $(FUNCTION) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
+	@STATE_PATH="$${STATE_PATH:-$(CURDIR)/.run/state.sqlite}" $(BIN)/python tools/invoke.py $(FUNCTION) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
 
 broker: venv ## Start the embedded broker on 127.0.0.1:$(BROKER_PORT)
 	$(BIN)/python -m tools.broker start --port $(BROKER_PORT)

@@ -6,6 +6,7 @@ Pure functions over mappings, shared by `make invoke`, `make demo` and the templ
 from __future__ import annotations
 
 import base64
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,21 @@ import yaml
 
 ACCOUNT_ID = "123456789012"
 STACK_NAME = "local"
+DEFAULT_REGION = "us-east-1"
 _NO_VALUE = object()  # AWS::NoValue: the key or list item disappears
+_TAGS = (
+    *("Ref", "Condition", "GetAtt", "Sub", "ImportValue", "GetAZs", "Base64", "Cidr", "ToJsonString"),
+    *("If", "Equals", "Not", "And", "Or", "Join", "Select", "Split", "FindInMap", "Length"),
+)
+# The service in a !GetAtt ...Arn placeholder, where the type does not name it.
+_SERVICES = {
+    "Serverless::Function": "lambda",
+    "Serverless::LayerVersion": "lambda",
+    "Serverless::SimpleTable": "dynamodb",
+}
+# The properties `sam local invoke` needs; the rest (Events, Policies, ...) are never resolved,
+# so a reference there to a resource SAM generates cannot break a local run.
+_RUN_PROPERTIES = ("Handler", "CodeUri", "InlineCode", "PackageType", "Runtime", "Timeout", "MemorySize", "Layers")
 
 
 class TemplateError(Exception):
@@ -34,45 +49,40 @@ def _construct(tag: str, loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, 
         value = loader.construct_sequence(node, deep=True)
     else:
         value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if tag == "Ref":
-        return {"Ref": value}
-    if tag == "Condition":
-        return {"Condition": value}
+    if tag in ("Ref", "Condition"):
+        return {tag: value}
     if tag == "GetAtt" and isinstance(value, str):
         value = value.split(".", 1)
     return {f"Fn::{tag}": value}
 
 
-for _tag in (
-    "Ref",
-    "Condition",
-    "GetAtt",
-    "Sub",
-    "If",
-    "Equals",
-    "Not",
-    "And",
-    "Or",
-    "Join",
-    "Select",
-    "Split",
-    "FindInMap",
-    "Base64",
-    "GetAZs",
-    "ImportValue",
-    "Cidr",
-    "Length",
-    "ToJsonString",
-):
+for _tag in _TAGS:
     _CfnLoader.add_constructor(f"!{_tag}", lambda loader, node, tag=_tag: _construct(tag, loader, node))
 
 
+def loads(text: str) -> Any:
+    """YAML (or JSON) with CloudFormation's short tags turned into their long `Fn::` forms."""
+    return yaml.load(text, Loader=_CfnLoader)
+
+
 def load_template(path: str | Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        template = yaml.load(handle, Loader=_CfnLoader)
+    template = loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(template, dict) or "Resources" not in template:
         raise TemplateError(f"{path} is not a CloudFormation template")
     return template
+
+
+def default_region(environ: Mapping[str, str]) -> str:
+    return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+def env_string(value: Any) -> str:
+    """A value as SAM writes it into the environment: booleans lower-case, lists, maps and null empty."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None or isinstance(value, list | dict):
+        return ""
+    return str(value)
 
 
 class Resolver:
@@ -82,14 +92,24 @@ class Resolver:
         self, template: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, region: str | None = None
     ) -> None:
         self.template = template
-        self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        self.resources: Mapping[str, Any] = template.get("Resources") or {}
+        self.region = region or default_region(os.environ)
         self.parameters: dict[str, Any] = {}
         for name, spec in (template.get("Parameters") or {}).items():
-            if overrides and name in overrides:
-                self.parameters[name] = str(overrides[name])
+            if overrides is not None and name in overrides:
+                value = overrides[name]
             elif "Default" in spec:
-                default = spec["Default"]
-                self.parameters[name] = ",".join(map(str, default)) if isinstance(default, list) else str(default)
+                value = spec["Default"]
+            else:
+                continue  # a parameter without a value: a !Ref to it is an error, as in CloudFormation
+            if isinstance(value, list):
+                value = ",".join(map(env_string, value))
+            value = env_string(value)
+            allowed = [env_string(choice) for choice in spec.get("AllowedValues") or []]
+            if allowed and value not in allowed:
+                raise TemplateError(f"parameter {name}={value!r} is not one of {allowed}")
+            is_list = str(spec.get("Type", "")).startswith(("CommaDelimitedList", "List<"))
+            self.parameters[name] = value.split(",") if is_list else value
         self._conditions: dict[str, bool] = {}
 
     def pseudo(self, name: str) -> Any:
@@ -103,6 +123,8 @@ class Resolver:
             "AWS::NoValue": _NO_VALUE,
             "AWS::NotificationARNs": [],
         }
+        if name not in values:
+            raise TemplateError(f"!Ref {name}: no such pseudo parameter")
         return values[name]
 
     def ref(self, name: str) -> Any:
@@ -110,14 +132,18 @@ class Resolver:
             return self.parameters[name]
         if name.startswith("AWS::"):
             return self.pseudo(name)
-        if name in self.template.get("Resources", {}):
-            return name  # a physical id stands in for the resource locally
+        if name in self.resources:
+            return name  # the logical id stands in for the physical id
         raise TemplateError(f"!Ref {name}: no such parameter or resource")
 
     def get_att(self, resource: str, attribute: str) -> str:
-        if resource not in self.template.get("Resources", {}):
+        if resource not in self.resources:
             raise TemplateError(f"!GetAtt {resource}.{attribute}: no such resource")
-        return f"arn:aws:local:{self.region}:{ACCOUNT_ID}:{resource}/{attribute}"
+        if not attribute.endswith("Arn"):
+            return resource if attribute.endswith("Name") else f"{resource}.{attribute}"
+        kind = str(self.resources[resource].get("Type", "AWS::Local::Resource")).removeprefix("AWS::")
+        service = _SERVICES.get(kind) or kind.split("::")[0].lower()
+        return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
 
     def condition(self, name: str) -> bool:
         if name not in self._conditions:
@@ -136,7 +162,7 @@ class Resolver:
         if len(node) == 1:
             ((key, value),) = node.items()
             if key == "Ref":
-                return self.ref(value)
+                return self.ref(self.resolve(value))
             if key == "Condition" and isinstance(value, str):
                 return self.condition(value)
             if key.startswith("Fn::"):
@@ -145,6 +171,8 @@ class Resolver:
         return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
 
     def _function(self, name: str, args: Any) -> Any:
+        # If, Sub and GetAtt see their arguments unresolved: If resolves only the branch it takes,
+        # Sub's text is a pattern, not a value.
         if name == "If":
             condition, when_true, when_false = args
             return self.resolve(when_true if self.condition(condition) else when_false)
@@ -154,8 +182,9 @@ class Resolver:
             resource, attribute = args if isinstance(args, list) else str(args).split(".", 1)
             return self.get_att(resource, self.resolve(attribute))
         values = self.resolve(args)
-        if name == "Equals":
-            return str(values[0]) == str(values[1])
+        if name == "Equals":  # as CloudFormation compares: "5" equals 5, "true" equals true
+            left, right = (v if isinstance(v, list | dict) else env_string(v) for v in values)
+            return left == right
         if name == "Not":
             return not values[0]
         if name == "And":
@@ -163,20 +192,36 @@ class Resolver:
         if name == "Or":
             return any(values)
         if name == "Join":
-            return str(values[0]).join(str(part) for part in values[1])
+            return str(values[0]).join(env_string(part) for part in values[1])
         if name == "Select":
             return values[1][int(values[0])]
         if name == "Split":
             return str(values[1]).split(values[0])
         if name == "FindInMap":
-            return self.template["Mappings"][values[0]][values[1]][values[2]]
+            return self._find_in_map(values)
         if name == "Base64":
             return base64.b64encode(str(values).encode()).decode()
         if name == "GetAZs":
-            return [f"{self.region}{zone}" for zone in "abc"]
+            return [f"{values or self.region}{zone}" for zone in "abc"]
         if name == "ImportValue":
-            return f"imported:{values}"
+            return f"imported:{values}"  # another stack's export: nothing to read locally
+        if name == "Length":
+            return len(values)
+        if name == "ToJsonString":
+            return json.dumps(values, separators=(",", ":"))
         raise TemplateError(f"Fn::{name} is not supported locally")
+
+    def _find_in_map(self, values: list[Any]) -> Any:
+        mapping_name, top, second = values[:3]
+        try:
+            level: Any = (self.template.get("Mappings") or {})[mapping_name]
+            for key in (top, second):  # YAML reads a key like 123456789012 as a number
+                level = {env_string(k): v for k, v in level.items()}[env_string(key)]
+            return level
+        except KeyError:
+            if len(values) > 3 and isinstance(values[3], dict) and "DefaultValue" in values[3]:
+                return values[3]["DefaultValue"]  # AWS::LanguageExtensions
+            raise TemplateError(f"!FindInMap {values[:3]}: no such entry") from None
 
     def _sub(self, args: Any) -> str:
         text, variables = (args, {}) if isinstance(args, str) else (args[0], self.resolve(args[1]))
@@ -190,12 +235,11 @@ class Resolver:
             if name.startswith("!"):  # ${!Literal} stands for the text ${Literal}
                 out.append("${" + name[1:] + "}")
             elif name in variables:
-                out.append(str(variables[name]))
+                out.append(env_string(variables[name]))
             elif "." in name and not name.startswith("AWS::"):
-                resource, attribute = name.split(".", 1)
-                out.append(self.get_att(resource, attribute))
+                out.append(self.get_att(*name.split(".", 1)))
             else:
-                out.append(str(self.ref(name)))
+                out.append(env_string(self.ref(name)))
             position = end + 1
         out.append(text[position:])
         return "".join(out)
@@ -216,40 +260,73 @@ class FunctionConfig:
     skipped_layers: tuple[str, ...] = ()
 
 
-def function_config(
-    template: Mapping[str, Any], logical_id: str, base_dir: Path, overrides: Mapping[str, Any] | None = None
-) -> FunctionConfig:
-    resources = template.get("Resources", {})
+def function_properties(template: Mapping[str, Any], logical_id: str, resolver: Resolver) -> dict[str, Any]:
+    """The run properties of a function with `Globals.Function` merged the way SAM merges them.
+
+    Scalars: the function wins. Environment.Variables: merged, the function wins. Layers: the
+    Globals' first, then the function's.
+    """
+    resources = template.get("Resources") or {}
     resource = resources.get(logical_id)
-    if not resource or resource.get("Type") != "AWS::Serverless::Function":
+    if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
         functions = [name for name, r in resources.items() if r.get("Type") == "AWS::Serverless::Function"]
         raise TemplateError(f"{logical_id} is not a function of this template; functions: {', '.join(functions)}")
-    resolver = Resolver(template, overrides)
-    globals_ = resolver.resolve(((template.get("Globals") or {}).get("Function")) or {})
-    own = resolver.resolve(resource.get("Properties") or {})
-    merged = {**globals_, **own}
-    environment = {
-        **((globals_.get("Environment") or {}).get("Variables") or {}),
-        **((own.get("Environment") or {}).get("Variables") or {}),
-    }
+    global_props = (template.get("Globals") or {}).get("Function") or {}
+    own_props = resource.get("Properties") or {}
+    merged: dict[str, Any] = {}
+    for key in _RUN_PROPERTIES:
+        own, shared = _property(resolver, own_props, key), _property(resolver, global_props, key)
+        value = [*(shared or []), *(own or [])] if key == "Layers" else own if own is not None else shared
+        if value is not None:
+            merged[key] = value
+    variables: dict[str, Any] = {}
+    for props in (global_props, own_props):
+        variables.update((_property(resolver, props, "Environment") or {}).get("Variables") or {})
+    merged["Environment"] = {"Variables": variables}
+    return merged
+
+
+def _property(resolver: Resolver, props: Mapping[str, Any], key: str) -> Any:
+    """A resolved property; None when absent or AWS::NoValue."""
+    value = resolver.resolve(props[key]) if key in props else None
+    return None if value is _NO_VALUE else value
+
+
+def function_config(
+    template: Mapping[str, Any],
+    logical_id: str,
+    base_dir: Path,
+    overrides: Mapping[str, Any] | None = None,
+    region: str | None = None,
+) -> FunctionConfig:
+    """A function's run configuration; `overrides` are template parameter values, `base_dir` the template's folder."""
+    resolver = Resolver(template, overrides, region)
+    props = function_properties(template, logical_id, resolver)
+    code_uri, handler = props.get("CodeUri"), props.get("Handler")
+    if props.get("PackageType") == "Image" or "InlineCode" in props:
+        raise TemplateError(f"{logical_id}: only zip functions with a local CodeUri can be run locally")
+    if not isinstance(code_uri, str) or code_uri.startswith("s3://") or not isinstance(handler, str):
+        raise TemplateError(f"{logical_id}: needs a Handler and a local CodeUri (got {code_uri!r})")
     layer_dirs, skipped = [], []
-    for layer in [*(globals_.get("Layers") or []), *(own.get("Layers") or [])]:
-        spec = resources.get(layer) if isinstance(layer, str) else None
-        if spec and spec.get("Type") == "AWS::Serverless::LayerVersion":
-            content = base_dir / str(resolver.resolve(spec["Properties"]["ContentUri"]))
-            if (content / "python").is_dir():
-                layer_dirs.append(content / "python")
-        else:
+    for layer in props.get("Layers") or []:
+        spec = template["Resources"].get(layer) if isinstance(layer, str) else None
+        if not spec or spec.get("Type") != "AWS::Serverless::LayerVersion":
             skipped.append(str(layer))
+            continue
+        content = resolver.resolve((spec.get("Properties") or {}).get("ContentUri"))
+        if not isinstance(content, str) or content.startswith("s3://"):
+            skipped.append(str(layer))
+        elif (base_dir / content / "python").is_dir():  # as /opt/python; a layer of built wheels has none
+            layer_dirs.append(base_dir / content / "python")
     return FunctionConfig(
         logical_id=logical_id,
-        handler=str(merged["Handler"]),
-        code_dir=base_dir / str(merged["CodeUri"]),
-        runtime=str(merged.get("Runtime", "")),
-        timeout_s=float(merged.get("Timeout", 3)),
-        memory_mb=int(merged.get("MemorySize", 128)),
+        handler=handler,
+        code_dir=base_dir / code_uri,
+        runtime=str(props.get("Runtime", "")),
+        timeout_s=float(props.get("Timeout", 3)),
+        memory_mb=int(props.get("MemorySize", 128)),
         layer_dirs=tuple(layer_dirs),
-        environment={name: _env_string(value) for name, value in environment.items()},
+        environment={name: env_string(value) for name, value in props["Environment"]["Variables"].items()},
         skipped_layers=tuple(skipped),
     )
 
@@ -264,20 +341,11 @@ def effective_environment(
 ) -> dict[str, str]:
     """SAM's precedence for declared variables: template < env-vars file < caller's environment.
 
-    Variables the template does not declare are not taken from the env-vars file, as in SAM.
+    In the env-vars file, `Parameters` applies to every function and the function's logical id
+    to it alone (and wins). Variables the template does not declare are not taken from the file, as in SAM.
     """
     file_values: dict[str, Any] = {}
     if env_vars:
         file_values.update(env_vars.get("Parameters") or {})
         file_values.update(env_vars.get(logical_id) or {})
-    result = {}
-    for name, default in declared.items():
-        value = caller.get(name, file_values.get(name, default))
-        result[name] = _env_string(value)
-    return result
-
-
-def _env_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
+    return {name: env_string(caller.get(name, file_values.get(name, default))) for name, default in declared.items()}

@@ -1,104 +1,323 @@
-"""Template reading: short tags, intrinsics, Globals, and SAM's environment precedence."""
+"""Template reading: short tags, every intrinsic, Globals, and SAM's environment precedence."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tools.cfn_template import (
     Resolver,
     TemplateError,
+    default_region,
     effective_environment,
     function_config,
     function_environment,
     load_template,
+    loads,
 )
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(scope="module")
-def template() -> dict:  # type: ignore[type-arg]
-    return load_template(DATA / "template.yaml")
+def template(text: str) -> dict[str, Any]:
+    return loads(textwrap.dedent(text))  # type: ignore[no-any-return]
 
 
-def test_short_tags_become_intrinsic_functions(template: dict) -> None:  # type: ignore[type-arg]
-    variables = template["Resources"]["EchoFunction"]["Properties"]["Environment"]["Variables"]
-    assert variables["QUEUE_ARN"] == {"Fn::GetAtt": ["Queue", "Arn"]}
-    assert variables["MODE"] == {"Fn::If": ["DevWithoutSecret", "plain", "secret"]}
-    assert template["Globals"]["Function"]["Layers"] == [{"Ref": "SharedLayer"}]
+BASE = template(
+    """
+    Parameters:
+      Stage: {Type: String, Default: dev, AllowedValues: [dev, prod]}
+      Greeting: {Type: String, Default: hello}
+      Subnets: {Type: CommaDelimitedList, Default: "a,b"}
+      Count: {Type: Number, Default: 5}
+      Flag: {Type: String, Default: true}
+    Mappings:
+      Sizes:
+        dev: {Memory: 256}
+      Accounts:
+        123456789012: {Name: local}
+    Conditions:
+      IsDev: !Equals [!Ref Stage, dev]
+      IsProd: !Equals [!Ref Stage, prod]
+      NotProd: !Not [!Condition IsProd]
+      DevAndNotProd: !And [!Condition IsDev, !Condition NotProd]
+      DevOrProd: !Or [!Condition IsDev, !Condition IsProd]
+    Resources:
+      Queue: {Type: AWS::SQS::Queue}
+      Table: {Type: AWS::DynamoDB::Table}
+      Fn: {Type: AWS::Serverless::Function}
+    """
+)
 
 
-def test_function_config_applies_globals_and_resolves_everything(template: dict) -> None:  # type: ignore[type-arg]
-    config = function_config(template, "EchoFunction", DATA)
-    assert (config.handler, config.runtime, config.timeout_s, config.memory_mb) == (
-        "handlers.echo",
-        "python3.12",
-        2,
-        256,
-    )
-    assert config.code_dir == DATA / "fn"
-    assert config.layer_dirs == (DATA / "layer" / "python",)
-    assert config.environment == {
-        "GREETING": "hello",
-        "SHARED": "from-function",
-        "REGION_TEXT": "us-east-1-dev-${Literal}",
-        "JOINED": "a/y",
-        "MODE": "plain",
-        "QUEUE_ARN": "arn:aws:local:us-east-1:123456789012:Queue/Arn",
-        "TOPIC_NAME": "hello.events",
-        "UNSET": "",
-    }
-
-
-def test_parameter_overrides_flow_through_conditions(template: dict) -> None:  # type: ignore[type-arg]
-    config = function_config(template, "EchoFunction", DATA, {"Secret": "arn:secret", "Greeting": "hi"})
-    assert config.environment["MODE"] == "secret"
-    assert config.environment["OPTIONAL"] == "arn:secret"
-    assert config.environment["TOPIC_NAME"] == "hi.events"
-
-
-def test_function_timeout_overrides_globals(template: dict) -> None:  # type: ignore[type-arg]
-    assert function_config(template, "SlowFunction", DATA).timeout_s == 1
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        ("!Ref Stage", {"Ref": "Stage"}),
+        ("!Condition IsDev", {"Condition": "IsDev"}),
+        ("!GetAtt Queue.Arn", {"Fn::GetAtt": ["Queue", "Arn"]}),
+        ("!GetAtt [Queue, Arn]", {"Fn::GetAtt": ["Queue", "Arn"]}),
+        ("!GetAtt Db.Endpoint.Address", {"Fn::GetAtt": ["Db", "Endpoint.Address"]}),
+        ("!Sub '${AWS::Region}-x'", {"Fn::Sub": "${AWS::Region}-x"}),
+        ("!Sub ['${A}', {A: !Ref Stage}]", {"Fn::Sub": ["${A}", {"A": {"Ref": "Stage"}}]}),
+        ("!If [IsDev, a, b]", {"Fn::If": ["IsDev", "a", "b"]}),
+        ("!Equals [a, b]", {"Fn::Equals": ["a", "b"]}),
+        ("!Not [!Condition IsDev]", {"Fn::Not": [{"Condition": "IsDev"}]}),
+        ("!And [true, false]", {"Fn::And": [True, False]}),
+        ("!Or [true, false]", {"Fn::Or": [True, False]}),
+        ("!Join ['-', [a, b]]", {"Fn::Join": ["-", ["a", "b"]]}),
+        ("!Select [0, [a]]", {"Fn::Select": [0, ["a"]]}),
+        ("!Split [',', 'a,b']", {"Fn::Split": [",", "a,b"]}),
+        ("!FindInMap [Sizes, dev, Memory]", {"Fn::FindInMap": ["Sizes", "dev", "Memory"]}),
+        ("!Base64 text", {"Fn::Base64": "text"}),
+        ("!GetAZs ''", {"Fn::GetAZs": ""}),
+        ("!ImportValue SharedVpc", {"Fn::ImportValue": "SharedVpc"}),
+        ("!Length [a, b]", {"Fn::Length": ["a", "b"]}),
+        ("!ToJsonString {a: 1}", {"Fn::ToJsonString": {"a": 1}}),
+        ("!Cidr [10.0.0.0/16, 2, 8]", {"Fn::Cidr": ["10.0.0.0/16", 2, 8]}),
+    ],
+)
+def test_every_short_tag_loads_as_its_long_form(yaml_text: str, expected: object) -> None:
+    assert loads(f"value: {yaml_text}")["value"] == expected
 
 
 @pytest.mark.parametrize(
     ("node", "expected"),
     [
-        ({"Fn::Or": [False, {"Fn::Equals": ["a", "a"]}]}, True),
-        ({"Fn::Base64": "hi"}, "aGk="),
-        ({"Fn::Select": [0, {"Fn::GetAZs": ""}]}, "us-east-1a"),
+        ({"Ref": "Greeting"}, "hello"),
+        ({"Ref": "Count"}, "5"),
+        ({"Ref": "Flag"}, "true"),
+        ({"Ref": "Subnets"}, ["a", "b"]),
+        ({"Ref": "Queue"}, "Queue"),
+        ({"Ref": "AWS::Region"}, "eu-west-1"),
         ({"Ref": "AWS::AccountId"}, "123456789012"),
-        ({"Fn::Sub": "${AWS::Partition}:${Queue.Arn}"}, "aws:arn:aws:local:us-east-1:123456789012:Queue/Arn"),
+        ({"Ref": "AWS::StackName"}, "local"),
+        ({"Ref": "AWS::Partition"}, "aws"),
+        ({"Ref": "AWS::URLSuffix"}, "amazonaws.com"),
+        ({"Fn::GetAtt": ["Queue", "Arn"]}, "arn:aws:sqs:eu-west-1:123456789012:Queue"),
+        ({"Fn::GetAtt": ["Fn", "Arn"]}, "arn:aws:lambda:eu-west-1:123456789012:Fn"),
+        (
+            {"Fn::GetAtt": ["Table", {"Fn::Join": ["", ["Stream", "Arn"]]}]},
+            "arn:aws:dynamodb:eu-west-1:123456789012:Table",
+        ),
+        ({"Fn::GetAtt": ["Queue", "QueueName"]}, "Queue"),
+        ({"Fn::GetAtt": ["Queue", "QueueUrl"]}, "Queue.QueueUrl"),
+        (
+            {"Fn::Sub": "${AWS::Region}/${Greeting}/${Queue}/${Queue.Arn}/${!Literal}"},
+            "eu-west-1/hello/Queue/arn:aws:sqs:eu-west-1:123456789012:Queue/${Literal}",
+        ),
+        ({"Fn::Sub": ["${Name}-${AWS::AccountId}", {"Name": {"Ref": "Greeting"}}]}, "hello-123456789012"),
+        ({"Fn::If": ["IsDev", "small", "big"]}, "small"),
+        ({"Fn::If": ["IsProd", "small", {"Fn::Join": ["", ["b", "ig"]]}]}, "big"),
+        ({"Fn::Equals": [{"Ref": "Count"}, 5]}, True),
+        ({"Fn::Equals": [{"Ref": "Flag"}, True]}, True),
+        ({"Fn::Equals": ["a", "b"]}, False),
+        ({"Fn::Not": [{"Condition": "IsProd"}]}, True),
+        ({"Fn::And": [{"Condition": "IsDev"}, {"Condition": "IsProd"}]}, False),
+        ({"Fn::Or": [{"Condition": "IsProd"}, {"Fn::Equals": ["a", "a"]}]}, True),
+        ({"Condition": "DevAndNotProd"}, True),
+        ({"Condition": "DevOrProd"}, True),
+        ({"Fn::Join": ["-", ["a", {"Ref": "Greeting"}, 1]]}, "a-hello-1"),
+        ({"Fn::Join": [",", {"Ref": "Subnets"}]}, "a,b"),
+        ({"Fn::Select": [1, {"Ref": "Subnets"}]}, "b"),
+        ({"Fn::Select": ["0", {"Fn::Split": [",", "x,y"]}]}, "x"),
+        ({"Fn::Split": ["/", "a/b/c"]}, ["a", "b", "c"]),
+        ({"Fn::FindInMap": ["Sizes", {"Ref": "Stage"}, "Memory"]}, 256),
+        ({"Fn::FindInMap": ["Accounts", {"Ref": "AWS::AccountId"}, "Name"]}, "local"),
+        ({"Fn::FindInMap": ["Sizes", "prod", "Memory", {"DefaultValue": 128}]}, 128),
+        ({"Fn::Base64": "hi"}, "aGk="),
+        ({"Fn::GetAZs": ""}, ["eu-west-1a", "eu-west-1b", "eu-west-1c"]),
+        ({"Fn::ImportValue": {"Fn::Sub": "${Stage}-Vpc"}}, "imported:dev-Vpc"),
+        ({"Fn::Length": [1, 2, 3]}, 3),
+        ({"Fn::ToJsonString": {"a": [{"Ref": "Count"}]}}, '{"a":["5"]}'),
+        ({"keep": 1, "drop": {"Ref": "AWS::NoValue"}}, {"keep": 1}),
         ([1, {"Ref": "AWS::NoValue"}, 2], [1, 2]),
+        ({"x": {"Fn::If": ["IsProd", 1, {"Ref": "AWS::NoValue"}]}}, {}),
     ],
 )
-def test_intrinsics(template: dict, node: object, expected: object) -> None:  # type: ignore[type-arg]
-    assert Resolver(template, region="us-east-1").resolve(node) == expected
+def test_intrinsics(node: object, expected: object) -> None:
+    assert Resolver(BASE, region="eu-west-1").resolve(node) == expected
 
 
-def test_unknown_references_and_functions_are_errors(template: dict) -> None:  # type: ignore[type-arg]
-    with pytest.raises(TemplateError, match="Missing"):
-        Resolver(template).resolve({"Ref": "Missing"})
-    with pytest.raises(TemplateError, match="not a function"):
-        function_config(template, "Queue", DATA)
+def test_long_forms_resolve_like_short_tags() -> None:
+    short = loads(
+        """
+        a: !Sub "${AWS::Region}-${Stage}"
+        b: !If [IsDev, !GetAtt Queue.Arn, x]
+        c: !Select [1, !Ref Subnets]
+        """
+    )
+    long = loads(
+        """
+        a: {"Fn::Sub": "${AWS::Region}-${Stage}"}
+        b: {"Fn::If": [IsDev, {"Fn::GetAtt": [Queue, Arn]}, x]}
+        c: {"Fn::Select": [1, {Ref: Subnets}]}
+        """
+    )
+    resolver = Resolver(BASE, region="eu-west-1")
+    assert (
+        resolver.resolve(long)
+        == resolver.resolve(short)
+        == {
+            "a": "eu-west-1-dev",
+            "b": "arn:aws:sqs:eu-west-1:123456789012:Queue",
+            "c": "b",
+        }
+    )
+
+
+def test_region_comes_from_aws_region_then_aws_default_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert default_region({}) == "us-east-1"
+    assert default_region({"AWS_DEFAULT_REGION": "eu-west-1"}) == "eu-west-1"
+    assert default_region({"AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "eu-west-1"}) == "ap-south-1"
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    assert Resolver(BASE).resolve({"Ref": "AWS::Region"}) == "eu-central-1"
+
+
+def test_parameter_overrides_replace_defaults_and_flow_through_conditions() -> None:
+    resolver = Resolver(BASE, {"Stage": "prod", "Subnets": "x,y,z", "Count": 7}, region="us-east-1")
+    assert resolver.resolve({"Fn::If": ["IsProd", "big", "small"]}) == "big"
+    assert resolver.resolve({"Ref": "Subnets"}) == ["x", "y", "z"]
+    assert resolver.resolve({"Ref": "Count"}) == "7"
+    with pytest.raises(TemplateError, match="Stage='qa' is not one of"):
+        Resolver(BASE, {"Stage": "qa"})
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        ({"Ref": "Missing"}, "Missing: no such parameter or resource"),
+        ({"Ref": "AWS::Nope"}, "no such pseudo parameter"),
+        ({"Fn::GetAtt": ["Missing", "Arn"]}, "no such resource"),
+        ({"Fn::If": ["Undefined", 1, 2]}, "condition Undefined is not defined"),
+        ({"Fn::FindInMap": ["Sizes", "prod", "Memory"]}, "no such entry"),
+        ({"Fn::Cidr": ["10.0.0.0/16", 2, 8]}, "Fn::Cidr is not supported locally"),
+    ],
+)
+def test_what_cannot_be_resolved_is_a_template_error(node: object, message: str) -> None:
+    with pytest.raises(TemplateError, match=message):
+        Resolver(BASE).resolve(node)
+
+
+GLOBALS = template(
+    """
+    Parameters:
+      Level: {Type: String, Default: INFO}
+      SharedLayerArn: {Type: String, Default: "arn:aws:lambda:us-east-1:123456789012:layer:shared:3"}
+    Globals:
+      Function:
+        Runtime: python3.12
+        CodeUri: fn/
+        Timeout: 30
+        MemorySize: 512
+        Layers: [!Ref SharedLayer]
+        Environment:
+          Variables: {LEVEL: !Ref Level, SHARED: from-globals}
+    Resources:
+      SharedLayer: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: layer/}}
+      ExtraLayer: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: layer_extra/}}
+      WheelsLayer: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: layer_without_python/}}
+      Own:
+        Type: AWS::Serverless::Function
+        Properties:
+          Handler: handlers.echo
+          Timeout: 5
+          Layers: [!Ref ExtraLayer, !Ref WheelsLayer, !Ref SharedLayerArn]
+          Environment:
+            Variables: {SHARED: from-function, OWN: !Sub "${Level}-own", GONE: !Ref AWS::NoValue}
+          Events:
+            Schedule:
+              Type: Schedule
+              Properties: {DeadLetterConfig: {Arn: !GetAtt OwnScheduleQueue.Arn}}
+      Bare:
+        Type: AWS::Serverless::Function
+        Properties: {Handler: handlers.echo}
+      FromS3:
+        Type: AWS::Serverless::Function
+        Properties: {Handler: app.handler, CodeUri: s3://bucket/code.zip}
+    """
+)
+
+
+def test_globals_merge_the_sam_way() -> None:
+    # Given Globals.Function and a function that sets some of the same properties
+    # When the function's configuration is read
+    config = function_config(GLOBALS, "Own", DATA, region="us-east-1")
+    # Then scalars: the function wins; variables: merged, the function wins; layers: Globals' first
+    assert (config.handler, config.runtime, config.code_dir) == ("handlers.echo", "python3.12", DATA / "fn")
+    assert (config.timeout_s, config.memory_mb) == (5, 512)
+    assert config.environment == {"LEVEL": "INFO", "SHARED": "from-function", "OWN": "INFO-own"}
+    # the wheels layer has no python/ (contributes nothing); the ARN is skipped and reported
+    assert config.layer_dirs == (DATA / "layer" / "python", DATA / "layer_extra" / "python")
+    assert config.skipped_layers == ("arn:aws:lambda:us-east-1:123456789012:layer:shared:3",)
+    # Events name a resource SAM generates (OwnScheduleQueue): never resolved, so no error
+
+
+def test_a_function_that_declares_nothing_gets_globals() -> None:
+    config = function_config(GLOBALS, "Bare", DATA, {"Level": "DEBUG"}, region="us-east-1")
+    assert (config.timeout_s, config.memory_mb, config.layer_dirs) == (30, 512, (DATA / "layer" / "python",))
+    assert config.environment == {"LEVEL": "DEBUG", "SHARED": "from-globals"}
+    assert function_environment(GLOBALS, "Bare") == {"LEVEL": "INFO", "SHARED": "from-globals"}
+
+
+def test_sam_defaults_and_what_cannot_run_locally() -> None:
+    minimal = template("Resources: {F: {Type: AWS::Serverless::Function, Properties: {Handler: a.b, CodeUri: .}}}")
+    config = function_config(minimal, "F", DATA)
+    assert (config.timeout_s, config.memory_mb, config.environment) == (3, 128, {})
+    with pytest.raises(TemplateError, match="local CodeUri"):
+        function_config(GLOBALS, "FromS3", DATA)
+    with pytest.raises(TemplateError, match="SharedLayer is not a function of this template; functions: Own, Bare"):
+        function_config(GLOBALS, "SharedLayer", DATA)
+
+
+def test_the_data_template_loads_with_short_tags() -> None:
+    loaded = load_template(DATA / "template.yaml")
+    variables = loaded["Resources"]["EchoFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["QUEUE_ARN"] == {"Fn::GetAtt": ["Queue", "Arn"]}
+    assert variables["TOPIC_NAME"] == {"Fn::Sub": ["${Name}.events", {"Name": {"Ref": "Greeting"}}]}
+    with pytest.raises(TemplateError, match="not a CloudFormation template"):
+        load_template(DATA / "env.json")
+
+
+DECLARED = {"A": "template", "B": "template", "C": "template", "D": "template"}
 
 
 def test_environment_precedence_template_then_file_then_caller() -> None:
-    declared = {"A": "template", "B": "template", "C": "template", "D": "template"}
-    env_vars = {"Parameters": {"B": "file-global", "D": "file-global"}, "Fn": {"C": "file", "Z": "undeclared"}}
-    caller = {"D": "caller", "Z": "caller-undeclared"}
-    result = effective_environment(declared, "Fn", env_vars, caller)
-    assert result == {"A": "template", "B": "file-global", "C": "file", "D": "caller"}
+    # Given the template declares A-D, the file's Parameters set B and D, its function entry C and Z,
+    # and the caller's environment D and Z
+    env_vars = {"Parameters": {"B": "file-all", "D": "file-all"}, "Fn": {"C": "file-fn", "Z": "undeclared"}}
+    caller = {"D": "caller", "Z": "caller-undeclared", "PATH": "/bin"}
+    # When the environment is computed
+    result = effective_environment(DECLARED, "Fn", env_vars, caller)
+    # Then each declared variable takes the highest level that sets it; undeclared ones are not added
+    assert result == {"A": "template", "B": "file-all", "C": "file-fn", "D": "caller"}
 
 
+def test_the_functions_own_entry_beats_parameters_and_other_functions_are_ignored() -> None:
+    env_vars = {"Parameters": {"A": "all"}, "Fn": {"A": "mine"}, "Other": {"B": "theirs"}}
+    assert effective_environment(DECLARED, "Fn", env_vars, {}) == {**DECLARED, "A": "mine"}
+
+
+def test_file_values_are_written_as_sam_writes_them() -> None:
+    env_vars = {"Fn": {"A": True, "B": 5, "C": None, "D": ["x"]}}
+    assert effective_environment(DECLARED, "Fn", env_vars, {}) == {"A": "true", "B": "5", "C": "", "D": ""}
+
+
+def test_a_caller_variable_set_to_empty_still_wins() -> None:
+    assert effective_environment({"A": "template"}, "Fn", {"Fn": {"A": "file"}}, {"A": ""}) == {"A": ""}
+
+
+@pytest.mark.skipif(not (ROOT / "template.yaml").exists(), reason="the project template is not written yet")
 def test_the_project_template_resolves_for_both_functions() -> None:
-    template = load_template(ROOT / "template.yaml")
-    rss = function_environment(template, "RssProducerFunction")
-    poly = function_environment(template, "PolymarketProducerFunction")
-    assert rss["KAFKA_TOPIC"] == "rss.items" and poly["KAFKA_TOPIC"] == "polymarket.prices"
-    assert rss["KAFKA_BOOTSTRAP_SERVERS"] == poly["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:9092"
-    config = function_config(template, "RssProducerFunction", ROOT)
-    assert config.layer_dirs == (ROOT / "layers" / "common" / "python",)  # the deps layer has no python/ source
+    project = load_template(ROOT / "template.yaml")
+    for function, topic in (("RssProducerFunction", "rss.items"), ("PolymarketProducerFunction", "polymarket.prices")):
+        config = function_config(project, function, ROOT, region="us-east-1")
+        assert (config.timeout_s, config.memory_mb, config.handler) == (300, 256, "app.lambda_handler")
+        assert config.code_dir.is_dir() and all(layer.is_dir() for layer in config.layer_dirs)
+        assert config.environment["KAFKA_TOPIC"] == topic
+        assert config.environment["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:9092"
