@@ -58,7 +58,11 @@ def simple_polymarket(bootstrap: str, gamma: str, clob: str, markets: int, topic
     rows = requests.get(f"{gamma}/markets", params=listing, timeout=10).json()
     sent = 0
     for row in rows:
-        for token in json.loads(row["clobTokenIds"]):
+        try:
+            tokens = json.loads(row["clobTokenIds"])
+        except (KeyError, ValueError):  # even the simple way must survive a malformed market
+            continue
+        for token in tokens:
             book = requests.get(f"{clob}/book", params={"token_id": token}, timeout=10)
             if book.status_code != 200:
                 continue

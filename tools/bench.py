@@ -236,7 +236,8 @@ def baseline_scenarios(bootstrap: str, repeat: int) -> dict[str, list[float]]:
                 started = time.perf_counter()
                 summary = handler.lambda_handler(json.loads((ROOT / "events" / "schedule.json").read_text()), Context())
                 times["P200"].append(time.perf_counter() - started)
-            assert summary["produced"] == sent, (summary["produced"], sent)
+            # the producer also prices book-less tokens from Gamma; the simple way drops them
+            assert summary["produced"] >= sent > 0, (summary["produced"], sent)
     return times
 
 
