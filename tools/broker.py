@@ -156,12 +156,20 @@ def _decode(message: Any) -> dict[str, Any]:
 def _start(port: int) -> int:
     RUN_DIR.mkdir(exist_ok=True)
     if PID_FILE.exists() and _alive(_pid()):
-        print(f"broker already running (pid {_pid()}); `make broker-stop` first to move it", file=sys.stderr)
-        return 0
+        running_port = _port()
+        if running_port == port:
+            print(f"broker already running on 127.0.0.1:{port} (pid {_pid()})", file=sys.stderr)
+            return 0
+        print(
+            f"a broker is already running on 127.0.0.1:{running_port} (pid {_pid()}); "
+            f"`make broker-stop` first to start one on {port}",
+            file=sys.stderr,
+        )
+        return 1
     with open(LOG_FILE, "ab") as log:
         process = subprocess.Popen(broker_command(port), stdout=log, stderr=log, start_new_session=True)
     wait_for_port(port)
-    PID_FILE.write_text(str(process.pid))
+    PID_FILE.write_text(f"{process.pid} {port}")
     print(f"broker listening on 127.0.0.1:{port} (pid {process.pid}, log {LOG_FILE})", file=sys.stderr)
     return 0
 
@@ -180,6 +188,11 @@ def _stop() -> int:
 
 def _pid() -> int:
     return int(PID_FILE.read_text().split()[0])
+
+
+def _port() -> int | None:
+    fields = PID_FILE.read_text().split()
+    return int(fields[1]) if len(fields) > 1 else None
 
 
 def _alive(pid: int) -> bool:

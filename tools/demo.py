@@ -37,8 +37,8 @@ def bootstrap_servers() -> str:
     port = int(os.environ.get("BROKER_PORT", "9092"))
     with socket.socket() as probe:
         running = probe.connect_ex(("127.0.0.1", port)) == 0
-    if not running:
-        broker.main(["start", "--port", str(port)])
+    if not running and broker.main(["start", "--port", str(port)]) != 0:
+        raise SystemExit(f"no broker on 127.0.0.1:{port}, and another embedded broker is running")
     return f"127.0.0.1:{port}"
 
 
