@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -11,28 +13,85 @@ from pathlib import Path
 
 import pytest
 
-from tools.bench import LAYER_LIBRARIES
-
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-MAX_LAYER_BYTES = 60 * 1024 * 1024
-LAYER_IMPORTS = [
-    *LAYER_LIBRARIES,
+SAM = BIN / "sam"
+pytestmark = [pytest.mark.template, pytest.mark.skipif(not SAM.exists(), reason=f"no sam executable at {SAM}")]
+# Kept between runs (under .aws-sam, like `make build`'s own): sam writes build.toml, which says what is
+# cached, beside the build dir, so a reusable cache needs a fixed build dir. Separate from `make build`'s
+# because sam prunes cache entries its own build.toml does not list.
+BUILD_ROOT = ROOT / ".aws-sam" / "template-tests"
+MAX_LAYER_BYTES = 60 * 1024 * 1024  # well under Lambda's 250 MB for function plus layers, unzipped
+THIRD_PARTY = [
+    "confluent_kafka",
+    "kafka",
+    "feedparser",
+    "requests",
+    "pytz",
+    "aws_lambda_powertools",
+    "aws_msk_iam_sasl_signer",
+]
+COMMON_MODULES = [
     "producer_common",
     "producer_common.backends.confluent",
     "producer_common.backends.kafka_python",
     "producer_common.observability",
 ]
+RUNTIME_PROVIDED = ["boto3", "botocore", "s3transfer"]
+# Made-up credentials, and no profile or instance metadata to look up instead.
+OFFLINE_AWS = {
+    "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "not-a-secret",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+FUNCTIONS = {"RssProducerFunction": "rss_run.py", "PolymarketProducerFunction": "polymarket_run.py"}
+
+# Runs under python3.12 -I -S -B: the paths given are the whole of sys.path beyond the standard library,
+# and the build dir gets no bytecode.
+IMPORT_CHECK = """
+import importlib, json, sys
+paths, modules = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+sys.path[:0] = paths
+found = {name: importlib.import_module(name).__file__ for name in modules}
+import confluent_kafka
+found["librdkafka"] = confluent_kafka.libversion()[0]
+print(json.dumps(found))
+"""
+
+# The MSK IAM token is a presigned URL: signing needs credentials but no network.
+MSK_TOKEN_CHECK = """
+import json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+import boto3, urllib3
+from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
+token, expiry_ms = MSKAuthTokenProvider.generate_auth_token("us-east-1")
+boto3.client("dynamodb", region_name="us-east-1")
+print(json.dumps({"token": bool(token), "expiry_ms": expiry_ms, "urllib3": urllib3.__file__}))
+"""
 
 
 @pytest.fixture(scope="session")
-def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    out = tmp_path_factory.mktemp("sam") / "build"
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
+def build_dir() -> Iterator[Path]:
+    """One `sam build` per session; an unchanged function or layer comes from the cache (sam empties the
+    build dir first, so nothing stale survives)."""
+    out = BUILD_ROOT / "build"
     done = subprocess.run(
-        [str(BIN / "sam"), "build", "--build-dir", str(out), "--template-file", "template.yaml"],
+        [
+            str(SAM),
+            "build",
+            "--template-file",
+            str(ROOT / "template.yaml"),
+            "--build-dir",
+            str(out),
+            "--cached",
+            "--cache-dir",
+            str(BUILD_ROOT / "cache"),
+            "--parallel",
+        ],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
         capture_output=True,
         text=True,
         timeout=900,
@@ -42,89 +101,121 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def tree_bytes(path: Path) -> int:
-    return sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
+    return sum(file.stat().st_size for file in path.rglob("*") if file.is_file() and not file.is_symlink())
 
 
-def python312() -> str | None:
-    candidates = [shutil.which("python3.12"), *map(str, Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))]
-    for candidate in filter(None, candidates):
+def python312() -> tuple[str, dict[str, str]] | None:
+    """A python3.12 interpreter and the environment that selects it (pyenv's shim needs PYENV_VERSION)."""
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    installed = sorted(pyenv_root.glob("versions/3.12.*/bin/python3.12"))
+    env = {"PATH": os.environ.get("PATH", "")}
+    if installed:
+        env["PYENV_VERSION"] = installed[-1].parents[1].name
+    for candidate in [*map(str, installed), shutil.which("python3.12")]:
+        if not candidate:
+            continue
         probe = subprocess.run(
-            [candidate, "-c", "import sys; print(sys.version_info[:2])"],
+            [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 12))"],
             capture_output=True,
             text=True,
-            env={**os.environ, "PYENV_VERSION": Path(candidate).parents[1].name},
+            env=env,
         )
-        if probe.returncode == 0 and probe.stdout.strip() == "(3, 12)":
-            return candidate
+        if probe.returncode == 0 and probe.stdout.strip() == "True":
+            return candidate, env
     return None
+
+
+@pytest.fixture(scope="session")
+def interpreter() -> tuple[str, dict[str, str]]:
+    found = python312()
+    if found is None:
+        pytest.skip("no python3.12 interpreter here (tried pyenv's versions/3.12.* and python3.12 on PATH)")
+    return found
+
+
+def layer_paths(build_dir: Path) -> list[str]:
+    """sys.path in Lambda, less the runtime's own site-packages: the code, then the layers' /opt/python."""
+    return [str(build_dir / name) for name in ("RssProducerFunction", "KafkaDepsLayer/python", "CommonLayer/python")]
 
 
 def test_the_dependency_layer_is_small_and_built_for_lambda(build_dir: Path) -> None:
     layer = build_dir / "KafkaDepsLayer" / "python"
-    assert tree_bytes(layer) <= MAX_LAYER_BYTES, f"{tree_bytes(layer) / 2**20:.1f} MB"
-    assert list(layer.glob("confluent_kafka/cimpl.cpython-312-x86_64-linux-gnu.so"))
-    assert not (layer / "botocore").exists(), "boto3/botocore come with the Lambda runtime"
+    # Given the built layer, Then it fits with room to spare
+    assert tree_bytes(layer) <= MAX_LAYER_BYTES, f"{tree_bytes(layer) / 2**20:.1f} MiB"
+    # and its compiled parts are for CPython 3.12 on manylinux x86_64, whatever built them
+    assert (layer / "confluent_kafka" / "cimpl.cpython-312-x86_64-linux-gnu.so").is_file()
+    wheel = next(layer.glob("confluent_kafka-*.dist-info")) / "WHEEL"
+    tags = [line.split(": ", 1)[1] for line in wheel.read_text().splitlines() if line.startswith("Tag: ")]
+    assert tags and all(tag.startswith("cp312-cp312-manylinux") and tag.endswith("x86_64") for tag in tags), tags
+    # and it leaves out what the runtime ships
+    for name in RUNTIME_PROVIDED:
+        assert not (layer / name).exists() and not list(layer.glob(f"{name}-*.dist-info")), name
 
 
 def test_no_bytecode_from_the_build_host(build_dir: Path) -> None:
     assert not list(build_dir.rglob("*.pyc"))
+    assert not list(build_dir.rglob("__pycache__"))
 
 
 def test_functions_ship_only_their_code(build_dir: Path) -> None:
-    for function, module in (
-        ("RssProducerFunction", "rss_run.py"),
-        ("PolymarketProducerFunction", "polymarket_run.py"),
-    ):
-        names = {path.name for path in (build_dir / function).iterdir()}
-        assert {"app.py", module} <= names and "Makefile" not in names
+    for function, module in FUNCTIONS.items():
+        shipped = list((build_dir / function).iterdir())
+        assert {"app.py", module} <= {path.name for path in shipped}
+        assert all(path.is_file() and path.suffix == ".py" for path in shipped), shipped
 
 
-def test_layers_import_under_python312(build_dir: Path, tmp_path: Path) -> None:
-    interpreter = python312()
-    if interpreter is None:
-        pytest.skip("no python3.12 interpreter on this machine")
-    # Lambda's python3.12 runtime provides boto3; put the pinned one where the runtime would.
-    runtime = tmp_path / "runtime"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--target",
-            str(runtime),
-            "--platform",
-            "manylinux2014_x86_64",
-            "--only-binary=:all:",
-            "--python-version",
-            "3.12",
-            "boto3==1.43.108",
-            "botocore==1.43.108",
-            "s3transfer",
-            "jmespath",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    path = [
-        build_dir / "RssProducerFunction",
-        build_dir / "KafkaDepsLayer" / "python",
-        build_dir / "CommonLayer" / "python",
-        runtime,
-    ]
-    code = (
-        f"import sys; sys.path[:0] = {[str(p) for p in path]!r}; "
-        f"import importlib; [importlib.import_module(m) for m in {LAYER_IMPORTS!r}]; "
-        "import confluent_kafka; print(confluent_kafka.libversion()[0])"
-    )
+def test_the_common_layer_is_the_package_as_lambda_sees_it(build_dir: Path) -> None:
+    source = ROOT / "layers" / "common" / "python" / "producer_common"
+    built = build_dir / "CommonLayer" / "python" / "producer_common"
+    expected = {p.relative_to(source) for p in source.rglob("*.py") if "__pycache__" not in p.parts}
+    assert expected and {p.relative_to(built) for p in built.rglob("*.py")} == expected
+
+
+def test_the_layers_import_under_python312_with_nothing_from_the_host(
+    build_dir: Path, interpreter: tuple[str, dict[str, str]]
+) -> None:
+    # Given only the built code and layers on the path (-I -S: no site-packages, no PYTHON* variables)
+    executable, env = interpreter
+    paths = layer_paths(build_dir)
+    modules = [*THIRD_PARTY, *COMMON_MODULES]
+    # When every library and the shared package are imported
     done = subprocess.run(
-        [interpreter, "-I", "-S", "-c", code],
+        [executable, "-I", "-S", "-B", "-c", IMPORT_CHECK, json.dumps(paths), json.dumps(modules)],
         capture_output=True,
         text=True,
-        env={"PYENV_VERSION": Path(interpreter).parents[1].name, "PATH": os.environ["PATH"]},
+        env=env,
+        timeout=120,
     )
+    # Then each came from a layer, and librdkafka loaded
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().startswith("2.")
+    found = json.loads(done.stdout)
+    for name in modules:
+        assert any(found[name].startswith(path) for path in paths[1:]), (name, found[name])
+    assert found["librdkafka"].startswith("2.")
+
+
+def test_the_msk_iam_signer_works_with_the_runtimes_boto3(
+    build_dir: Path, interpreter: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    # Given the layers, and the host's boto3, botocore and s3transfer (pure Python) standing in for the
+    # copies Lambda's runtime provides, after the layers on the path as in Lambda
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    for name in RUNTIME_PROVIDED:
+        spec = importlib.util.find_spec(name)
+        assert spec and spec.submodule_search_locations, name
+        (runtime / name).symlink_to(spec.submodule_search_locations[0], target_is_directory=True)
+    paths = [*layer_paths(build_dir), str(runtime)]
+    # When an MSK IAM token is signed and a client is built, offline
+    done = subprocess.run(
+        [interpreter[0], "-I", "-S", "-B", "-c", MSK_TOKEN_CHECK, json.dumps(paths)],
+        capture_output=True,
+        text=True,
+        env={**interpreter[1], **OFFLINE_AWS},
+        timeout=120,
+    )
+    # Then both work with the layer's urllib3 in place of the runtime's
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert result["token"] and result["expiry_ms"] > 0
+    assert result["urllib3"].startswith(paths[1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -9,13 +10,38 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from producer_common import constants
+from producer_common.config import KafkaSettings
+from producer_common.exceptions import ConfigurationError
 
 from tools.cfn_template import load_template
+
+pytestmark = pytest.mark.template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 BIN = Path(sys.executable).parent
 FUNCTIONS = ("RssProducerFunction", "PolymarketProducerFunction")
+TOPIC_PARAMETERS = {"RssProducerFunction": "RssTopic", "PolymarketProducerFunction": "PolymarketTopic"}
+# The environment every function gets (README configuration table), and what each function adds.
+SHARED_ENVIRONMENT = {
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "KAFKA_CLIENT",
+    "KAFKA_SECURITY_PROTOCOL",
+    "KAFKA_SASL_MECHANISM",
+    "KAFKA_SECRET_ID",
+    "LOG_LEVEL",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOGGER_LOG_EVENT",
+}
+OWN_ENVIRONMENT = {
+    "RssProducerFunction": {"FEED_URLS", "FETCH_CONCURRENCY", "FETCH_TIMEOUT_S", "MAX_FEED_BYTES", "STATE_TABLE"},
+    "PolymarketProducerFunction": {
+        *("POLYMARKET_GAMMA_URL", "POLYMARKET_CLOB_URL", "MARKET_SLUGS"),
+        *("MARKET_TAG_ID", "MAX_MARKETS", "MIN_LIQUIDITY"),
+    },
+}
+SERVICE_NAMES = {"RssProducerFunction": "rss-producer", "PolymarketProducerFunction": "polymarket-producer"}
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +50,12 @@ def template() -> dict[str, Any]:
 
 
 def test_cfn_lint_is_clean() -> None:
+    # no rule is ignored, in the template or on the command line
     done = subprocess.run([str(BIN / "cfn-lint"), str(TEMPLATE)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.skipif(not (BIN / "sam").exists(), reason=f"no sam executable at {BIN / 'sam'}")
 def test_sam_validate_lint_is_clean() -> None:
     done = subprocess.run(
         [str(BIN / "sam"), "validate", "--lint", "--template-file", str(TEMPLATE)],
@@ -62,6 +90,33 @@ def test_each_function_runs_on_its_schedule(template: dict[str, Any], function: 
 def test_everything_is_built_by_makefiles(template: dict[str, Any]) -> None:
     for name in ("KafkaDepsLayer", "CommonLayer", *FUNCTIONS):
         assert template["Resources"][name]["Metadata"]["BuildMethod"] == "makefile", name
+    for layer in ("KafkaDepsLayer", "CommonLayer"):
+        properties = template["Resources"][layer]["Properties"]
+        assert properties["CompatibleRuntimes"] == [template["Globals"]["Function"]["Runtime"]]
+        assert properties["CompatibleArchitectures"] == template["Globals"]["Function"]["Architectures"]
+
+
+def test_closed_parameters_allow_exactly_what_the_code_accepts(template: dict[str, Any]) -> None:
+    allowed = {name: p.get("AllowedValues") for name, p in template["Parameters"].items()}
+    assert allowed["KafkaClient"] == list(constants.CLIENTS)
+    assert allowed["SecurityProtocol"] == list(constants.SECURITY_PROTOCOLS)
+    assert allowed["SaslMechanism"] == ["", *constants.SASL_MECHANISMS]
+    assert set(allowed["LogLevel"]) <= {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+    assert template["Parameters"]["MskClusterArn"]["Default"] == ""
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_environment_is_the_documented_one(template: dict[str, Any], function: str) -> None:
+    shared = template["Globals"]["Function"]["Environment"]["Variables"]
+    own = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+    assert set(shared) == SHARED_ENVIRONMENT
+    assert set(own) == {"KAFKA_TOPIC", "POWERTOOLS_SERVICE_NAME", *OWN_ENVIRONMENT[function]}
+    assert own["KAFKA_TOPIC"] == {"Ref": TOPIC_PARAMETERS[function]}
+    assert own["POWERTOOLS_SERVICE_NAME"] == SERVICE_NAMES[function]
+    assert shared["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"  # events may carry feed lists; keep them out of logs
+    declared = set(template["Parameters"]) | set(template["Resources"])
+    for value in [*shared.values(), *own.values()]:
+        assert isinstance(value, str) or value["Ref"] in declared, value
 
 
 def statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
@@ -153,3 +208,70 @@ def test_msk_permissions_exist_only_under_the_msk_iam_condition(template: dict[s
         for policy in template["Resources"][function]["Properties"]["Policies"]:
             if "kafka-cluster" in json.dumps(policy):
                 assert policy["Fn::If"][0] == "UseMskIam" and policy["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+
+
+def rule_value(expression: Any, parameters: dict[str, str]) -> Any:
+    """Evaluates the few rule functions the template uses, with `parameters` as the deploy's values."""
+    if not isinstance(expression, dict):
+        return expression
+    [(function, argument)] = expression.items()
+    if function == "Ref":
+        return parameters[argument]
+    values = [rule_value(item, parameters) for item in argument]
+    operations = {"Fn::Equals": lambda: values[0] == values[1], "Fn::Not": lambda: not values[0]}
+    operations |= {"Fn::Or": lambda: any(values), "Fn::And": lambda: all(values)}
+    return operations[function]()
+
+
+def rules_accept(template: dict[str, Any], parameters: dict[str, str]) -> bool:
+    return all(
+        rule_value(assertion["Assert"], parameters)
+        for rule in template["Rules"].values()
+        if rule_value(rule.get("RuleCondition", True), parameters)
+        for assertion in rule["Assertions"]
+    )
+
+
+def settings_accept(template: dict[str, Any], parameters: dict[str, str]) -> bool:
+    shared = template["Globals"]["Function"]["Environment"]["Variables"]
+    environ = {name: parameters[value["Ref"]] for name, value in shared.items() if isinstance(value, dict)}
+    try:
+        KafkaSettings.from_env({**environ, "KAFKA_TOPIC": "t"})
+    except ConfigurationError:
+        return False
+    return True
+
+
+def test_deploy_rules_reject_what_the_functions_would_reject_at_every_run(template: dict[str, Any]) -> None:
+    defaults = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+    arn = "arn:aws:kafka:us-east-1:123456789012:cluster/c/0f0f0f0f-1"
+    combinations = itertools.product(
+        template["Parameters"]["SecurityProtocol"]["AllowedValues"],
+        template["Parameters"]["SaslMechanism"]["AllowedValues"],
+        ["", "arn:aws:secretsmanager:us-east-1:123456789012:secret:kafka-AbCdEf"],
+        ["", arn],
+    )
+    for protocol, mechanism, secret, cluster in combinations:
+        parameters = {**defaults, "SecurityProtocol": protocol, "SaslMechanism": mechanism}
+        parameters |= {"KafkaSecretArn": secret, "MskClusterArn": cluster}
+        # MSK IAM needs the cluster's ARN for the function's permissions, which the code never sees
+        expected = settings_accept(template, parameters) and not (mechanism == "AWS_MSK_IAM" and not cluster)
+        assert rules_accept(template, parameters) == expected, parameters
+    assert rules_accept(template, defaults)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_msk_iam_grants_name_the_cluster_and_the_functions_own_topic(template: dict[str, Any], function: str) -> None:
+    [policy] = [p for p in template["Resources"][function]["Properties"]["Policies"] if "kafka-cluster" in str(p)]
+    cluster, topic = policy["Fn::If"][1]["Statement"]
+    # idempotent producers need WriteDataIdempotently, which MSK grants on the cluster
+    assert set(cluster["Action"]) == {
+        "kafka-cluster:Connect",
+        "kafka-cluster:DescribeCluster",
+        "kafka-cluster:WriteDataIdempotently",
+    }
+    assert cluster["Resource"] == {"Ref": "MskClusterArn"}
+    assert set(topic["Action"]) == {"kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"}
+    pattern, names = topic["Resource"]["Fn::Sub"]
+    assert pattern.endswith(f"/${{{TOPIC_PARAMETERS[function]}}}") and ":topic/" in pattern
+    assert all("MskClusterArn" in json.dumps(value) for value in names.values())
