@@ -43,6 +43,7 @@ LAYER_LIBRARIES = [
     "confluent_kafka",
     "kafka",
     "feedparser",
+    "feedparser_rs",
     "requests",
     "pytz",
     "aws_lambda_powertools",

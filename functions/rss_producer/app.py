@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import rss_fetch
+import rss_parse
 import rss_run
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -36,6 +37,11 @@ def fetcher() -> rss_fetch.Fetcher:
 
 
 @functools.cache
+def parser() -> rss_parse.FeedParser:
+    return rss_parse.FeedParser(settings().feed_parser)
+
+
+@functools.cache
 def state() -> StateStore | None:
     return open_state_store()
 
@@ -49,7 +55,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outcome: list[rss_run.RssRun] = []  # filled by work, read once the broker has answered
 
     def work(send: rss_run.Send, deadline: Deadline) -> tuple[list[Any], dict[str, Any]]:
-        run = rss_run.produce_feeds(feeds, fetcher(), state(), send, fetched_at, deadline, config.fetch_concurrency)
+        run = rss_run.produce_feeds(
+            feeds, fetcher(), state(), send, fetched_at, deadline, config.fetch_concurrency, parser()
+        )
         outcome.append(run)
         record_metrics(run)
         return run.sources, {"duplicates": run.duplicates}
@@ -67,6 +75,7 @@ def record_metrics(run: rss_run.RssRun) -> None:
     metrics.add_metric(name="DuplicateItems", unit=MetricUnit.Count, value=run.duplicates)
     metrics.add_metric(name="FeedErrors", unit=MetricUnit.Count, value=run.count("error"))
     metrics.add_metric(name="FeedsNotModified", unit=MetricUnit.Count, value=run.count("not_modified"))
+    metrics.add_metric(name="FeedsParsedByReference", unit=MetricUnit.Count, value=run.reference_parsed)
     latencies = [feed.latency_s for feed in run.feeds if feed.latency_s is not None][:100]  # EMF holds 100 values
     for latency in latencies:
         metrics.add_metric(name="FetchLatency", unit=MetricUnit.Milliseconds, value=round(latency * 1000, 1))

@@ -1,12 +1,10 @@
-"""Fetching and parsing one feed; bad input becomes a ``FeedError``, never a crash."""
+"""Fetching one feed; bad input becomes a ``FeedError``, never a crash (parsing: ``rss_parse``)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
-import feedparser
 import requests
 from producer_common.deadline import Deadline
 from producer_common.http import RetryPolicy, send_with_retries
@@ -28,13 +26,6 @@ class Fetched:
     headers: dict[str, str]
     validators: FeedValidators
     latency_s: float
-
-
-@dataclass(frozen=True)
-class ParsedFeed:
-    title: str | None
-    entries: list[Any]
-    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,35 +73,3 @@ class Fetcher:
             if time.monotonic() - started > self.timeout_s * BODY_BUDGET_FACTOR:
                 raise FeedError(f"body not received within {self.timeout_s * BODY_BUDGET_FACTOR:g} s")
         return bytes(body)
-
-
-def declares_entities(body: bytes) -> bool:
-    """Whether the document type declaration has an internal subset that declares entities.
-
-    That is how XML bombs (billion laughs, external entities) get in; real feeds never need it.
-    Only the first DOCTYPE counts: a later one is not a declaration, and one look keeps this linear.
-    """
-    start = body[:1_000_000].upper().find(b"<!DOCTYPE")
-    if start == -1:
-        return False
-    opening = body.find(b"[", start)
-    if opening == -1 or body.find(b">", start, opening) != -1:
-        return False
-    closing = body.find(b"]", opening)
-    return b"<!ENTITY" in body[opening : closing if closing != -1 else len(body)].upper()
-
-
-def parse(url: str, body: bytes, headers: dict[str, str]) -> ParsedFeed:
-    """feedparser over the bytes with the response headers; a malformed but readable feed keeps its entries."""
-    if declares_entities(body):
-        raise FeedError("document declares XML entities (refused: entity expansion risk)")
-    # Without a content type feedparser flags every document; XML is what a feed URL promises.
-    response_headers = {"content-location": url, "content-type": "application/xml", **headers}
-    document = feedparser.parse(body, response_headers=response_headers, sanitize_html=False)
-    if not document.get("version") and not document.entries:
-        reason = document.get("bozo_exception")
-        raise FeedError(f"not a feed{f' ({type(reason).__name__})' if reason else ''}")
-    warning = None
-    if document.get("bozo"):
-        warning = f"{type(document.bozo_exception).__name__}: {document.bozo_exception}"[:200]
-    return ParsedFeed(document.feed.get("title"), list(document.entries), warning)

@@ -1,4 +1,4 @@
-"""Feed entries normalised to ``rss_item/1`` messages."""
+"""Feed entries (``rss_parse.Entry``, whichever parser read them) normalised to ``rss_item/1`` messages."""
 
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ _SPACE = re.compile(r"\s+")
 
 def item_id(feed_url: str, entry: Mapping[str, Any]) -> str:
     """Stable across runs: the feed URL with the entry's guid, else link, else title and date."""
-    identity = entry.get("id") or entry.get("link")
+    link = entry.get("link")
+    # A relative link is resolved as the message's link is: the same item whichever parser read it.
+    identity = entry.get("id") or (urljoin(feed_url, link) if link else None)
     if not identity:
-        # Reading "updated" only when "published" is absent avoids feedparser's aliasing of the two.
         dated = entry.get("published") if "published" in entry else entry.get("updated", "")
         identity = f"{entry.get('title', '')}\x1f{dated}"
     return hashlib.sha256(f"{feed_url}\x1f{identity}".encode()).hexdigest()[:32]
@@ -42,7 +43,7 @@ def clean_text(value: Any, limit: int) -> str | None:
 
 
 def published_at(entry: Mapping[str, Any]) -> str | None:
-    """feedparser gives dates as UTC struct_time; None when the entry has no usable date."""
+    """Both parsers give dates as UTC struct_time; None when the entry has no usable date."""
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     if not parsed:
         return None
@@ -63,7 +64,7 @@ def to_message(feed_url: str, feed_title: str | None, entry: Mapping[str, Any], 
         "link": urljoin(feed_url, link) if isinstance(link, str) and link else None,
         "summary": clean_text(entry.get("summary"), MAX_SUMMARY_CHARS),
         "author": clean_text(entry.get("author"), MAX_TITLE_CHARS),
-        "tags": [tag["term"] for tag in entry.get("tags") or () if tag.get("term")],
+        "tags": list(entry.get("tags") or ()),
         "published_at": published_at(entry),
         "fetched_at": fetched_at,
     }

@@ -13,6 +13,7 @@ from typing import Any
 
 import rss_fetch
 import rss_items
+import rss_parse
 from producer_common import HEADER_SCHEMA, HEADER_SOURCE, ConfigurationError, OutgoingMessage, SourceResult
 from producer_common.deadline import Deadline
 from producer_common.env import is_http_url
@@ -78,6 +79,7 @@ class FeedRun:
 class RssRun:
     feeds: list[FeedRun]
     duplicates: int = 0
+    reference_parsed: int = 0  # feeds the fast parser handed to the reference
 
     @property
     def sources(self) -> list[SourceResult]:
@@ -95,6 +97,7 @@ def produce_feeds(
     fetched_at: str,
     deadline: Deadline,
     concurrency: int = 8,
+    parse: rss_parse.FeedParser = rss_parse.DEFAULT,
 ) -> RssRun:
     """Fetch and parse up to ``concurrency`` feeds at once; send each new entry once.
 
@@ -107,11 +110,11 @@ def produce_feeds(
     seen_in_run: set[str] = set()
     reserve_s = fetcher.timeout_s + 2.0  # long enough to fetch and parse one more feed
 
-    def load(url: str) -> tuple[rss_fetch.Fetched, rss_fetch.ParsedFeed | None]:
+    def load(url: str) -> tuple[rss_fetch.Fetched, rss_parse.ParsedFeed | None]:
         fetched = fetcher.fetch(url, known.get(url), deadline)
         if fetched.body is None:
             return fetched, None
-        return fetched, rss_fetch.parse(url, fetched.body, fetched.headers)
+        return fetched, parse(url, fetched.body, fetched.headers)
 
     waiting = deque(urls)
     running: dict[Future[Any], str] = {}
@@ -147,6 +150,9 @@ def produce_feeds(
                     continue
                 if parsed.warning:
                     log.info("feed is malformed but readable", extra={"feed_url": feed.url, "warning": parsed.warning})
+                if parsed.fallback:
+                    run.reference_parsed += 1
+                    log.debug("parsed by the reference parser", extra={"feed_url": feed.url, "reason": parsed.fallback})
                 feed.validators = fetched.validators
                 run.duplicates += _send_new(feed, parsed, state, send, fetched_at, seen_in_run)
     return run
@@ -154,7 +160,7 @@ def produce_feeds(
 
 def _send_new(
     feed: FeedRun,
-    parsed: rss_fetch.ParsedFeed,
+    parsed: rss_parse.ParsedFeed,
     state: StateStore | None,
     send: Send,
     fetched_at: str,

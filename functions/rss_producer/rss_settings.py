@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import rss_parse
 from producer_common import KafkaSettings
 from producer_common import env as read
 
@@ -13,6 +14,7 @@ FEED_URLS = "FEED_URLS"
 FETCH_CONCURRENCY = "FETCH_CONCURRENCY"
 FETCH_TIMEOUT_S = "FETCH_TIMEOUT_S"
 MAX_FEED_BYTES = "MAX_FEED_BYTES"
+FEED_PARSER = "FEED_PARSER"
 DEFAULT_TOPIC = "rss.items"
 
 
@@ -23,6 +25,7 @@ class RssSettings:
     fetch_concurrency: int = 8
     fetch_timeout_s: float = 10.0
     max_feed_bytes: int = 5 * 1024 * 1024
+    feed_parser: str = rss_parse.FAST
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RssSettings:
@@ -33,4 +36,5 @@ class RssSettings:
             fetch_concurrency=read.integer(e, FETCH_CONCURRENCY, 8, 1, 64),
             fetch_timeout_s=read.number(e, FETCH_TIMEOUT_S, 10.0, 0.1, 120),
             max_feed_bytes=read.integer(e, MAX_FEED_BYTES, 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+            feed_parser=read.choice(e, FEED_PARSER, rss_parse.PARSERS, rss_parse.FAST) or rss_parse.FAST,
         )

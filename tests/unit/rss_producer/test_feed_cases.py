@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import rss_fetch
 import rss_items
+import rss_parse
 
 CASES = sorted(p for p in (Path(__file__).parent / "cases").iterdir() if p.is_file())
 FEED_URL = "https://feeds.test/cases/feed.xml"
@@ -25,15 +26,17 @@ def expectation(path: Path) -> dict[str, Any]:
         return json.loads(raw.decode("cp1252"))
 
 
+@pytest.mark.parametrize("parser", rss_parse.PARSERS)
 @pytest.mark.parametrize("path", CASES, ids=[p.name for p in CASES])
-def test_case(path: Path) -> None:
+def test_case(path: Path, parser: str) -> None:
     expect = expectation(path)
     body = path.read_bytes()
+    parse = rss_parse.FeedParser(parser)
     if expect["status"] == "error":
         with pytest.raises(rss_fetch.FeedError, match=expect["error"]):
-            rss_fetch.parse(FEED_URL, body, {})
+            parse(FEED_URL, body, {})
         return
-    feed = rss_fetch.parse(FEED_URL, body, {})
+    feed = parse(FEED_URL, body, {})
     messages = [rss_items.to_message(FEED_URL, feed.title, entry, "2026-11-23T00:00:00Z") for entry in feed.entries]
     assert len(messages) == expect["items"]
     assert len({m["id"] for m in messages}) == expect["unique"]

@@ -1,0 +1,27 @@
+"""RssSettings: every variable read once, each bad value named."""
+
+from __future__ import annotations
+
+import pytest
+import rss_parse
+from producer_common import ConfigurationError
+from rss_settings import RssSettings
+
+BASE = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092", "FEED_URLS": "https://a.example/feed.xml"}
+
+
+def test_defaults() -> None:
+    settings = RssSettings.from_env(BASE)
+    assert settings.feed_urls == ("https://a.example/feed.xml",)
+    assert (settings.fetch_concurrency, settings.fetch_timeout_s) == (8, 10.0)
+    assert settings.feed_parser == rss_parse.FAST and settings.kafka.topic == "rss.items"
+
+
+@pytest.mark.parametrize("value", rss_parse.PARSERS)
+def test_feed_parser_can_be_chosen(value: str) -> None:
+    assert RssSettings.from_env({**BASE, "FEED_PARSER": value}).feed_parser == value
+
+
+def test_an_unknown_feed_parser_is_named() -> None:
+    with pytest.raises(ConfigurationError, match="FEED_PARSER"):
+        RssSettings.from_env({**BASE, "FEED_PARSER": "lxml"})
