@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from producer_common.backends import DeliveryCallback
+from producer_common.backends import Settle
 
 
 @dataclass
@@ -24,18 +24,17 @@ class FakeBackend:
     hold: bool = False  # never settle: what a dead broker looks like
     raise_on_produce: Exception | None = None
     produced: list[Produced] = field(default_factory=list)
-    pending: list[tuple[bytes, DeliveryCallback]] = field(default_factory=list)
+    pending: list[tuple[bytes, int]] = field(default_factory=list)
     flush_timeouts: list[float] = field(default_factory=list)
     closed: bool = False
     name: str = "fake"
+    settle: Settle | None = None  # given by the producer that builds it
 
-    def produce(
-        self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]], on_delivery: DeliveryCallback
-    ) -> None:
+    def produce(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]], sequence: int) -> None:
         if self.raise_on_produce is not None:
             raise self.raise_on_produce
         self.produced.append(Produced(topic, key, value, headers))
-        self.pending.append((key, on_delivery))
+        self.pending.append((key, sequence))
 
     def poll(self) -> None:
         """Settles nothing until flush, like a client with linger."""
@@ -44,13 +43,18 @@ class FakeBackend:
         self.flush_timeouts.append(timeout_s)
         if self.hold:
             return
-        for key, callback in self.pending:
-            callback("Broker: simulated failure" if key in self.fail_keys else None)
+        assert self.settle is not None
+        for key, sequence in self.pending:
+            self.settle(sequence, "Broker: simulated failure" if key in self.fail_keys else None)
         self.pending.clear()
 
     def close(self, timeout_s: float) -> None:
         self.closed = True
 
 
-def factory(backend: FakeBackend) -> Callable[[], FakeBackend]:
-    return lambda: backend
+def factory(backend: FakeBackend) -> Callable[[Settle], FakeBackend]:
+    def attach(settle: Settle) -> FakeBackend:
+        backend.settle = settle
+        return backend
+
+    return attach

@@ -48,6 +48,19 @@ def test_messages_arrive_with_keys_headers_and_json_values(broker: EmbeddedBroke
 
 
 @pytest.mark.parametrize("client", CLIENTS)
+def test_reports_name_each_message_when_keys_repeat(broker: EmbeddedBroker, client: str) -> None:
+    # Given 400 messages over 4 keys, each under its own ref, sent without waiting in between
+    topic = f"repeat-{client}-{uuid.uuid4().hex[:6]}"
+    refs = [f"ref-{i}" for i in range(400)]
+    with open_producer(settings_for(broker.bootstrap, client, topic), Deadline(fallback_s=60)) as producer:
+        for i, ref in enumerate(refs):
+            producer.send(OutgoingMessage(f"key-{i % 4}", {"n": i}, ref=ref))
+    # Then every ref is acknowledged once, in the order sent, and the topic holds each message
+    assert producer.report.acknowledged == tuple(refs)
+    assert sorted(m["value"]["n"] for m in read_topic(broker.bootstrap, topic)) == list(range(400))
+
+
+@pytest.mark.parametrize("client", CLIENTS)
 def test_unreachable_broker_fails_every_message_within_the_bound(client: str) -> None:
     # Given no broker on the port and 6 s left before the deadline margin
     settings = settings_for(f"127.0.0.1:{free_port()}", client, "nowhere")

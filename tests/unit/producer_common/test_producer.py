@@ -67,7 +67,7 @@ def test_producer_is_closed_and_accounted_when_the_caller_raises() -> None:
 
 
 def test_a_client_that_cannot_start_fails_every_message_without_raising() -> None:
-    def broken() -> FakeBackend:
+    def broken(_settle: object) -> FakeBackend:
         raise ConnectionError("no brokers")
 
     with MessageProducer(broken, "t", Deadline(fallback_s=30)) as producer:
@@ -120,5 +120,6 @@ def test_late_callbacks_after_close_change_nothing() -> None:
     backend = FakeBackend(hold=True)
     with MessageProducer(factory(backend), "t", Deadline(remaining_ms=lambda: 100)) as producer:
         producer.send(message("a"))
-    backend.pending[0][1](None)  # the broker answers after the account was closed
+    assert backend.settle is not None
+    backend.settle(backend.pending[0][1], None)  # the broker answers after the account was closed
     assert producer.report.failed[0].ref == "a"

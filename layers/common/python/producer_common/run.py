@@ -9,7 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools import Metrics
 
-from .backends import Backend
+from .backends import Backend, Settle
 from .config import KafkaSettings
 from .deadline import Deadline
 from .exceptions import DeliveryError
@@ -30,7 +30,7 @@ def deliver_run(
     context: Any,
     metrics: Metrics,
     work: Work,
-    backend_factory: Callable[[], Backend] | None = None,
+    backend_factory: Callable[[Settle], Backend] | None = None,
     after_delivery: Callable[[DeliveryReport], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``work`` against a producer that is flushed and closed whatever happens.

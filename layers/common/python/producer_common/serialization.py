@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
-from functools import lru_cache
 from typing import Any
 
 
@@ -50,10 +49,16 @@ def encode_key(key: str) -> bytes:
 
 
 def encode_headers(headers: Mapping[str, str]) -> list[tuple[str, bytes]]:
-    # A run repeats a handful of header sets thousands of times: encode each set once.
-    return _encoded_headers(tuple(headers.items()))
+    """UTF-8 header values. A run repeats a handful of header sets thousands of times, so each set
+    is encoded once; the cache is bounded and the returned list must not be changed."""
+    items = tuple(headers.items())
+    encoded = _encoded_headers.get(items)
+    if encoded is None:
+        if len(_encoded_headers) >= _HEADER_SETS:
+            _encoded_headers.clear()
+        encoded = _encoded_headers[items] = [(name, value.encode("utf-8")) for name, value in items]
+    return encoded
 
 
-@lru_cache(maxsize=1024)
-def _encoded_headers(items: tuple[tuple[str, str], ...]) -> list[tuple[str, bytes]]:
-    return [(name, value.encode("utf-8")) for name, value in items]
+_HEADER_SETS = 1024
+_encoded_headers: dict[tuple[tuple[str, str], ...], list[tuple[str, bytes]]] = {}

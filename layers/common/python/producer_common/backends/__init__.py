@@ -5,16 +5,18 @@ from __future__ import annotations
 from ..config import KafkaSettings
 from ..constants import CLIENT_KAFKA_PYTHON
 from ..credentials import SaslCredentials
-from .base import Backend, DeliveryCallback
+from .base import Backend, Settle
 
-__all__ = ["Backend", "DeliveryCallback", "create_backend"]
+__all__ = ["Backend", "Settle", "create_backend"]
 
 
-def create_backend(settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float) -> Backend:
+def create_backend(
+    settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float, settle: Settle
+) -> Backend:
     if settings.client == CLIENT_KAFKA_PYTHON:
         from .kafka_python import KafkaPythonBackend
 
-        return KafkaPythonBackend(settings, credentials, delivery_timeout_s)
+        return KafkaPythonBackend(settings, credentials, delivery_timeout_s, settle)
     from .confluent import ConfluentBackend
 
-    return ConfluentBackend(settings, credentials, delivery_timeout_s)
+    return ConfluentBackend(settings, credentials, delivery_timeout_s, settle)

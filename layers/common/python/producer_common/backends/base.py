@@ -10,8 +10,10 @@ from ..config import KafkaSettings
 from ..constants import SASL_MSK_IAM
 from ..credentials import SaslCredentials
 
-# Called once per message: None when the broker acknowledged it, else the reason.
-DeliveryCallback = Callable[[str | None], None]
+# Called once per message with its sequence number: None when the broker acknowledged it, else the
+# reason. One callable per producer, not one per message: nothing per message outlives send() but
+# its number, so a run's garbage collector has nothing to trace while messages are in flight.
+Settle = Callable[[int, str | None], object]
 NOT_ACKNOWLEDGED = "not acknowledged before the deadline"
 
 
@@ -26,9 +28,9 @@ class Backend(Protocol):
         key: bytes,
         value: bytes,
         headers: list[tuple[str, bytes]],
-        on_delivery: DeliveryCallback,
+        sequence: int,
     ) -> None:
-        """Queue one message; raise if it cannot even be queued."""
+        """Queue one message; raise if it cannot even be queued. Its outcome goes to ``settle``."""
 
     def poll(self) -> None:
         """Serve delivery callbacks that are ready, without blocking."""

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import Any
 
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError, Message, Producer
 
 from ..config import KafkaSettings
 from ..credentials import SaslCredentials
 from ..msk_iam import confluent_oauth_cb
-from .base import NOT_ACKNOWLEDGED, DeliveryCallback, SaslKeys, sasl_config
+from .base import NOT_ACKNOWLEDGED, SaslKeys, Settle, sasl_config
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,14 @@ def producer_config(
 class ConfluentBackend:
     name = "confluent"
 
-    def __init__(self, settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float) -> None:
+    def __init__(
+        self, settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float, settle: Settle
+    ) -> None:
+        self._settle = settle
+        # Sequence numbers awaiting a delivery report, by message key: a deque only for a key sent
+        # again before its report came. A key always maps to one partition, and librdkafka reports
+        # a partition's messages in the order they were produced, so the oldest number is the one.
+        self._waiting: dict[bytes, int | deque[int]] = {}
         config = producer_config(settings, credentials, delivery_timeout_s)
         config["error_cb"] = self._on_error
         self._seen_errors: set[int] = set()
@@ -61,24 +69,39 @@ class ConfluentBackend:
         key: bytes,
         value: bytes,
         headers: list[tuple[str, bytes]],
-        on_delivery: DeliveryCallback,
+        sequence: int,
     ) -> None:
-        def report(error: KafkaError | None, _message: Any) -> None:
-            if error is None:
-                on_delivery(None)
-            elif error.code() in _PURGED:
-                on_delivery(NOT_ACKNOWLEDGED)
-            else:
-                on_delivery(error.str())
-
-        wire_headers: list[tuple[str, str | bytes | None]] = list(headers)
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, headers=wire_headers, on_delivery=report)
-                return
+                self._producer.produce(topic, value, key, headers=headers, on_delivery=self._on_delivery)  # type: ignore[arg-type]
+                break
             except BufferError:
                 # The local queue is full: let librdkafka drain some of it, then retry.
                 self._producer.poll(0.05)
+        earlier = self._waiting.setdefault(key, sequence)
+        if earlier != sequence:
+            if isinstance(earlier, int):
+                self._waiting[key] = earlier = deque((earlier,))
+            earlier.append(sequence)
+
+    def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
+        key: bytes = message.key()  # type: ignore[assignment]
+        waiting = self._waiting.pop(key, None)
+        if isinstance(waiting, int):
+            sequence = waiting
+        elif waiting:
+            sequence = waiting.popleft()
+            if waiting:
+                self._waiting[key] = waiting
+        else:  # not ours to account for; never expected
+            log.error("delivery report for a message this producer did not send")
+            return
+        if error is None:
+            self._settle(sequence, None)
+        elif error.code() in _PURGED:
+            self._settle(sequence, NOT_ACKNOWLEDGED)
+        else:
+            self._settle(sequence, error.str())
 
     def poll(self) -> None:
         self._producer.poll(0)

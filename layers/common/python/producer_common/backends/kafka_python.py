@@ -12,7 +12,7 @@ from ..config import KafkaSettings
 from ..credentials import SaslCredentials
 from ..exceptions import ProducerError
 from ..msk_iam import kafka_python_token_provider
-from .base import DeliveryCallback, SaslKeys, sasl_config
+from .base import SaslKeys, Settle, sasl_config
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,10 @@ def producer_config(
 class KafkaPythonBackend:
     name = "kafka-python"
 
-    def __init__(self, settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float) -> None:
+    def __init__(
+        self, settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float, settle: Settle
+    ) -> None:
+        self._settle = settle
         config = producer_config(settings, credentials, delivery_timeout_s)
         self._producer = _start_within(config, config["bootstrap_timeout_ms"] / 1000 + 2)
 
@@ -55,12 +58,13 @@ class KafkaPythonBackend:
         key: bytes,
         value: bytes,
         headers: list[tuple[str, bytes]],
-        on_delivery: DeliveryCallback,
+        sequence: int,
     ) -> None:
         future = self._producer.send(topic, value=value, key=key, headers=headers)
-        # Callbacks run on kafka-python's sender thread; the tracker is thread-safe.
-        future.add_callback(lambda _metadata: on_delivery(None))
-        future.add_errback(lambda error: on_delivery(f"{type(error).__name__}: {error}"))
+        # Callbacks run on kafka-python's sender thread; settle is thread-safe.
+        settle = self._settle
+        future.add_callback(lambda _metadata: settle(sequence, None))
+        future.add_errback(lambda error: settle(sequence, f"{type(error).__name__}: {error}"))
 
     def poll(self) -> None:
         """kafka-python settles futures on its own thread; nothing to serve here."""
