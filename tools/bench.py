@@ -1,7 +1,8 @@
 """`make bench`: the producers' costs, measured side by side with simple alternatives.
 
-Scenarios so far (each run REPEAT times; median, min, max):
-  R  the RSS handler over 200 feeds of 30 items served with 100 ms latency per request, fresh state
+Scenarios (each run REPEAT times; median, min, max):
+  R  the RSS handler over 200 feeds of 30 items served with 100 ms latency per request, fresh state;
+     again with FEED_PARSER=feedparser, and the parse time of the 200 documents with each parser
   R2 the same again with the state of R: every feed answers 304
   P  the Polymarket handler over 2,000 markets, 100 ms latency per request, with its request counts
   R0, P0 the same work done the simple way (tools/baselines.py), side by side; P0 on 200 markets
@@ -10,6 +11,9 @@ Scenarios so far (each run REPEAT times; median, min, max):
   K  messages through producer_common against a bare confluent-kafka loop, same messages, same broker
   C  cold start: importing each handler module and building its settings in a fresh interpreter,
      against a bare interpreter and against importing every library in the layer
+  S  scale: each handler through `tools/invoke.py` on a small and a large list; the difference gives
+     the CPU and wall time one more feed or market costs, hence how many one 300 s invocation at
+     256 MB handles (Lambda gives 256 MB 256/1769 of a vCPU, so CPU counts 1769/256 times)
 
 Writes the table to stdout and to BENCHMARKS.md.
 """
@@ -51,6 +55,9 @@ LAYER_LIBRARIES = [
 ]
 HANDLERS = {"rss": ROOT / "functions" / "rss_producer", "polymarket": ROOT / "functions" / "polymarket_producer"}
 RSS_CONCURRENCY = 16
+PARSERS = ("feedparser-rs", "feedparser")
+SCALE_FEEDS = (200, 1000)  # S: small (also M's R) and large lists, concurrency as the template sets it
+SCALE_MARKETS = (2000, 6000)
 COLD_ENV = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "FEED_URLS": "https://example.org/feed.xml"}
 
 
@@ -155,7 +162,9 @@ class Context:
         return int((self._end - time.monotonic()) * 1000)
 
 
-def rss_scenario(bootstrap: str, repeat: int, feeds: int, items: int, concurrency: int) -> tuple[list[float], ...]:
+def rss_scenario(
+    bootstrap: str, repeat: int, feeds: int, items: int, concurrency: int, parser: str = "feedparser-rs"
+) -> tuple[list[float], ...]:
     first: list[float] = []
     second: list[float] = []
     event = json.loads((ROOT / "events" / "schedule.json").read_text())
@@ -170,6 +179,7 @@ def rss_scenario(bootstrap: str, repeat: int, feeds: int, items: int, concurrenc
                     "KAFKA_TOPIC": f"r-{uuid.uuid4().hex}",
                     "FEED_URLS": ",".join(server.synthetic_feed_urls()),
                     "FETCH_CONCURRENCY": str(concurrency),
+                    "FEED_PARSER": parser,
                     "LOG_LEVEL": "WARNING",
                     "STATE_PATH": f"{state_dir}/state-{attempt}.sqlite",
                 }
@@ -242,47 +252,106 @@ def baseline_scenarios(bootstrap: str, repeat: int) -> dict[str, list[float]]:
     return times
 
 
-def peak_memory_mb(bootstrap: str) -> dict[str, float]:
-    """Max Memory Used of one R and one P run, each through tools/invoke.py in a fresh interpreter."""
-    peaks = {}
+def parse_seconds(parser: str, feeds: int, items: int) -> float:
+    """One thread parsing R's documents one after another with ``parser``: the CPU R's parsing costs."""
+    sys.path.insert(0, str(HANDLERS["rss"]))
+    import rss_parse
+
+    from tools.fixture_data import synthetic_feed
+
+    bodies = [synthetic_feed(index, items) for index in range(feeds)]
+    parse = rss_parse.FeedParser(parser)
+    started = time.perf_counter()
+    for index, body in enumerate(bodies):
+        parse(f"https://bench.example/{index}.xml", body, {})
+    return time.perf_counter() - started
+
+
+def invoke(function: str, env: dict[str, str]) -> tuple[float, float, float, dict[str, Any]]:
+    """One run through tools/invoke.py in a fresh interpreter: wall s, CPU s, Max Memory Used MB, result.
+
+    The CPU is every process the run started (invoke and the handler's child), read from
+    RUSAGE_CHILDREN; the fixture server (a thread here) and the broker (still running) are not in it.
+    """
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "invoke.py"), function, "--event", "events/schedule.json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env, "LOG_LEVEL": "WARNING", "KAFKA_TOPIC": f"s-{uuid.uuid4().hex}"},
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    found = re.search(r"Max Memory Used: (\d+) MB", done.stderr)
+    assert found, done.stderr[-2000:]
+    return wall, cpu, float(found.group(1)), json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def scale_scenario(bootstrap: str, feeds: tuple[int, int], markets: tuple[int, int]) -> dict[str, Any]:
+    """Each handler on a small and a large list, through invoke (a cold container each)."""
+    runs: dict[str, Any] = {}
     with (
-        FixtureServer(latency_ms=100, synthetic_feeds=200, items=30, synthetic_markets=2000) as server,
+        FixtureServer(latency_ms=100, synthetic_feeds=feeds[1], items=30, synthetic_markets=markets[1]) as server,
         tempfile.TemporaryDirectory() as state_dir,
     ):
-        runs = {
-            "R": (
-                "RssProducerFunction",
-                {"FEED_URLS": ",".join(server.synthetic_feed_urls()), "FETCH_CONCURRENCY": str(RSS_CONCURRENCY)},
-            ),
-            "P": (
-                "PolymarketProducerFunction",
-                {
-                    "POLYMARKET_GAMMA_URL": f"{server.url}/gamma",
-                    "POLYMARKET_CLOB_URL": f"{server.url}/clob",
-                    "MAX_MARKETS": "2000",
-                },
-            ),
-        }
-        for name, (function, env) in runs.items():
-            done = subprocess.run(
-                [sys.executable, str(ROOT / "tools" / "invoke.py"), function, "--event", "events/schedule.json"],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=True,
-                env={
-                    **os.environ,
-                    **env,
-                    "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                    "LOG_LEVEL": "WARNING",
-                    "KAFKA_TOPIC": f"m-{uuid.uuid4().hex}",
-                    "STATE_PATH": f"{state_dir}/{name}.sqlite",
-                },
-            )
-            found = re.search(r"Max Memory Used: (\d+) MB", done.stderr)
-            assert found, done.stderr[-2000:]
-            peaks[name] = float(found.group(1))
-    return peaks
+        urls = server.synthetic_feed_urls()
+        for count in feeds:
+            env = {"FEED_URLS": ",".join(urls[:count]), "STATE_PATH": f"{state_dir}/{count}.sqlite"}
+            runs[f"rss {count}"] = invoke("RssProducerFunction", {**env, "KAFKA_BOOTSTRAP_SERVERS": bootstrap})
+            assert runs[f"rss {count}"][3]["produced"] == count * 30, runs[f"rss {count}"][3]
+        for count in markets:
+            env = {
+                "POLYMARKET_GAMMA_URL": f"{server.url}/gamma",
+                "POLYMARKET_CLOB_URL": f"{server.url}/clob",
+                "MAX_MARKETS": str(count),
+                "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            }
+            runs[f"polymarket {count}"] = invoke("PolymarketProducerFunction", env)
+            assert runs[f"polymarket {count}"][3]["markets"] == count, runs[f"polymarket {count}"][3]
+    return runs
+
+
+LAMBDA_VCPU_SHARE = 256 / 1769  # Lambda allots CPU in proportion to memory: one vCPU at 1,769 MB
+USABLE_S = 300 - 30  # the template's timeout, less KAFKA_FLUSH_MARGIN_S-style headroom for flush and close
+
+
+def capacity_rows(kind: str, unit: str, small: int, large: int, runs: dict[str, Any]) -> list[list[str]]:
+    wall_small, cpu_small, memory_small, _ = runs[f"{kind} {small}"]
+    wall_large, cpu_large, memory_large, _ = runs[f"{kind} {large}"]
+    extra = large - small
+    cpu_each, wall_each = (cpu_large - cpu_small) / extra, (wall_large - wall_small) / extra
+    lambda_each = max(wall_each, cpu_each / LAMBDA_VCPU_SHARE)
+    memory_each = (memory_large - memory_small) / extra
+    fits = min(USABLE_S / lambda_each, (256 * 0.8 - memory_small) / memory_each + small if memory_each > 0 else 1e9)
+    return [
+        [
+            "S",
+            f"{kind}: {small:,} {unit}s / {large:,} {unit}s through invoke: wall, CPU, Max Memory Used",
+            f"{wall_small:.2f} / {wall_large:.2f} s",
+            f"CPU {cpu_small:.2f} / {cpu_large:.2f} s",
+            f"{memory_small:.0f} / {memory_large:.0f} MB",
+        ],
+        [
+            "S",
+            f"{kind}: one more {unit}: CPU here, wall here, on a 256 MB Lambda (CPU x 1769/256 or wall)",
+            f"{cpu_each * 1000:.2f} ms CPU",
+            f"{wall_each * 1000:.2f} ms",
+            f"{lambda_each * 1000:.1f} ms",
+        ],
+        [
+            "S",
+            f"{kind}: {unit}s one 300 s, 256 MB invocation handles ({USABLE_S} s usable; memory under 80%)",
+            f"~{int(fits // 100 * 100):,}",
+            "",
+            "",
+        ],
+    ]
 
 
 def measure(repeat: int, action: Callable[[], float]) -> list[float]:
@@ -310,15 +379,30 @@ def main(argv: list[str] | None = None) -> int:
             module.append(run_module(broker.bootstrap, payload))
             bare.append(run_bare(broker.bootstrap, payload))
         rss_first, rss_second = rss_scenario(broker.bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY)
+        reference_first, _ = rss_scenario(broker.bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY, "feedparser")
         pm_times, pm_summary = polymarket_scenario(broker.bootstrap, args.repeat, 2000)
         baselines = baseline_scenarios(broker.bootstrap, args.baseline_repeat)
-        peaks = peak_memory_mb(broker.bootstrap)
+        scale = scale_scenario(broker.bootstrap, SCALE_FEEDS, SCALE_MARKETS)
+    parsing = {name: measure(args.repeat, lambda name=name: parse_seconds(name, 200, 30)) for name in PARSERS}  # type: ignore[misc]
     floor = -(-200 // RSS_CONCURRENCY) * 0.1
     rows.append(
         row("R", f"200 feeds x 30 items, 100 ms/request, concurrency {RSS_CONCURRENCY}: 6,000 produced", rss_first)
     )
+    rows.append(row("R", "the same with FEED_PARSER=feedparser (the reference parser)", reference_first))
     rows.append(row("R2", "the same, unchanged (every feed 304): 0 produced", rss_second))
     rows.append(["R", f"fetch floor ceil(200/{RSS_CONCURRENCY}) x 100 ms", f"{floor:.3f} s", "", ""])
+    for name, samples in parsing.items():
+        rows.append(row("R", f"parse time of R's 200 documents, one thread, {name}", samples))
+    parse_s = statistics.median(parsing[PARSERS[0]])
+    rows.append(
+        [
+            "R",
+            "R / (fetch floor + parse time) (target ≤ 1.5)",
+            f"{statistics.median(rss_first) / (floor + parse_s):.2f}",
+            "",
+            "",
+        ]
+    )
     rows.append(
         ["R2", "R2 / R (target ≤ 0.5)", f"{statistics.median(rss_second) / statistics.median(rss_first):.2f}", "", ""]
     )
@@ -346,8 +430,13 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ]
     )
-    for name, peak in peaks.items():
-        rows.append(["M", f"peak memory of {name} (Max Memory Used; target ≤ 128 MB)", f"{peak:.0f} MB", "", ""])
+    for name, key in (("R", f"rss {SCALE_FEEDS[0]}"), ("P", f"polymarket {SCALE_MARKETS[0]}")):
+        peak = scale[key][2]
+        rows.append(
+            ["M", f"peak memory of {name} (Max Memory Used via invoke; target ≤ 128 MB)", f"{peak:.0f} MB", "", ""]
+        )
+    rows += capacity_rows("rss", "feed", *SCALE_FEEDS, scale)
+    rows += capacity_rows("polymarket", "market", *SCALE_MARKETS, scale)
     n = args.messages
     rows.append(row("K", f"{n:,} messages, producer_common", module))
     rows.append(row("K", f"{n:,} messages, bare confluent-kafka loop", bare))

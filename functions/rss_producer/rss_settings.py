@@ -22,7 +22,7 @@ DEFAULT_TOPIC = "rss.items"
 class RssSettings:
     kafka: KafkaSettings
     feed_urls: tuple[str, ...]
-    fetch_concurrency: int = 8
+    fetch_concurrency: int = 16
     fetch_timeout_s: float = 10.0
     max_feed_bytes: int = 5 * 1024 * 1024
     feed_parser: str = rss_parse.FAST
@@ -33,7 +33,7 @@ class RssSettings:
         return cls(
             kafka=KafkaSettings.from_env(e, default_topic=DEFAULT_TOPIC),
             feed_urls=tuple(read.url_list(e, FEED_URLS)),
-            fetch_concurrency=read.integer(e, FETCH_CONCURRENCY, 8, 1, 64),
+            fetch_concurrency=read.integer(e, FETCH_CONCURRENCY, 16, 1, 64),
             fetch_timeout_s=read.number(e, FETCH_TIMEOUT_S, 10.0, 0.1, 120),
             max_feed_bytes=read.integer(e, MAX_FEED_BYTES, 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
             feed_parser=read.choice(e, FEED_PARSER, rss_parse.PARSERS, rss_parse.FAST) or rss_parse.FAST,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -165,8 +166,8 @@ def test_every_failure_has_somewhere_to_go(template: dict[str, Any], function: s
     assert schedule["RetryPolicy"]["MaximumRetryAttempts"] >= 1
     schedule_queue = schedule["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
     assert schedule_queue != failure_queue and template["Resources"][schedule_queue]["Type"] == "AWS::SQS::Queue"
-    # runs never overlap, and logs expire
-    assert properties["ReservedConcurrentExecutions"] == 1
+    # runs never overlap (one per shard when the RSS list is sharded), and logs expire
+    assert properties["ReservedConcurrentExecutions"] in (1, {"Ref": "RssShards"})
     log_group = template["Resources"][properties["LoggingConfig"]["LogGroup"]["Ref"]]
     assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     # alarms watch errors, failed messages and both queues, all to the alarm topic
@@ -275,3 +276,89 @@ def test_msk_iam_grants_name_the_cluster_and_the_functions_own_topic(template: d
     pattern, names = topic["Resource"]["Fn::Sub"]
     assert pattern.endswith(f"/${{{TOPIC_PARAMETERS[function]}}}") and ":topic/" in pattern
     assert all("MskClusterArn" in json.dumps(value) for value in names.values())
+
+
+def test_rss_fans_out_over_shards_only_when_asked(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["RssShards"]
+    assert (parameter["Type"], parameter["Default"], parameter["MinValue"]) == ("Number", 1, 1)
+    assert template["Conditions"]["RssSharded"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RssShards"}, 1]}]}
+    function = template["Resources"]["RssProducerFunction"]["Properties"]
+    assert function["ReservedConcurrentExecutions"] == {"Ref": "RssShards"}
+    assert function["Events"]["Schedule"]["Properties"]["State"] == {"Fn::If": ["RssSharded", "DISABLED", "ENABLED"]}
+    fan_out = template["Resources"]["RssFanOut"]
+    assert fan_out["Condition"] == "RssSharded"
+    assert fan_out["Properties"]["Events"]["Schedule"]["Properties"]["Schedule"] == {"Ref": "RssSchedule"}
+    invoke_only_the_function = {"LambdaInvokePolicy": {"FunctionName": {"Ref": "RssProducerFunction"}}}
+    assert fan_out["Properties"]["Policies"] == [invoke_only_the_function]
+    assert template["Resources"]["RssFanOutFailedAlarm"]["Condition"] == "RssSharded"
+
+
+def intrinsic(expression: str, context: dict[str, Any]) -> Any:
+    """The Step Functions intrinsics RssFanOut uses, evaluated: enough to check what it sends."""
+    expression = expression.strip()
+    if expression.startswith("$$."):
+        return context[expression]
+    if expression.startswith("'"):
+        return expression.strip("'")
+    call = re.fullmatch(r"(States\.\w+)\((.*)\)", expression)
+    if not call:
+        return json.loads(expression)
+    arguments, depth, start = [], 0, 0
+    for position, character in enumerate(call.group(2) + ","):
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if character == "," and depth == 0:
+            arguments.append(intrinsic(call.group(2)[start:position], context))
+            start = position + 1
+    functions = {
+        "States.ArrayRange": lambda first, last, step: list(range(first, last + 1, step)),
+        "States.MathAdd": lambda a, b: a + b,
+        "States.StringToJson": json.loads,
+    }
+    return functions[call.group(1)](*arguments)
+
+
+def select(selector: Any, context: dict[str, Any]) -> Any:
+    if not isinstance(selector, dict):
+        return selector
+    return {
+        key.removesuffix(".$"): intrinsic(value, context) if key.endswith(".$") else select(value, context)
+        for key, value in selector.items()
+    }
+
+
+@pytest.mark.parametrize("shards", [2, 3, 7, 40])
+def test_the_fan_out_gives_every_feed_to_exactly_one_shard(template: dict[str, Any], shards: int) -> None:
+    import rss_run  # the function's own selection, as each shard's invocation runs it
+
+    fan_out = template["Resources"]["RssFanOut"]["Properties"]
+    assert set(fan_out["DefinitionSubstitutions"]) == {"Shards", "FunctionArn"}
+    text = json.dumps(fan_out["Definition"]).replace("${Shards}", str(shards))
+    assert "${" not in text.replace("${FunctionArn}", "")
+    states = json.loads(text)["States"]
+    indexes = select(states["Shards"]["Parameters"], {})["indexes"]
+    events = [select(states["EachShard"]["ItemSelector"], {"$$.Map.Item.Value": index}) for index in indexes]
+    assert events[0] == {"detail": {"shard": {"index": 0, "count": shards}}}
+    feeds = [f"https://feeds.example/{n}.xml" for n in range(1000)]
+    chosen = [rss_run.select_feeds(event, feeds) for event in events]
+    assert sorted(url for share in chosen for url in share) == sorted(feeds)
+    assert all(chosen), "a shard with no feeds"
+
+
+def test_the_fan_out_state_machine_is_well_formed(template: dict[str, Any]) -> None:
+    definition = template["Resources"]["RssFanOut"]["Properties"]["Definition"]
+
+    def check(machine: dict[str, Any]) -> None:
+        assert machine["StartAt"] in machine["States"]
+        for name, state in machine["States"].items():
+            targets = [state.get("Next"), state.get("Default")]
+            targets += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
+            assert all(t in machine["States"] for t in targets if t), name
+            assert state.get("End") or state.get("Next") or state["Type"] in ("Choice", "Fail", "Succeed"), name
+            if state["Type"] == "Map":
+                check(state["ItemProcessor"])
+
+    check(definition)
+    produce = definition["States"]["EachShard"]["ItemProcessor"]["States"]["Produce"]
+    assert produce["Parameters"] == {"FunctionName": "${FunctionArn}", "Payload.$": "$"}
+    assert produce["TimeoutSeconds"] > template["Globals"]["Function"]["Timeout"]
+    assert produce["Catch"][0]["Next"] == "ShardFailed"  # one shard's failure does not cancel the others

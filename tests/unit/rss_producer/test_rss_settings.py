@@ -13,7 +13,7 @@ BASE = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092", "FEED_URLS": "https://a.exa
 def test_defaults() -> None:
     settings = RssSettings.from_env(BASE)
     assert settings.feed_urls == ("https://a.example/feed.xml",)
-    assert (settings.fetch_concurrency, settings.fetch_timeout_s) == (8, 10.0)
+    assert (settings.fetch_concurrency, settings.fetch_timeout_s) == (16, 10.0)
     assert settings.feed_parser == rss_parse.FAST and settings.kafka.topic == "rss.items"
 
 
