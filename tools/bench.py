@@ -301,10 +301,12 @@ def scale_scenario(bootstrap: str, feeds: tuple[int, int], markets: tuple[int, i
         tempfile.TemporaryDirectory() as state_dir,
     ):
         urls = server.synthetic_feed_urls()
-        for count in feeds:
-            env = {"FEED_URLS": ",".join(urls[:count]), "STATE_PATH": f"{state_dir}/{count}.sqlite"}
-            runs[f"rss {count}"] = invoke("RssProducerFunction", {**env, "KAFKA_BOOTSTRAP_SERVERS": bootstrap})
-            assert runs[f"rss {count}"][3]["produced"] == count * 30, runs[f"rss {count}"][3]
+        for parser, kind in (("feedparser-rs", "rss"), ("feedparser", "rss, FEED_PARSER=feedparser,")):
+            for count in feeds:
+                env = {"FEED_URLS": ",".join(urls[:count]), "STATE_PATH": f"{state_dir}/{parser}-{count}.sqlite"}
+                env |= {"FEED_PARSER": parser, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+                runs[f"{kind} {count}"] = invoke("RssProducerFunction", env)
+                assert runs[f"{kind} {count}"][3]["produced"] == count * 30, runs[f"{kind} {count}"][3]
         for count in markets:
             env = {
                 "POLYMARKET_GAMMA_URL": f"{server.url}/gamma",
@@ -354,6 +356,17 @@ def capacity_rows(kind: str, unit: str, small: int, large: int, runs: dict[str, 
     ]
 
 
+@contextlib.contextmanager
+def environment_kept() -> Any:
+    """The scenarios set the handlers' variables in os.environ; put it back as it was after each."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def measure(repeat: int, action: Callable[[], float]) -> list[float]:
     return [action() for _ in range(repeat)]
 
@@ -378,10 +391,14 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.repeat):  # interleaved, so drift hits both alike
             module.append(run_module(broker.bootstrap, payload))
             bare.append(run_bare(broker.bootstrap, payload))
-        rss_first, rss_second = rss_scenario(broker.bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY)
-        reference_first, _ = rss_scenario(broker.bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY, "feedparser")
-        pm_times, pm_summary = polymarket_scenario(broker.bootstrap, args.repeat, 2000)
-        baselines = baseline_scenarios(broker.bootstrap, args.baseline_repeat)
+        with environment_kept():
+            rss_first, rss_second = rss_scenario(broker.bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY)
+        with environment_kept():
+            reference_first, _ = rss_scenario(broker.bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY, "feedparser")
+        with environment_kept():
+            pm_times, pm_summary = polymarket_scenario(broker.bootstrap, args.repeat, 2000)
+        with environment_kept():
+            baselines = baseline_scenarios(broker.bootstrap, args.baseline_repeat)
         scale = scale_scenario(broker.bootstrap, SCALE_FEEDS, SCALE_MARKETS)
     parsing = {name: measure(args.repeat, lambda name=name: parse_seconds(name, 200, 30)) for name in PARSERS}  # type: ignore[misc]
     floor = -(-200 // RSS_CONCURRENCY) * 0.1
@@ -436,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
             ["M", f"peak memory of {name} (Max Memory Used via invoke; target ≤ 128 MB)", f"{peak:.0f} MB", "", ""]
         )
     rows += capacity_rows("rss", "feed", *SCALE_FEEDS, scale)
+    rows += capacity_rows("rss, FEED_PARSER=feedparser,", "feed", *SCALE_FEEDS, scale)
     rows += capacity_rows("polymarket", "market", *SCALE_MARKETS, scale)
     n = args.messages
     rows.append(row("K", f"{n:,} messages, producer_common", module))

@@ -96,7 +96,7 @@ def produce_feeds(
     send: Send,
     fetched_at: str,
     deadline: Deadline,
-    concurrency: int = 8,
+    concurrency: int = 16,
     parse: rss_parse.FeedParser = rss_parse.DEFAULT,
 ) -> RssRun:
     """Fetch and parse up to ``concurrency`` feeds at once; send each new entry once.
