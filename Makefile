@@ -73,8 +73,8 @@ validate: venv ## sam validate --lint and cfn-lint
 	$(BIN)/sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 
-bench: venv ## The benchmark suite on the embedded broker
-	$(BIN)/python -m tools.bench
+bench: venv ## The benchmark suite on the embedded broker (ONLY=K,C for some groups)
+	$(BIN)/python -m tools.bench $(if $(ONLY),--only $(ONLY))
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .run

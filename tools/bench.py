@@ -15,7 +15,8 @@ Scenarios (each run REPEAT times; median, min, max):
      the CPU and wall time one more feed or market costs, hence how many one 300 s invocation at
      256 MB handles (Lambda gives 256 MB 256/1769 of a vCPU, so CPU counts 1769/256 times)
 
-Writes the table to stdout and to BENCHMARKS.md.
+Writes the table to stdout, to BENCHMARKS.md and into the README between its bench marks.
+`--only K,C` (make bench ONLY=K,C) runs some groups and only prints.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ RSS_CONCURRENCY = 16
 PARSERS = ("feedparser-rs", "feedparser")
 SCALE_FEEDS = (200, 1000)  # S: small (also M's R) and large lists, concurrency as the template sets it
 SCALE_MARKETS = (2000, 6000)
+REFERENCE_RSS = "rss with FEED_PARSER=feedparser"
 COLD_ENV = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "FEED_URLS": "https://example.org/feed.xml"}
 
 
@@ -219,17 +221,25 @@ def polymarket_scenario(bootstrap: str, repeat: int, markets: int) -> tuple[list
     return times, summary
 
 
-def baseline_scenarios(bootstrap: str, repeat: int) -> dict[str, list[float]]:
-    """R0 against R's feeds, and P0 against P on 200 markets, interleaved run by run."""
-    from tools.baselines import simple_polymarket, simple_rss
+def simple_rss_seconds(bootstrap: str) -> float:
+    """R0: R's 200 feeds done the simple way (tools/baselines.py)."""
+    from tools.baselines import simple_rss
 
-    times: dict[str, list[float]] = {"R0": [], "P0": [], "P200": []}
-    with FixtureServer(latency_ms=100, synthetic_feeds=200, items=30, synthetic_markets=200) as server:
+    with FixtureServer(latency_ms=100, synthetic_feeds=200, items=30) as server:
+        seconds, sent = simple_rss(bootstrap, server.synthetic_feed_urls(), f"r0-{uuid.uuid4().hex}")
+    assert sent == 6000, sent
+    return seconds
+
+
+def polymarket_baseline(bootstrap: str, repeat: int) -> dict[str, list[float]]:
+    """P0 against P on the same 200 markets, interleaved run by run."""
+    from tools.baselines import simple_polymarket
+
+    times: dict[str, list[float]] = {"P0": [], "P200": []}
+    event = json.loads((ROOT / "events" / "schedule.json").read_text())
+    with FixtureServer(latency_ms=100, synthetic_markets=200) as server:
         gamma, clob = f"{server.url}/gamma", f"{server.url}/clob"
         for _ in range(repeat):
-            seconds, sent = simple_rss(bootstrap, server.synthetic_feed_urls(), f"r0-{uuid.uuid4().hex}")
-            assert sent == 6000, sent
-            times["R0"].append(seconds)
             seconds, sent = simple_polymarket(bootstrap, gamma, clob, 200, f"p0-{uuid.uuid4().hex}")
             times["P0"].append(seconds)
             os.environ.update(
@@ -245,7 +255,7 @@ def baseline_scenarios(bootstrap: str, repeat: int) -> dict[str, list[float]]:
             handler = load_handler("polymarket")
             with contextlib.redirect_stdout(io.StringIO()):
                 started = time.perf_counter()
-                summary = handler.lambda_handler(json.loads((ROOT / "events" / "schedule.json").read_text()), Context())
+                summary = handler.lambda_handler(event, Context())
                 times["P200"].append(time.perf_counter() - started)
             # the producer also prices book-less tokens from Gamma; the simple way drops them
             assert summary["produced"] >= sent > 0, (summary["produced"], sent)
@@ -301,7 +311,7 @@ def scale_scenario(bootstrap: str, feeds: tuple[int, int], markets: tuple[int, i
         tempfile.TemporaryDirectory() as state_dir,
     ):
         urls = server.synthetic_feed_urls()
-        for parser, kind in (("feedparser-rs", "rss"), ("feedparser", "rss, FEED_PARSER=feedparser,")):
+        for parser, kind in (("feedparser-rs", "rss"), ("feedparser", REFERENCE_RSS)):
             for count in feeds:
                 env = {"FEED_URLS": ",".join(urls[:count]), "STATE_PATH": f"{state_dir}/{parser}-{count}.sqlite"}
                 env |= {"FEED_PARSER": parser, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
@@ -375,118 +385,138 @@ def row(scenario: str, figure: str, samples: list[float], unit: str = "s") -> li
     return [scenario, figure, f"{statistics.median(samples):.3f} {unit}", f"{min(samples):.3f}", f"{max(samples):.3f}"]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--fast-repeat", type=int, default=15, help="repeats of K and C, which take a second a run")
-    parser.add_argument("--baseline-repeat", type=int, default=3, help="R0/P0 take ~25 s and ~45 s a run")
-    parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
-    args = parser.parse_args(argv)
-
-    rows: list[list[str]] = []
+def k_rows(args: argparse.Namespace, bootstrap: str) -> list[list[str]]:
     payload = messages(args.messages)
-    with EmbeddedBroker() as broker:
-        run_bare(broker.bootstrap, payload[:1000])  # warm the broker and librdkafka
-        module, bare = [], []
-        for _ in range(args.fast_repeat):  # interleaved, so drift hits both alike
-            module.append(run_module(broker.bootstrap, payload))
-            bare.append(run_bare(broker.bootstrap, payload))
-        with environment_kept():
-            rss_first, rss_second = rss_scenario(broker.bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY)
-        with environment_kept():
-            reference_first, _ = rss_scenario(broker.bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY, "feedparser")
-        with environment_kept():
-            pm_times, pm_summary = polymarket_scenario(broker.bootstrap, args.repeat, 2000)
-        with environment_kept():
-            baselines = baseline_scenarios(broker.bootstrap, args.baseline_repeat)
-        scale = scale_scenario(broker.bootstrap, SCALE_FEEDS, SCALE_MARKETS)
+    run_bare(bootstrap, payload[:1000])  # warm the broker and librdkafka
+    module, bare = [], []
+    for _ in range(args.fast_repeat):  # interleaved, so drift hits both alike
+        module.append(run_module(bootstrap, payload))
+        bare.append(run_bare(bootstrap, payload))
+    ratio = statistics.median(bare) / statistics.median(module)
+    return [
+        row("K", f"{args.messages:,} messages, producer_common", module),
+        row("K", f"{args.messages:,} messages, bare confluent-kafka loop", bare),
+        ["K", "throughput ratio module / bare (target ≥ 0.8)", f"{ratio:.2f}", "", ""],
+    ]
+
+
+def r_rows(args: argparse.Namespace, bootstrap: str) -> list[list[str]]:
+    with environment_kept():
+        first, second = rss_scenario(bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY)
+    with environment_kept():
+        reference, _ = rss_scenario(bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY, "feedparser")
+    with environment_kept():
+        simple = [simple_rss_seconds(bootstrap) for _ in range(args.baseline_repeat)]
     parsing = {name: measure(args.repeat, lambda name=name: parse_seconds(name, 200, 30)) for name in PARSERS}  # type: ignore[misc]
     floor = -(-200 // RSS_CONCURRENCY) * 0.1
-    rows.append(
-        row("R", f"200 feeds x 30 items, 100 ms/request, concurrency {RSS_CONCURRENCY}: 6,000 produced", rss_first)
-    )
-    rows.append(row("R", "the same with FEED_PARSER=feedparser (the reference parser)", reference_first))
-    rows.append(row("R2", "the same, unchanged (every feed 304): 0 produced", rss_second))
-    rows.append(["R", f"fetch floor ceil(200/{RSS_CONCURRENCY}) x 100 ms", f"{floor:.3f} s", "", ""])
-    for name, samples in parsing.items():
-        rows.append(row("R", f"parse time of R's 200 documents, one thread, {name}", samples))
-    parse_s = statistics.median(parsing[PARSERS[0]])
-    rows.append(
-        [
-            "R",
-            "R / (fetch floor + parse time) (target ≤ 1.5)",
-            f"{statistics.median(rss_first) / (floor + parse_s):.2f}",
-            "",
-            "",
-        ]
-    )
-    rows.append(
-        ["R2", "R2 / R (target ≤ 0.5)", f"{statistics.median(rss_second) / statistics.median(rss_first):.2f}", "", ""]
-    )
-    requests_made = ", ".join(f"{name} {count}" for name, count in pm_summary["requests"].items())
-    rows.append(row("P", f"2,000 markets, 100 ms/request: {pm_summary['tokens']:,} tokens produced", pm_times))
-    rows.append(["P", f"requests per run: {requests_made}", "", "", ""])
-    rows.append(row("R0", "R done the simple way (sequential, kafka-python send per message)", baselines["R0"]))
-    rows.append(
-        [
-            "R0",
-            "R0 / R (target ≥ 12)",
-            f"{statistics.median(baselines['R0']) / statistics.median(rss_first):.1f}",
-            "",
-            "",
-        ]
-    )
-    rows.append(row("P0", "200 markets the simple way (GET /book per token)", baselines["P0"]))
-    rows.append(row("P", "200 markets, the producer", baselines["P200"]))
-    rows.append(
-        [
-            "P0",
-            "P0 / P on 200 markets (target ≥ 50)",
-            f"{statistics.median(baselines['P0']) / statistics.median(baselines['P200']):.1f}",
-            "",
-            "",
-        ]
-    )
-    for name, key in (("R", f"rss {SCALE_FEEDS[0]}"), ("P", f"polymarket {SCALE_MARKETS[0]}")):
-        peak = scale[key][2]
-        rows.append(
-            ["M", f"peak memory of {name} (Max Memory Used via invoke; target ≤ 128 MB)", f"{peak:.0f} MB", "", ""]
-        )
-    rows += capacity_rows("rss", "feed", *SCALE_FEEDS, scale)
-    rows += capacity_rows("rss, FEED_PARSER=feedparser,", "feed", *SCALE_FEEDS, scale)
-    rows += capacity_rows("polymarket", "market", *SCALE_MARKETS, scale)
-    n = args.messages
-    rows.append(row("K", f"{n:,} messages, producer_common", module))
-    rows.append(row("K", f"{n:,} messages, bare confluent-kafka loop", bare))
-    ratio = statistics.median(bare) / statistics.median(module)
-    rows.append(["K", "throughput ratio module / bare (target ≥ 0.8)", f"{ratio:.2f}", "", ""])
+    r, parse_s = statistics.median(first), statistics.median(parsing[PARSERS[0]])
+    return [
+        row("R", f"200 feeds x 30 items, 100 ms/request, concurrency {RSS_CONCURRENCY}: 6,000 produced", first),
+        row("R", "the same with FEED_PARSER=feedparser (the reference parser)", reference),
+        row("R2", "the same, unchanged (every feed 304): 0 produced", second),
+        ["R", f"fetch floor ceil(200/{RSS_CONCURRENCY}) x 100 ms", f"{floor:.3f} s", "", ""],
+        *(row("R", f"parse time of R's 200 documents, one thread, {name}", runs) for name, runs in parsing.items()),
+        ["R", "R / (fetch floor + parse time) (target ≤ 1.5)", f"{r / (floor + parse_s):.2f}", "", ""],
+        ["R2", "R2 / R (target ≤ 0.5)", f"{statistics.median(second) / r:.2f}", "", ""],
+        row("R0", "R done the simple way (sequential, kafka-python send per message)", simple),
+        ["R0", "R0 / R (target ≥ 12)", f"{statistics.median(simple) / r:.1f}", "", ""],
+    ]
 
+
+def p_rows(args: argparse.Namespace, bootstrap: str) -> list[list[str]]:
+    with environment_kept():
+        times, summary = polymarket_scenario(bootstrap, args.repeat, 2000)
+    with environment_kept():
+        baselines = polymarket_baseline(bootstrap, args.baseline_repeat)
+    requests_made = ", ".join(f"{name} {count}" for name, count in summary["requests"].items())
+    ratio = statistics.median(baselines["P0"]) / statistics.median(baselines["P200"])
+    return [
+        row("P", f"2,000 markets, 100 ms/request: {summary['tokens']:,} tokens produced", times),
+        ["P", f"requests per run: {requests_made}", "", "", ""],
+        row("P0", "200 markets the simple way (GET /book per token)", baselines["P0"]),
+        row("P", "200 markets, the producer", baselines["P200"]),
+        ["P0", "P0 / P on 200 markets (target ≥ 50)", f"{ratio:.1f}", "", ""],
+    ]
+
+
+def s_rows(args: argparse.Namespace, bootstrap: str) -> list[list[str]]:
+    scale = scale_scenario(bootstrap, SCALE_FEEDS, SCALE_MARKETS)
+    rows = [
+        ["M", f"peak memory of {name} (Max Memory Used via invoke; target ≤ 128 MB)", f"{scale[key][2]:.0f} MB", "", ""]
+        for name, key in (("R", f"rss {SCALE_FEEDS[0]}"), ("P", f"polymarket {SCALE_MARKETS[0]}"))
+    ]
+    rows += capacity_rows("rss", "feed", *SCALE_FEEDS, scale)
+    rows += capacity_rows(REFERENCE_RSS, "feed", *SCALE_FEEDS, scale)
+    return rows + capacity_rows("polymarket", "market", *SCALE_MARKETS, scale)
+
+
+def c_rows(args: argparse.Namespace, _bootstrap: str) -> list[list[str]]:
     cold: dict[str, list[float]] = {"bare": [], "libraries": [], **{function: [] for function in HANDLERS}}
     for _ in range(args.fast_repeat):  # interleaved, so drift hits each alike
         cold["bare"].append(python_seconds("pass"))
         cold["libraries"].append(python_seconds("import " + ", ".join(LAYER_LIBRARIES)))
         for function, path in HANDLERS.items():
             cold[function].append(python_seconds(cold_start_code(function), [path]))
-    rows.append(row("C", "bare interpreter", cold["bare"]))
-    rows.append(row("C", "import every layer library", cold["libraries"]))
     base, libraries = statistics.median(cold["bare"]), statistics.median(cold["libraries"])
+    rows = [row("C", "bare interpreter", cold["bare"]), row("C", "import every layer library", cold["libraries"])]
     for function in HANDLERS:
-        rows.append(row("C", f"{function} handler import + settings", cold[function]))
         share = (statistics.median(cold[function]) - base) / (libraries - base)
+        rows.append(row("C", f"{function} handler import + settings", cold[function]))
         rows.append(
             ["C", f"{function}: cost over bare / all libraries' cost over bare (target ≤ 0.6)", f"{share:.2f}", "", ""]
         )
+    return rows
 
-    table = ["| scenario | figure | median | min | max |", "| --- | --- | --- | --- | --- |"]
-    table += ["| " + " | ".join(cells) + " |" for cells in rows]
-    text = (
-        f"# Benchmarks\n\nCommand: `{COMMAND}` (repeat {args.repeat}, K and C {args.fast_repeat}; "
-        f"{os.cpu_count()} cores; "
-        f"Python {sys.version.split()[0]}).\n\n" + "\n".join(table) + "\n"
+
+GROUPS: dict[str, Callable[[argparse.Namespace, str], list[list[str]]]] = {
+    "K": k_rows,
+    "R": r_rows,
+    "P": p_rows,
+    "S": s_rows,
+    "C": c_rows,
+}
+README_MARKS = ("<!-- bench:begin -->", "<!-- bench:end -->")
+
+
+def into_readme(readme: Path, table: str) -> None:
+    """Replace the table between README_MARKS, so the README carries the latest figures."""
+    text = readme.read_text()
+    begin, end = text.index(README_MARKS[0]) + len(README_MARKS[0]), text.index(README_MARKS[1])
+    readme.write_text(text[:begin] + "\n" + table + text[end:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--fast-repeat", type=int, default=15, help="repeats of K and C, which take a second a run")
+    parser.add_argument("--baseline-repeat", type=int, default=3, help="R0/P0 take ~25 s and ~45 s a run")
+    parser.add_argument(
+        "--only", default="", help="comma-separated groups of " + ",".join(GROUPS) + "; prints, writes nothing"
     )
-    args.output.write_text(text)
-    print(text)
+    parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    args = parser.parse_args(argv)
+    chosen = [name.strip().upper() for name in args.only.split(",") if name.strip()] or list(GROUPS)
+    unknown = sorted(set(chosen) - set(GROUPS))
+    if unknown:
+        parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
+
+    rows: list[list[str]] = []
+    with EmbeddedBroker() as broker:
+        for name in chosen:
+            rows += [[*cells, f"`{COMMAND} ONLY={name}`"] for cells in GROUPS[name](args, broker.bootstrap)]
+
+    table = "| scenario | figure | median | min | max | command |\n| --- | --- | --- | --- | --- | --- |\n"
+    table += "".join("| " + " | ".join(cells) + " |\n" for cells in rows)
+    table += (
+        f"\nMeasured with `{COMMAND}` (repeat {args.repeat}, K and C {args.fast_repeat}, "
+        f"R0 and P0 {args.baseline_repeat}) on {os.cpu_count()} cores, Python {sys.version.split()[0]}.\n"
+    )
+    print(table)
+    if not args.only:
+        args.output.write_text("# Benchmarks\n\n" + table)
+        into_readme(args.readme, table)
     return 0
 
 

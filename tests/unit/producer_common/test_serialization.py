@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from producer_common import serialization
 from producer_common.serialization import encode_headers, encode_value, parse_utc, utc_iso
 
 
@@ -24,6 +25,35 @@ def test_naive_times_are_taken_as_utc() -> None:
 def test_values_json_cannot_carry_are_refused(bad: object) -> None:
     with pytest.raises((ValueError, TypeError)):
         encode_value({"x": bad})
+
+
+VALUES = [
+    {"title": 'Café \u2028 "quoted" \\ \n', "emoji": "\U0001f600", "ctl": "\x00\x1f"},
+    {"n": [0, -1, 2**70, 1.5, -0.0, 1e-300, 1e300], "flags": [True, False, None]},
+    {"nested": {"a": {"b": [{"c": []}, {}]}}, "tags": ("x", "y"), "at": datetime(2026, 1, 2, 3, 4, 5)},
+    {7: "int key", 2.5: "float key", None: "null key", False: "bool key"},
+    {},
+]
+
+
+def test_the_direct_encoder_is_in_use_and_writes_what_the_reference_writes() -> None:
+    assert serialization._encode is not serialization._reference  # CPython's C encoder is there
+    for value in VALUES:
+        assert encode_value(value) == serialization._reference(value).encode()
+
+
+def test_a_cycle_is_refused_and_a_failure_leaves_nothing_behind() -> None:
+    looped: dict[str, object] = {"a": [1]}
+    looped["self"] = looped
+    with pytest.raises(ValueError, match="Circular"):
+        encode_value(looped)
+    refused = {"inner": [{"x": float("nan")}]}
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        encode_value(refused)
+    refused["inner"][0]["x"] = 1.0  # the same containers again: a leftover mark would call them a cycle
+    assert encode_value(refused) == b'{"inner":[{"x":1.0}]}'
+    shared = [1, 2]
+    assert encode_value({"a": shared, "b": shared}) == b'{"a":[1,2],"b":[1,2]}'
 
 
 def test_headers_are_utf8_bytes() -> None:
