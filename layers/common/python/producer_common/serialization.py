@@ -47,7 +47,7 @@ def _direct() -> Callable[[Any], str]:
     """The C encoder that ``_encoder.encode`` builds afresh on every call, built once and called
     directly: half the cost per message. It is json's internal, so it is used only if it writes
     exactly what ``_encoder`` writes; otherwise the reference path stays."""
-    make = json.encoder.c_make_encoder
+    make = getattr(json.encoder, "c_make_encoder", None)  # not in typeshed
     if make is None:
         return _reference
     # Ids of the containers being written, to refuse cycles as ValueError. Only a failed call can
