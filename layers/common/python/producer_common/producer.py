@@ -20,7 +20,7 @@ from .config import KafkaSettings
 from .credentials import resolve_credentials
 from .deadline import Deadline
 from .exceptions import ProducerError
-from .serialization import encode_headers, encode_value
+from .serialization import encode_headers, value_encoder
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class MessageProducer:
     def __init__(self, backend_factory: Callable[[Settle], Backend], topic: str, deadline: Deadline) -> None:
         self._topic = topic
         self._deadline = deadline
+        self._encode = value_encoder()  # send() runs on one thread
         self._refs: list[str] = []
         # sequence number -> None (acknowledged) or the reason it failed; the first word is final.
         # setdefault is atomic, so a client's own thread may settle while send() appends.
@@ -108,7 +109,7 @@ class MessageProducer:
         """
         if self._closed:
             raise ProducerError("send() after the producer was closed")
-        value = encode_value(message.value)
+        value = self._encode(message.value)
         sequence = len(self._refs)
         self._refs.append(message.ref or message.key)
         if sequence % DEADLINE_CHECK_EVERY == 0 and self._refusing is None and self._deadline.expired:
