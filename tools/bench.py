@@ -9,8 +9,9 @@ Scenarios (each run REPEAT times; median, min, max):
      (one token after another costs about 7 minutes for 2,000), against P on the same 200
   M  peak memory of R and P, read from `tools/invoke.py`'s REPORT line (a fresh interpreter each)
   K  messages through producer_common against a bare confluent-kafka loop, same messages, same broker
-  C  cold start: importing each handler module and building its settings in a fresh interpreter,
-     against a bare interpreter and against importing every library in the layer
+  C  cold start: importing each handler module and building its settings in a fresh python3.12 on
+     `sam build`'s output, against a bare one and one importing every library in the layer; the
+     same without the bytecode the build ships
   S  scale: each handler through `tools/invoke.py` on a small and a large list; the difference gives
      the CPU and wall time one more feed or market costs, hence how many one 300 s invocation at
      256 MB handles (Lambda gives 256 MB 256/1769 of a vCPU, so CPU counts 1769/256 times)
@@ -28,6 +29,7 @@ import io
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.broker import EmbeddedBroker
+from tools.bytecode import python312
 from tools.fixture_server import FixtureServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,23 +121,27 @@ def run_bare(bootstrap: str, payload: list[tuple[str, dict[str, object]]]) -> fl
     return elapsed
 
 
-def python_seconds(code: str, extra_path: list[Path] | None = None) -> float:
-    """Wall time of a fresh interpreter running ``code`` (bytecode caches warm, as in a deployed layer)."""
-    env = {
-        **os.environ,
-        **COLD_ENV,
-        "PYTHONPATH": os.pathsep.join(str(p) for p in [*(extra_path or []), ROOT / "layers" / "common" / "python"]),
-    }
+BUILT = {"rss": "RssProducerFunction", "polymarket": "PolymarketProducerFunction"}
+
+
+def built(destination: Path) -> tuple[Path, Path]:
+    """`make build` (sam build), and a copy of its output without the shipped bytecode."""
+    subprocess.run(["make", "--no-print-directory", "build"], cwd=ROOT, check=True, capture_output=True)
+    shutil.copytree(ROOT / ".aws-sam" / "build", destination, ignore=shutil.ignore_patterns("__pycache__"))
+    return ROOT / ".aws-sam" / "build", destination
+
+
+def lambda_seconds(interpreter: str, build: Path, code: str, function: str | None = None) -> float:
+    """Wall time of a fresh python3.12 running ``code`` on the built code and layers, as Lambda would:
+    the function's directory first and current, then the layers; nothing written (read-only there).
+    No site (-S) either: Lambda's adds nothing, but a host's .pth files may import from the layers
+    (this machine's imports certifi and appends to its bundle)."""
+    paths = [build / BUILT[function]] if function else []
+    paths += [build / "CommonLayer" / "python", build / "KafkaDepsLayer" / "python"]
+    env = {"PATH": os.environ.get("PATH", ""), **COLD_ENV, "PYTHONPATH": os.pathsep.join(map(str, paths))}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=ROOT)
+    subprocess.run([interpreter, "-S", "-B", "-c", code], env=env, check=True, cwd=paths[0])
     return time.perf_counter() - started
-
-
-def cold_start_code(function: str) -> str:
-    return (
-        f"import importlib.util as u; s=u.spec_from_file_location('app', {str(HANDLERS[function] / 'app.py')!r}); "
-        "m=u.module_from_spec(s); s.loader.exec_module(m); m.settings()"
-    )
 
 
 def load_handler(function: str) -> Any:
@@ -451,20 +458,38 @@ def s_rows(args: argparse.Namespace, bootstrap: str) -> list[list[str]]:
 
 
 def c_rows(args: argparse.Namespace, _bootstrap: str) -> list[list[str]]:
-    cold: dict[str, list[float]] = {"bare": [], "libraries": [], **{function: [] for function in HANDLERS}}
-    for _ in range(args.fast_repeat):  # interleaved, so drift hits each alike
-        cold["bare"].append(python_seconds("pass"))
-        cold["libraries"].append(python_seconds("import " + ", ".join(LAYER_LIBRARIES)))
-        for function, path in HANDLERS.items():
-            cold[function].append(python_seconds(cold_start_code(function), [path]))
-    base, libraries = statistics.median(cold["bare"]), statistics.median(cold["libraries"])
-    rows = [row("C", "bare interpreter", cold["bare"]), row("C", "import every layer library", cold["libraries"])]
-    for function in HANDLERS:
-        share = (statistics.median(cold[function]) - base) / (libraries - base)
-        rows.append(row("C", f"{function} handler import + settings", cold[function]))
+    """Cold start as deployed: Lambda's python3.12 on `sam build`'s output, against the same without
+    the bytecode the build ships (what every cold start costs when it must compile from source)."""
+    interpreter = python312()
+    assert interpreter, "C needs a CPython 3.12, Lambda's runtime (see tools/bytecode.py)"
+    libraries = "import " + ", ".join(LAYER_LIBRARIES)
+    handler = "import app; app.settings()"
+    cold: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        shipped, sources = built(Path(scratch) / "build")
+        for _ in range(args.fast_repeat):  # interleaved, so drift hits each alike
+            for build, label in ((shipped, ""), (sources, ", sources only")):
+                cold.setdefault(f"bare{label}", []).append(lambda_seconds(interpreter, build, "pass"))
+                cold.setdefault(f"libraries{label}", []).append(lambda_seconds(interpreter, build, libraries))
+                for function in BUILT:
+                    seconds = lambda_seconds(interpreter, build, handler, function)
+                    cold.setdefault(f"{function}{label}", []).append(seconds)
+    base, everything = statistics.median(cold["bare"]), statistics.median(cold["libraries"])
+    rows = [
+        row("C", "bare python3.12", cold["bare"]),
+        row("C", "import every layer library, as built (bytecode shipped)", cold["libraries"]),
+    ]
+    for function in BUILT:
+        share = (statistics.median(cold[function]) - base) / (everything - base)
+        rows.append(row("C", f"{function} handler import + settings, as built", cold[function]))
         rows.append(
             ["C", f"{function}: cost over bare / all libraries' cost over bare (target ≤ 0.6)", f"{share:.2f}", "", ""]
         )
+    rows.append(
+        row("C", "import every layer library, sources only (no bytecode shipped)", cold["libraries, sources only"])
+    )
+    for function in BUILT:
+        rows.append(row("C", f"{function} handler import + settings, sources only", cold[f"{function}, sources only"]))
     return rows
 
 

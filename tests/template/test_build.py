@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tools.bytecode import python312
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SAM = BIN / "sam"
@@ -51,6 +53,26 @@ FUNCTIONS = {"RssProducerFunction": "rss_run.py", "PolymarketProducerFunction": 
 
 # Runs under python3.12 -I -S -B: the paths given are the whole of sys.path beyond the standard library,
 # and the build dir gets no bytecode.
+# Runs under python3.12: each .py's cached .pyc has 3.12's magic, the unchecked-hash flag, and the
+# hash of that source; no .pyc lacks its source or is for another Python.
+BYTECODE_CHECK = """
+import importlib.util, json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+sources, valid, problems = 0, 0, []
+for source in root.rglob("*.py"):
+    sources += 1
+    cached = pathlib.Path(importlib.util.cache_from_source(source))
+    header = cached.read_bytes()[:16] if cached.is_file() else b""
+    expected = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little") + importlib.util.source_hash(source.read_bytes())
+    if header == expected:
+        valid += 1
+    else:
+        problems.append(str(source))
+for cached in root.rglob("*.pyc"):
+    if not cached.name.endswith(sys.implementation.cache_tag + ".pyc"):
+        problems.append(str(cached))
+print(json.dumps({"sources": sources, "valid": valid, "problems": problems}))
+"""
 IMPORT_CHECK = """
 import importlib, json, sys
 paths, modules = json.loads(sys.argv[1]), json.loads(sys.argv[2])
@@ -105,33 +127,13 @@ def tree_bytes(path: Path) -> int:
     return sum(file.stat().st_size for file in path.rglob("*") if file.is_file() and not file.is_symlink())
 
 
-def python312() -> tuple[str, dict[str, str]] | None:
-    """A python3.12 interpreter and the environment that selects it (pyenv's shim needs PYENV_VERSION)."""
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    installed = sorted(pyenv_root.glob("versions/3.12.*/bin/python3.12"))
-    env = {"PATH": os.environ.get("PATH", "")}
-    if installed:
-        env["PYENV_VERSION"] = installed[-1].parents[1].name
-    for candidate in [*map(str, installed), shutil.which("python3.12")]:
-        if not candidate:
-            continue
-        probe = subprocess.run(
-            [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 12))"],
-            capture_output=True,
-            text=True,
-            env=env,
-        )
-        if probe.returncode == 0 and probe.stdout.strip() == "True":
-            return candidate, env
-    return None
-
-
 @pytest.fixture(scope="session")
 def interpreter() -> tuple[str, dict[str, str]]:
+    """The python3.12 the build compiled with, and an environment with nothing from this one."""
     found = python312()
     if found is None:
-        pytest.skip("no python3.12 interpreter here (tried pyenv's versions/3.12.* and python3.12 on PATH)")
-    return found
+        pytest.skip("no python3.12 interpreter here (see tools/bytecode.py)")
+    return found, {"PATH": os.environ.get("PATH", "")}
 
 
 def layer_paths(build_dir: Path) -> list[str]:
@@ -153,16 +155,30 @@ def test_the_dependency_layer_is_small_and_built_for_lambda(build_dir: Path) -> 
         assert not (layer / name).exists() and not list(layer.glob(f"{name}-*.dist-info")), name
 
 
-def test_no_bytecode_from_the_build_host(build_dir: Path) -> None:
-    assert not list(build_dir.rglob("*.pyc"))
-    assert not list(build_dir.rglob("__pycache__"))
+def test_every_module_ships_python312_bytecode_of_its_own_source(
+    build_dir: Path, interpreter: tuple[str, dict[str, str]]
+) -> None:
+    # Given the build, When python3.12 checks each .pyc against the source beside it
+    done = subprocess.run(
+        [interpreter[0], "-I", "-S", "-B", "-c", BYTECODE_CHECK, str(build_dir)],
+        capture_output=True,
+        text=True,
+        env=interpreter[1],
+        timeout=120,
+    )
+    # Then every module has one, for 3.12, unchecked (read-only /opt and /var/task), of that very source
+    assert done.returncode == 0, done.stderr[-3000:]
+    counts = json.loads(done.stdout)
+    assert counts["sources"] > 500 and counts["sources"] == counts["valid"], counts
+    assert not counts["problems"], counts["problems"][:10]
 
 
 def test_functions_ship_only_their_code(build_dir: Path) -> None:
     for function, module in FUNCTIONS.items():
         shipped = list((build_dir / function).iterdir())
         assert {"app.py", module} <= {path.name for path in shipped}
-        assert all(path.is_file() and path.suffix == ".py" for path in shipped), shipped
+        code = [path for path in shipped if path.name != "__pycache__"]
+        assert all(path.is_file() and path.suffix == ".py" for path in code), shipped
 
 
 def test_the_common_layer_is_the_package_as_lambda_sees_it(build_dir: Path) -> None:
