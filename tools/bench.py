@@ -43,20 +43,11 @@ from typing import Any
 from tools.broker import EmbeddedBroker
 from tools.bytecode import python312
 from tools.fixture_server import FixtureServer
+from tools.layer import LIBRARIES
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "common" / "python"))  # the CommonLayer, as /opt/python
 COMMAND = "make bench"
-LAYER_LIBRARIES = [
-    "confluent_kafka",
-    "kafka",
-    "feedparser",
-    "feedparser_rs",
-    "requests",
-    "pytz",
-    "aws_lambda_powertools",
-    "aws_msk_iam_sasl_signer",
-]
 HANDLERS = {"rss": ROOT / "functions" / "rss_producer", "polymarket": ROOT / "functions" / "polymarket_producer"}
 RSS_CONCURRENCY = 16
 PARSERS = ("feedparser-rs", "feedparser")
@@ -462,7 +453,7 @@ def c_rows(args: argparse.Namespace, _bootstrap: str) -> list[list[str]]:
     the bytecode the build ships (what every cold start costs when it must compile from source)."""
     interpreter = python312()
     assert interpreter, "C needs a CPython 3.12, Lambda's runtime (see tools/bytecode.py)"
-    libraries = "import " + ", ".join(LAYER_LIBRARIES)
+    libraries = "import " + ", ".join(LIBRARIES)
     handler = "import app; app.settings()"
     cold: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as scratch:

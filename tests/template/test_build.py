@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tools.bytecode import python312
+from tools.layer import LIBRARIES
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -23,16 +24,6 @@ pytestmark = [pytest.mark.template, pytest.mark.skipif(not SAM.exists(), reason=
 # because sam prunes cache entries its own build.toml does not list.
 BUILD_ROOT = ROOT / ".aws-sam" / "template-tests"
 MAX_LAYER_BYTES = 45 * 1024 * 1024  # issue 6: the built layer at most 45 MB unzipped (Lambda allows 250 MB in all)
-THIRD_PARTY = [
-    "confluent_kafka",
-    "kafka",
-    "feedparser",
-    "feedparser_rs",
-    "requests",
-    "pytz",
-    "aws_lambda_powertools",
-    "aws_msk_iam_sasl_signer",
-]
 COMMON_MODULES = [
     "producer_common",
     "producer_common.backends.confluent",
@@ -193,7 +184,7 @@ def test_the_layers_import_under_python312_with_nothing_from_the_host(
     # Given only the built code and layers on the path (-I -S: no site-packages, no PYTHON* variables)
     executable, env = interpreter
     paths = layer_paths(build_dir)
-    modules = [*THIRD_PARTY, *COMMON_MODULES]
+    modules = [*LIBRARIES, *COMMON_MODULES]
     # When every library and the shared package are imported
     done = subprocess.run(
         [executable, "-I", "-S", "-B", "-c", IMPORT_CHECK, json.dumps(paths), json.dumps(modules)],

@@ -20,7 +20,7 @@ from .config import KafkaSettings
 from .credentials import resolve_credentials
 from .deadline import Deadline
 from .exceptions import ProducerError
-from .serialization import encode_headers, value_encoder
+from .serialization import encode_headers, encode_key, value_encoder
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class MessageProducer:
         try:
             backend.produce(
                 message.topic or self._topic,
-                message.key.encode(),
+                encode_key(message.key),
                 value,
                 encode_headers(message.headers),
                 sequence,
