@@ -76,6 +76,21 @@ validate: venv ## sam validate --lint and cfn-lint
 bench: venv ## The benchmark suite on the embedded broker (ONLY=K,C for some groups)
 	$(BIN)/python -m tools.bench $(if $(ONLY),--only $(ONLY))
 
+# --- Running it locally (issue 16): schedules, a Lambda endpoint --------------------------------
+LAMBDA_PORT ?= 3001
+SPEEDUP ?= 1
+PARAMETER_OVERRIDES ?=
+export PARAMETER_OVERRIDES  # read by the shell, quotes intact: PARAMETER_OVERRIDES="RssSchedule='rate(1 hour)'"
+.PHONY: up start-lambda
+
+up: venv ## Both producers on the template's schedules with a live view (SPEEDUP=N, LIVE=1, PARAMETER_OVERRIDES=...)
+	@$(BIN)/python -m tools.up --speedup $(SPEEDUP) $(if $(filter 1 true yes,$(LIVE)),--live) \
+		$(if $(ENV_VARS),--env-vars $(ENV_VARS)) $(if $(PARAMETER_OVERRIDES),--parameter-overrides "$$PARAMETER_OVERRIDES")
+
+start-lambda: venv ## The Lambda Invoke API for the template's functions on 127.0.0.1:LAMBDA_PORT (3001), Docker-free
+	@STATE_PATH="$${STATE_PATH:-$(CURDIR)/.run/state.sqlite}" $(BIN)/python tools/start_lambda.py --port $(LAMBDA_PORT) \
+		$(if $(ENV_VARS),--env-vars $(ENV_VARS)) $(if $(PARAMETER_OVERRIDES),--parameter-overrides "$$PARAMETER_OVERRIDES")
+
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .run
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

@@ -54,12 +54,7 @@ def sources(live: bool) -> Iterator[dict[str, str]]:
     from tools.fixture_server import FixtureServer
 
     with FixtureServer() as server:
-        yield {
-            **state,
-            "FEED_URLS": ",".join(server.feed_urls()),
-            "POLYMARKET_GAMMA_URL": f"{server.url}/gamma",
-            "POLYMARKET_CLOB_URL": f"{server.url}/clob",
-        }
+        yield {**state, **server.producer_environment()}
     for leftover in (ROOT / ".run").glob(f"demo-state-{os.getpid()}.sqlite*"):
         leftover.unlink()
 

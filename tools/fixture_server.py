@@ -145,6 +145,14 @@ class FixtureServer:
         names = sorted(p.name for p in self.feeds_dir.iterdir() if p.suffix in FEED_SUFFIXES)
         return [f"{self.url}/feeds/{name}" for name in names]
 
+    def producer_environment(self) -> dict[str, str]:
+        """The variables that point both producers at this server instead of their live sources."""
+        return {
+            "FEED_URLS": ",".join(self.feed_urls()),
+            "POLYMARKET_GAMMA_URL": f"{self.url}/gamma",
+            "POLYMARKET_CLOB_URL": f"{self.url}/clob",
+        }
+
     def synthetic_feed_urls(self) -> list[str]:
         return [f"{self.url}/feeds/synthetic/{index}.xml" for index in range(self.synthetic_feeds)]
 
