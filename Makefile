@@ -81,7 +81,7 @@ LAMBDA_PORT ?= 3001
 SPEEDUP ?= 1
 PARAMETER_OVERRIDES ?=
 export PARAMETER_OVERRIDES  # read by the shell, quotes intact: PARAMETER_OVERRIDES="RssSchedule='rate(1 hour)'"
-.PHONY: up start-lambda
+.PHONY: up start-lambda airflow-venv
 
 up: venv ## Both producers on the template's schedules with a live view (SPEEDUP=N, LIVE=1, PARAMETER_OVERRIDES=...)
 	@$(BIN)/python -m tools.up --speedup $(SPEEDUP) $(if $(filter 1 true yes,$(LIVE)),--live) \
@@ -90,6 +90,9 @@ up: venv ## Both producers on the template's schedules with a live view (SPEEDUP
 start-lambda: venv ## The Lambda Invoke API for the template's functions on 127.0.0.1:LAMBDA_PORT (3001), Docker-free
 	@STATE_PATH="$${STATE_PATH:-$(CURDIR)/.run/state.sqlite}" $(BIN)/python tools/start_lambda.py --port $(LAMBDA_PORT) \
 		$(if $(ENV_VARS),--env-vars $(ENV_VARS)) $(if $(PARAMETER_OVERRIDES),--parameter-overrides "$$PARAMETER_OVERRIDES")
+
+airflow-venv: venv ## Airflow 3's own virtual environment for the Airflow tier (pinned; cached in ~/.cache/kafka-producers)
+	@$(BIN)/python -m tools.airflow_env
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .run
