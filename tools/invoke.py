@@ -5,8 +5,9 @@
 
 Reads the template, applies the function's environment (template default < env-vars file <
 caller's environment), puts the code directory and the layers' python/ directories on the path,
-runs the handler in a child process with a Lambda-like context, ends it at the template's
-Timeout or MemorySize, and prints the return value as one JSON line, last on stdout. Everything
+runs the handler in a child process under AWS's runtime interface client (awslambdaric, against
+tools/lambda_runtime.py's Runtime API: Lambda's own context, errors and init phase), ends it at the
+template's Timeout or MemorySize, and prints the return value as one JSON line, last on stdout. Everything
 else (the handler's logs, START/END/REPORT lines) goes to stderr. Exit status: 0 on success,
 1 when the handler raised (the error JSON is still the last stdout line), 2 on a timeout, a
 memory overrun or a bad call. The handler runs in the caller's working directory, so relative
@@ -20,7 +21,7 @@ import contextlib
 import json
 import math
 import os
-import select
+import queue
 import shlex
 import signal
 import subprocess
@@ -35,6 +36,7 @@ if __package__ in (None, ""):  # run as a script: make `tools` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tools.cfn_template import (
+    ACCOUNT_ID,
     FunctionConfig,
     TemplateError,
     default_region,
@@ -42,8 +44,8 @@ from tools.cfn_template import (
     function_config,
     load_template,
 )
+from tools.lambda_runtime import RuntimeAPI, client_command, client_environment
 
-CHILD = Path(__file__).with_name("invoke_child.py")
 INIT_LIMIT_S = 10.0  # Lambda's limit on the init phase (imports), before the Timeout starts counting
 POLL_S = 0.02
 EXIT_OK, EXIT_RAISED, EXIT_STOPPED = 0, 1, 2
@@ -98,49 +100,31 @@ def log(line: str) -> None:
 
 
 def run(config: FunctionConfig, event: Any, environment: dict[str, str], request_id: str) -> Outcome:
-    """Runs the handler once in a child process, watching its time and memory."""
-    read_fd, write_fd = os.pipe()
-    spec = {
-        "config": {
-            "handler": config.handler,
-            "code_dir": str(config.code_dir),
-            "layer_dirs": [str(p) for p in config.layer_dirs],
-            "timeout_s": config.timeout_s,
-            "memory_mb": config.memory_mb,
-            "name": config.logical_id,
-        },
-        "event": event,
-        "request_id": request_id,
-        "result_fd": write_fd,
-    }
-    child = subprocess.Popen(
-        [sys.executable, "-u", str(CHILD)],  # unbuffered: nothing printed is lost when the child is killed
-        stdin=subprocess.PIPE,
-        stdout=sys.stderr,
-        stderr=sys.stderr,
-        env=environment,
-        pass_fds=(write_fd,),
-        cwd=config.code_dir,  # Lambda runs handlers in /var/task, the function's code
-        start_new_session=True,  # its own process group: a kill takes what it started too
-    )
-    os.close(write_fd)
-    try:
-        assert child.stdin is not None
-        with contextlib.suppress(BrokenPipeError):  # it died at start: the watch below reports how
-            child.stdin.write(json.dumps(spec).encode())
-            child.stdin.close()
-        return _watch(child, read_fd, config, request_id)
-    finally:
-        os.close(read_fd)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGKILL)  # the handler is over: nothing it started lives on
-        child.wait()
+    """Runs the handler once under awslambdaric against a local Runtime API, watching its time and memory."""
+    arn = f"arn:aws:lambda:{environment['AWS_REGION']}:{ACCOUNT_ID}:function:{config.logical_id}"
+    with RuntimeAPI(event, request_id, arn, config.timeout_s) as api:
+        child = subprocess.Popen(
+            client_command(config.handler),  # unbuffered: nothing printed is lost when the child is killed
+            stdin=subprocess.DEVNULL,
+            stdout=sys.stderr,
+            stderr=sys.stderr,
+            env={**environment, **client_environment(api, config.layer_dirs)},
+            cwd=config.code_dir,  # Lambda runs handlers in /var/task, the function's code
+            start_new_session=True,  # its own process group: a kill takes what it started too
+        )
+        try:
+            return _watch(child, api.messages, config, request_id)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)  # the handler is over: nothing it started lives on
+            child.wait()
 
 
-def _watch(child: subprocess.Popen[bytes], read_fd: int, config: FunctionConfig, request_id: str) -> Outcome:
-    """Reads the child's messages until its outcome, stopping it at the timeout or the memory limit."""
+def _watch(
+    child: subprocess.Popen[bytes], messages: queue.Queue[dict[str, Any]], config: FunctionConfig, request_id: str
+) -> Outcome:
+    """Reads the runtime's messages until its outcome, stopping it at the timeout or the memory limit."""
     spawned, started, peak = time.monotonic(), 0.0, 0.0
-    readable, buffer = [read_fd], b""
     message: dict[str, Any] = {}
 
     def ended(status: int, payload: Any) -> Outcome:
@@ -153,18 +137,15 @@ def _watch(child: subprocess.Popen[bytes], read_fd: int, config: FunctionConfig,
         return ended(EXIT_STOPPED, runtime_error(text, error_type))
 
     while True:
-        ready, _, _ = select.select(readable, [], [], POLL_S)
-        if ready:
-            chunk = os.read(read_fd, 1 << 20)
-            buffer += chunk
-            readable = readable if chunk else []  # end of file: the child has exited
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            message = json.loads(line)
-            if message.get("init_done"):
-                started = time.monotonic()
-                log(f"START RequestId: {request_id} Version: $LATEST")
-        peak = max(peak, peak_rss_mb(child.pid), message.get("max_rss_mb", 0.0))
+        try:
+            message = messages.get(timeout=POLL_S)
+            received = True
+        except queue.Empty:
+            received = False
+        if message.get("init_done") and not started:
+            started = time.monotonic()
+            log(f"START RequestId: {request_id} Version: $LATEST")
+        peak = max(peak, peak_rss_mb(child.pid))
         if peak > config.memory_mb:
             return stopped(
                 f"Runtime exited with error: signal: killed (Max Memory Used {math.ceil(peak)} MB, "
@@ -179,7 +160,7 @@ def _watch(child: subprocess.Popen[bytes], read_fd: int, config: FunctionConfig,
             return stopped(f"Task timed out after {config.timeout_s:.2f} seconds", "Sandbox.Timedout")
         if not started and time.monotonic() - spawned > INIT_LIMIT_S:
             return stopped(f"Init timed out after {INIT_LIMIT_S:.2f} seconds", "Sandbox.Timedout")
-        if not ready and child.poll() is not None:  # gone without an outcome: sys.exit(), a crash, a signal
+        if not received and child.poll() is not None:  # gone without an outcome: sys.exit(), a crash, a signal
             code = child.returncode
             reason = f"signal: {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
             log(f"Runtime exited with error: {reason}")

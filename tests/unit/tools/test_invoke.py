@@ -76,7 +76,8 @@ def test_the_handler_gets_lambdas_context_and_runtime_variables(echo: subprocess
     context, env = result["context"], result["env"]
     assert context["function_name"] == "EchoFunction" and context["function_version"] == "$LATEST"
     assert context["invoked_function_arn"] == "arn:aws:lambda:us-east-1:123456789012:function:EchoFunction"
-    assert context["memory_limit_in_mb"] == 256 and len(context["aws_request_id"]) == 36
+    # awslambdaric's context, as in Lambda: memory_limit_in_mb is the variable's text
+    assert context["memory_limit_in_mb"] == "256" and len(context["aws_request_id"]) == 36
     assert context["log_group_name"] == "/aws/lambda/EchoFunction" and context["log_stream_name"]
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == "EchoFunction" and env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256" and env["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "2"
