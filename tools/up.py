@@ -177,10 +177,8 @@ class Producer:
             if self._clock.now() < self.next_run:
                 continue
             tick, self.next_run = self.next_run, self.spec.schedule.next_after(self.next_run)
-            run = Run(scheduled=_iso(tick))
             with self._wake:
-                self.runs.append(run)
-                self._pending.append((tick, run))
+                self._pending.append((tick, Run(scheduled=_iso(tick))))
                 self._wake.notify_all()
 
     def _work(self) -> None:
@@ -191,6 +189,7 @@ class Producer:
                 if self._stopping.is_set():
                     break
                 tick, run = self._pending.popleft()
+                self.runs.append(run)  # the view shows runs once they leave the queue
                 if self._clock.now() - tick > self.spec.max_event_age:
                     run.status = "expired"  # Lambda's event queue gives up on it
                     self.total[run.status] += 1
@@ -219,6 +218,7 @@ class Producer:
                 "schedule": self.spec.expression,
                 "next_run": _iso(self.next_run),
                 "running_pid": running,
+                "queued": len(self._pending),  # ticks waiting for the run before them
                 "totals": dict(self.total),
                 "runs": [asdict(run) for run in self.runs],
             }

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -17,7 +18,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from tools.up import Clock, Producer
 
-STYLES = {"ok": "green", "partial": "yellow", "running": "cyan", "queued": "dim", "stopped": "dim"}
+STYLES = {"ok": "green", "partial": "yellow", "running": "cyan", "stopped": "dim"}
 
 
 class View:
@@ -79,25 +80,22 @@ class View:
         else:
             wait = self._clock.real_seconds_until(datetime.fromisoformat(snapshot["next_run"]))
             when = f"next run {_short(snapshot['next_run'])} (in {wait:.0f} s)"
-        totals = snapshot["totals"]
-        summary = ", ".join(f"{count} {name}" for name, count in sorted(totals.items())) or "no runs yet"
+        if snapshot["queued"] and not final:
+            when += f", {snapshot['queued']} waiting for the run before"
+        totals = ", ".join(f"{count} {name}" for name, count in sorted(snapshot["totals"].items())) or "no runs yet"
+        # errors go under the table, one line a run: a column would leave them no room in 80 columns
+        errors = [f"{_short(run['scheduled'])}: {run['errors']}" for run in reversed(snapshot["runs"]) if run["errors"]]
         table = Table(
             title=f"{producer.spec.function}  {snapshot['schedule']}  {when}",
             title_justify="left",
-            caption=f"totals: {summary}",
+            caption="\n".join([f"totals: {totals}", *(f"errors {line}" for line in errors)]),
             caption_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
         )
-        for column, justify in (
-            ("scheduled", "left"),
-            ("started", "left"),
-            ("duration", "right"),
-            ("produced", "right"),
-            ("failed", "right"),
-            ("duplicates", "right"),
-            ("status", "left"),
-        ):
+        for column in ("scheduled", "started", "duration", "produced", "failed", "duplicates", "status"):
+            justify = "left" if column in ("scheduled", "started", "status") else "right"
             table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-        table.add_column("errors", overflow="fold", min_width=10)
         for run in reversed(snapshot["runs"]):
             table.add_row(
                 _short(run["scheduled"]),
@@ -105,7 +103,6 @@ class View:
                 f"{run['duration_s']:.1f} s" if run["duration_s"] is not None else "",
                 *(_count(run[name]) for name in ("produced", "failed", "duplicates")),
                 Text(run["status"], style=STYLES.get(run["status"], "bold red")),
-                run["errors"],
             )
         return table
 
