@@ -91,8 +91,8 @@ start-lambda: venv ## The Lambda Invoke API for the template's functions on 127.
 	@STATE_PATH="$${STATE_PATH:-$(CURDIR)/.run/state.sqlite}" $(BIN)/python tools/start_lambda.py --port $(LAMBDA_PORT) \
 		$(if $(ENV_VARS),--env-vars $(ENV_VARS)) $(if $(PARAMETER_OVERRIDES),--parameter-overrides "$$PARAMETER_OVERRIDES")
 
-airflow-venv: venv ## Airflow 3's own virtual environment for the Airflow tier (pinned; cached in ~/.cache/kafka-producers)
-	@$(BIN)/python -m tools.airflow_env
+airflow-venv: ## Airflow 3's own virtual environment for the Airflow tier (pinned; cached in ~/.cache/kafka-producers)
+	@$(PYTHON) -m tools.airflow_env
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .run

@@ -1,6 +1,8 @@
 """The Airflow tier's virtual environment: Airflow 3 and the Amazon provider, pinned, on Python 3.12.
 
-    python -m tools.airflow_env      # create it unless it exists; print its python (make airflow-venv)
+    python3 -m tools.airflow_env     # create it unless it exists; print its python (make airflow-venv)
+
+Standard library only, so `make airflow-venv` runs with any python3 and in parallel with `make venv`.
 
 Airflow does not belong in .venv (its hundred-odd pinned dependencies would fight the project's),
 so it gets an environment of its own under ~/.cache/kafka-producers/, named by a hash of
@@ -43,7 +45,7 @@ def ensure() -> Path:
 
     interpreter = python312()
     if interpreter is None:
-        raise SystemExit("airflow_env: no CPython 3.12 found (set PYTHON312, or install it with pyenv or on PATH)")
+        raise RuntimeError("airflow_env: no CPython 3.12 found (set PYTHON312, or install it with pyenv or on PATH)")
     started = time.monotonic()
     print(f"airflow_env: creating {venv} (Airflow and the Amazon provider, about 2 minutes)", file=sys.stderr)
     subprocess.run([interpreter, "-m", "venv", "--clear", str(venv)], check=True)
@@ -55,4 +57,7 @@ def ensure() -> Path:
 
 
 if __name__ == "__main__":
-    print(ensure())
+    try:
+        print(ensure())
+    except (RuntimeError, subprocess.CalledProcessError) as error:
+        sys.exit(f"airflow_env: {error}")
