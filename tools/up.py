@@ -88,6 +88,18 @@ def scheduled_functions(
     return found
 
 
+def scheduled_state_machines(template: Mapping[str, Any], overrides: Mapping[str, str] | None = None) -> list[str]:
+    """State machines the template schedules (RssFanOut with RssShards > 1): not run locally."""
+    resolver = Resolver(template, overrides)
+    return [
+        name
+        for name, resource in (template.get("Resources") or {}).items()
+        if resource.get("Type") == "AWS::Serverless::StateMachine"
+        and _created(resolver, resource)
+        and any(e.get("Type") == "Schedule" for e in ((resource.get("Properties") or {}).get("Events") or {}).values())
+    ]
+
+
 def _created(resolver: Resolver, resource: Mapping[str, Any]) -> bool:
     condition = resource.get("Condition")
     return condition is None or resolver.condition(condition)
@@ -280,7 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     template_path = args.template.resolve()
     try:
         overrides = parameter_overrides(args.parameter_overrides)
-        specs = scheduled_functions(load_template(template_path), overrides, region)
+        template = load_template(template_path)
+        specs = scheduled_functions(template, overrides, region)
+        for machine in scheduled_state_machines(template, overrides):
+            print(f"up: warning: {machine} (a scheduled state machine) is not run locally", file=sys.stderr)
     except (OSError, ValueError, TemplateError) as error:  # ScheduleError is a ValueError
         print(f"up: {error}", file=sys.stderr)
         return 2

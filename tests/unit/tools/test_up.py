@@ -10,7 +10,7 @@ from pathlib import Path
 from tools.cfn_template import load_template, loads
 from tools.local_invoke import Result
 from tools.schedule import Cron, Rate
-from tools.up import Clock, outcome, scheduled_functions
+from tools.up import Clock, outcome, scheduled_functions, scheduled_state_machines
 
 ROOT = Path(__file__).resolve().parents[3]
 PROJECT = load_template(ROOT / "template.yaml")
@@ -32,6 +32,9 @@ def test_parameter_overrides_change_the_schedules_and_a_disabled_schedule_is_lef
     # RssShards > 1 disables the function's own schedule (State: !If [RssSharded, DISABLED, ENABLED])
     assert [spec.function for spec in specs] == ["PolymarketProducerFunction"]
     assert isinstance(specs[0].schedule, Cron) and specs[0].expression == "cron(0/10 * ? * MON-FRI *)"
+    # the fan-out that takes over RSS's schedule is named, since make up does not run it
+    assert scheduled_state_machines(PROJECT, overrides) == ["RssFanOut"]
+    assert scheduled_state_machines(PROJECT) == []
 
 
 def test_input_replaces_the_scheduled_event_and_enabled_false_turns_a_schedule_off() -> None:
