@@ -22,7 +22,7 @@ export BROKER_PORT
 help: ## This list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements-dev.txt layers/kafka_deps/requirements.txt
+$(BIN)/.installed: requirements-dev.txt layers/kafka_deps/requirements.txt layers/schema_registry/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
