@@ -74,7 +74,8 @@ def _checked_read_topic(read: Callable[..., list[dict[str, Any]]]) -> Callable[.
     def read_topic(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
         messages = read(*args, **kwargs)
         for message in messages:
-            check(message["value"], message["headers"])
+            if not isinstance(message["value"], bytes):  # raw bytes were asked for, not a message to check
+                check(message["value"], message["headers"])
         return messages
 
     read_topic.checks_schemas = True  # type: ignore[attr-defined]
