@@ -76,8 +76,8 @@ registry: venv $(REGISTRY_JAR) ## A schema registry on loopback (free port unles
 registry-stop: ## Stop the schema registry
 	$(BIN)/python -m tools.registry stop
 
-register-schemas: venv ## Register schemas/ (FORMAT=avro|json_schema) in SCHEMA_REGISTRY_URL, else make registry's
-	$(BIN)/python -m tools.registry register $(if $(FORMAT),--format $(FORMAT))
+register-schemas: venv ## Register schemas/ (FORMAT=avro|json_schema, TOPICS="rss_item=rss.items ...") in SCHEMA_REGISTRY_URL, else make registry's
+	$(BIN)/python -m tools.registry register $(if $(FORMAT),--format $(FORMAT)) $(foreach pair,$(TOPICS),--topic $(pair))
 
 tail: venv ## Last N messages of TOPIC, one JSON line each
 	@$(BIN)/python -m tools.broker tail $(TOPIC) -n $(N)

@@ -5,6 +5,8 @@ API is at /apis/ccompat/v7, from Maven Central; and the registration of schemas/
     python -m tools.registry start [--port N]      # background; writes .run/registry.json
     python -m tools.registry stop | status
     python -m tools.registry register [--format avro|json_schema] [--url URL] [--topic TYPE=TOPIC ...]
+        (URL: --url, else $SCHEMA_REGISTRY_URL, else the running `make registry`; basic auth from
+        $SCHEMA_REGISTRY_USERNAME and $SCHEMA_REGISTRY_PASSWORD when set)
 
 The assembly (a Quarkus fast-jar, ``io.apicurio:apicurio-registry-app:<version>:tar.gz:all``) is
 fetched with ``mvn dependency:copy`` into ~/.cache/kafka-producers/ (or $KAFKA_PRODUCERS_CACHE) and
@@ -179,7 +181,12 @@ def register(
     version that breaks the one before. Returns (subject, version, schema id) for each."""
     from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-    client = client or SchemaRegistryClient({"url": url})
+    if client is None:
+        conf = {"url": url}
+        user, password = os.environ.get("SCHEMA_REGISTRY_USERNAME"), os.environ.get("SCHEMA_REGISTRY_PASSWORD")
+        if user and password:  # a Confluent Cloud API key and secret, say
+            conf["basic.auth.user.info"] = f"{user}:{password}"
+        client = SchemaRegistryClient(conf)
     done = []
     for name, topic in (topics or catalog.DEFAULT_TOPICS).items():
         subject = f"{topic}-value"
