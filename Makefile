@@ -18,11 +18,12 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export BROKER_PORT
 
 .PHONY: help venv test test-unit lint format run demo invoke broker broker-stop tail build deploy validate bench clean
+.PHONY: registry-install registry registry-stop register-schemas
 
 help: ## This list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements-dev.txt layers/kafka_deps/requirements.txt
+$(BIN)/.installed: requirements-dev.txt layers/kafka_deps/requirements.txt layers/schema_registry/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -30,7 +31,7 @@ $(BIN)/.installed: requirements-dev.txt layers/kafka_deps/requirements.txt
 
 venv: $(BIN)/.installed ## Create .venv with every development dependency
 
-test: venv ## The whole suite: unit, integration (embedded broker), template checks
+test: venv $(REGISTRY_JAR) ## The whole suite: unit, integration (embedded broker), template checks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: venv ## Unit tests only (no broker, no sam)
@@ -59,6 +60,24 @@ broker: venv ## Start the embedded broker on 127.0.0.1:$(BROKER_PORT)
 
 broker-stop: ## Stop the embedded broker
 	$(BIN)/python -m tools.broker stop
+
+# The schema registry (tools/registry.py): Apicurio Registry from Maven Central, cached in ~/.cache/kafka-producers.
+REGISTRY_PORT ?=
+REGISTRY_JAR := $(or $(KAFKA_PRODUCERS_CACHE),$(HOME)/.cache/kafka-producers)/apicurio-registry-3.3.3/quarkus-run.jar
+
+$(REGISTRY_JAR): | venv
+	$(BIN)/python -m tools.registry install
+
+registry-install: $(REGISTRY_JAR) ## Fetch Apicurio Registry once (mvn) into the cache
+
+registry: venv $(REGISTRY_JAR) ## A schema registry on loopback (free port unless REGISTRY_PORT); writes .run/registry.json
+	$(BIN)/python -m tools.registry start $(if $(REGISTRY_PORT),--port $(REGISTRY_PORT))
+
+registry-stop: ## Stop the schema registry
+	$(BIN)/python -m tools.registry stop
+
+register-schemas: venv ## Register schemas/ (FORMAT=avro|json_schema, TOPICS="rss_item=rss.items ...") in SCHEMA_REGISTRY_URL, else make registry's
+	$(BIN)/python -m tools.registry register $(if $(FORMAT),--format $(FORMAT)) $(foreach pair,$(TOPICS),--topic $(pair))
 
 tail: venv ## Last N messages of TOPIC, one JSON line each
 	@$(BIN)/python -m tools.broker tail $(TOPIC) -n $(N)

@@ -25,6 +25,10 @@ for function_dir in (FUNCTIONS / "rss_producer", FUNCTIONS / "polymarket_produce
         sys.path.insert(0, str(function_dir))
 
 
+# Every message the suite produces is checked against schemas/ (an autouse fixture and two hooks).
+from tests.message_schemas import messages_fit_their_schemas  # noqa: E402, F401
+
+
 def load_handler(function: str) -> ModuleType:
     """A fresh import of functions/<function>/app.py under a unique module name."""
     path = FUNCTIONS / function / "app.py"

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from producer_common.backends import Settle
 
+from tests.message_schemas import check_produced
+
 
 @dataclass
 class Produced:
@@ -33,6 +35,7 @@ class FakeBackend:
     def produce(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]], sequence: int) -> None:
         if self.raise_on_produce is not None:
             raise self.raise_on_produce
+        check_produced(value, headers)
         self.produced.append(Produced(topic, key, value, headers))
         self.pending.append((key, sequence))
 

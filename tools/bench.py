@@ -12,6 +12,7 @@ Scenarios (each run REPEAT times; median, min, max):
   C  cold start: importing each handler module and building its settings in a fresh python3.12 on
      `sam build`'s output, against a bare one and one importing every library in the layer; the
      same without the bytecode the build ships
+  F  the value formats json, json_schema and avro, with a real registry (tools/bench_formats.py)
   S  scale: each handler through `tools/invoke.py` on a small and a large list; the difference gives
      the CPU and wall time one more feed or market costs, hence how many one 300 s invocation at
      256 MB handles (Lambda gives 256 MB 256/1769 of a vCPU, so CPU counts 1769/256 times)
@@ -40,6 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tools.bench_formats import f_rows
 from tools.broker import EmbeddedBroker
 from tools.bytecode import python312
 from tools.fixture_server import FixtureServer
@@ -490,6 +492,7 @@ GROUPS: dict[str, Callable[[argparse.Namespace, str], list[list[str]]]] = {
     "P": p_rows,
     "S": s_rows,
     "C": c_rows,
+    "F": f_rows,
 }
 README_MARKS = ("<!-- bench:begin -->", "<!-- bench:end -->")
 

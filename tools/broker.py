@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,17 @@ def broker_command(port: int) -> list[str]:
     ]
 
 
+def stop_process(process: subprocess.Popen[bytes] | None, grace_s: float) -> None:
+    """SIGTERM, then SIGKILL after ``grace_s``; nothing if it is not running."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class EmbeddedBroker:
     """A broker process on a free loopback port, for the length of a ``with`` block."""
 
@@ -82,13 +94,7 @@ class EmbeddedBroker:
         return self
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(1)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process, grace_s=1)
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()
@@ -97,8 +103,10 @@ class EmbeddedBroker:
         self.stop()
 
 
-def read_topic(bootstrap: str, topic: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
-    """Every message of ``topic``, decoded, in partition order.
+def read_topic(
+    bootstrap: str, topic: str, timeout_s: float = 10.0, value_decoder: Callable[[bytes], Any] | None = None
+) -> list[dict[str, Any]]:
+    """Every message of ``topic``, decoded (as JSON unless ``value_decoder`` is given), in partition order.
 
     Reads from the beginning until each partition reports its end: Tansu's high
     watermarks count record batches, not records, so they cannot bound the read.
@@ -131,16 +139,16 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 10.0) -> list[dict
                 if error.code() == KafkaError._PARTITION_EOF:
                     finished.add(message.partition() or 0)
                 continue
-            messages.append(_decode(message))
+            messages.append(_decode(message, value_decoder))
         return messages
     finally:
         consumer.close()
 
 
-def _decode(message: Any) -> dict[str, Any]:
+def _decode(message: Any, value_decoder: Callable[[bytes], Any] | None = None) -> dict[str, Any]:
     value = message.value()
     try:
-        decoded: Any = json.loads(value) if value is not None else None
+        decoded: Any = (value_decoder or json.loads)(value) if value is not None else None
     except ValueError:
         decoded = value.decode("utf-8", "replace")
     return {

@@ -6,6 +6,7 @@ import functools
 from datetime import datetime, timezone
 from typing import Any
 
+import polymarket_markets
 import polymarket_run
 import requests
 from aws_lambda_powertools.logging import correlation_paths
@@ -42,4 +43,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         api = PolymarketApi(session(), config.gamma_url, config.clob_url, config.timeout_s, deadline)
         return polymarket_run.produce_prices(api, selection, send, observed_at, config.batch_size, config.concurrency)
 
-    return deliver_run("polymarket", config.kafka, context, metrics, work)
+    return deliver_run("polymarket", config.kafka, context, metrics, work, value_schema=polymarket_markets.SCHEMA)

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import rss_fetch
+import rss_items
 import rss_parse
 import rss_run
 from aws_lambda_powertools.logging import correlation_paths
@@ -66,7 +67,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if outcome:
             rss_run.record_delivery(outcome[0], report, state())
 
-    return deliver_run("rss", config.kafka, context, metrics, work, after_delivery=advance_state)
+    return deliver_run(
+        "rss", config.kafka, context, metrics, work, after_delivery=advance_state, value_schema=rss_items.SCHEMA
+    )
 
 
 def record_metrics(run: rss_run.RssRun) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tools.broker import EmbeddedBroker
+from tools.registry import EmbeddedRegistry
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -23,6 +24,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
     log = tmp_path_factory.mktemp("broker") / "tansu.log"
     with EmbeddedBroker(log_path=log) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRegistry]:
+    """Apicurio Registry (tools/registry.py) for the whole session; its url is the Confluent-compatible API."""
+    log = tmp_path_factory.mktemp("registry") / "registry.log"
+    with EmbeddedRegistry(log_path=log) as running:
         yield running
 
 

@@ -40,6 +40,17 @@ OFFLINE_AWS = {
     "AWS_EC2_METADATA_DISABLED": "true",
 }
 FUNCTIONS = {"RssProducerFunction": "rss_run.py", "PolymarketProducerFunction": "polymarket_run.py"}
+# The registry client's libraries: in SchemaRegistryLayer only, never in the default layer.
+REGISTRY_LIBRARIES = ["fastavro", "jsonschema", "httpx2", "authlib", "cryptography", "cachetools", "attrs"]
+REGISTRY_CHECK = """
+import json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+from producer_common import registry, schema_files
+from producer_common.schema_files import schema_text
+import confluent_kafka.schema_registry.avro, confluent_kafka.schema_registry.json_schema, fastavro, jsonschema
+print(json.dumps({"registry": registry.__file__, "fastavro": fastavro.__file__, "jsonschema": jsonschema.__file__,
+                  "schemas": str(schema_files.schema_dir()), "avsc": len(schema_text("rss_item/1", "avro"))}))
+"""
 
 # Runs under python3.12 -I -S -B: the paths given are the whole of sys.path beyond the standard library,
 # and the build dir gets no bytecode.
@@ -226,3 +237,30 @@ def test_the_msk_iam_signer_works_with_the_runtimes_boto3(
     result = json.loads(done.stdout)
     assert result["token"] and result["expiry_ms"] > 0
     assert result["urllib3"].startswith(paths[1])
+
+
+def test_the_schema_registry_layer_holds_the_registry_client_and_the_default_layer_does_not(
+    build_dir: Path, interpreter: tuple[str, dict[str, str]]
+) -> None:
+    # Given the three layers as Lambda stacks them when SchemaRegistryUrl is set
+    default, registry = build_dir / "KafkaDepsLayer" / "python", build_dir / "SchemaRegistryLayer" / "python"
+    paths = [*layer_paths(build_dir), str(registry)]
+    # Then the default layer has none of the registry's libraries, and the two layers share no package
+    for name in REGISTRY_LIBRARIES:
+        assert not (default / name).exists() and (registry / name).is_dir(), name
+    assert not {p.name for p in default.iterdir()} & {p.name for p in registry.iterdir()}
+    # and with all three, the registry formats import under python3.12 and find the schemas in the common layer
+    done = subprocess.run(
+        [interpreter[0], "-I", "-S", "-B", "-c", REGISTRY_CHECK, json.dumps(paths)],
+        capture_output=True,
+        text=True,
+        env=interpreter[1],
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout)
+    assert found["fastavro"].startswith(str(registry)) and found["jsonschema"].startswith(str(registry))
+    assert found["schemas"] == str(build_dir / "CommonLayer" / "python" / "producer_common" / "schemas")
+    assert found["avsc"] > 0
+    built = {p.name for p in Path(found["schemas"]).iterdir()}
+    assert built == {p.name for p in (ROOT / "schemas").iterdir() if p.is_file()}

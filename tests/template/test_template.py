@@ -31,6 +31,9 @@ SHARED_ENVIRONMENT = {
     "KAFKA_SECURITY_PROTOCOL",
     "KAFKA_SASL_MECHANISM",
     "KAFKA_SECRET_ID",
+    "KAFKA_VALUE_FORMAT",
+    "SCHEMA_REGISTRY_URL",
+    "SCHEMA_REGISTRY_SECRET_ID",
     "LOG_LEVEL",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOGGER_LOG_EVENT",
@@ -72,7 +75,8 @@ def test_sam_validate_lint_is_clean() -> None:
 def test_globals_give_every_function_the_lambda_shape(template: dict[str, Any]) -> None:
     function = template["Globals"]["Function"]
     assert (function["Runtime"], function["Timeout"], function["MemorySize"]) == ("python3.12", 300, 256)
-    assert function["Layers"] == [{"Ref": "KafkaDepsLayer"}, {"Ref": "CommonLayer"}]
+    registry_layer = {"Fn::If": ["HasSchemaRegistry", {"Ref": "SchemaRegistryLayer"}, {"Ref": "AWS::NoValue"}]}
+    assert function["Layers"] == [{"Ref": "KafkaDepsLayer"}, {"Ref": "CommonLayer"}, registry_layer]
 
 
 @pytest.mark.parametrize(
@@ -89,9 +93,9 @@ def test_each_function_runs_on_its_schedule(template: dict[str, Any], function: 
 
 
 def test_everything_is_built_by_makefiles(template: dict[str, Any]) -> None:
-    for name in ("KafkaDepsLayer", "CommonLayer", *FUNCTIONS):
+    for name in ("KafkaDepsLayer", "CommonLayer", "SchemaRegistryLayer", *FUNCTIONS):
         assert template["Resources"][name]["Metadata"]["BuildMethod"] == "makefile", name
-    for layer in ("KafkaDepsLayer", "CommonLayer"):
+    for layer in ("KafkaDepsLayer", "CommonLayer", "SchemaRegistryLayer"):
         properties = template["Resources"][layer]["Properties"]
         assert properties["CompatibleRuntimes"] == [template["Globals"]["Function"]["Runtime"]]
         assert properties["CompatibleArchitectures"] == template["Globals"]["Function"]["Architectures"]
@@ -102,6 +106,8 @@ def test_closed_parameters_allow_exactly_what_the_code_accepts(template: dict[st
     assert allowed["KafkaClient"] == list(constants.CLIENTS)
     assert allowed["SecurityProtocol"] == list(constants.SECURITY_PROTOCOLS)
     assert allowed["SaslMechanism"] == ["", *constants.SASL_MECHANISMS]
+    assert allowed["ValueFormat"] == list(constants.VALUE_FORMATS)
+    assert template["Parameters"]["ValueFormat"]["Default"] == constants.DEFAULT_VALUE_FORMAT
     assert set(allowed["LogLevel"]) <= {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
     assert template["Parameters"]["MskClusterArn"]["Default"] == ""
 
@@ -138,8 +144,11 @@ def test_policies_name_their_resources(template: dict[str, Any], function: str) 
         assert statement["Resource"] != "*" and "*" not in str(statement["Action"])
     secret = [s for s in granted if s["Action"] == "secretsmanager:GetSecretValue"]
     assert secret == [
-        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "KafkaSecretArn"}}
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "KafkaSecretArn"}},
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "SchemaRegistrySecretArn"}},
     ]
+    conditions = [p["Fn::If"][0] for p in template["Resources"][function]["Properties"]["Policies"] if "Fn::If" in p]
+    assert {"HasKafkaSecret", "HasSchemaRegistrySecret"} <= set(conditions)
 
 
 def test_every_output_is_described(template: dict[str, Any]) -> None:
@@ -259,6 +268,19 @@ def test_deploy_rules_reject_what_the_functions_would_reject_at_every_run(templa
         expected = settings_accept(template, parameters) and not (mechanism == "AWS_MSK_IAM" and not cluster)
         assert rules_accept(template, parameters) == expected, parameters
     assert rules_accept(template, defaults)
+
+
+def test_the_registry_layer_and_formats_come_only_with_a_registry(template: dict[str, Any]) -> None:
+    # The layer exists only when SchemaRegistryUrl is set, and a registry format needs that URL
+    assert template["Resources"]["SchemaRegistryLayer"]["Condition"] == "HasSchemaRegistry"
+    assert template["Conditions"]["HasSchemaRegistry"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "SchemaRegistryUrl"}, ""]}]
+    }
+    defaults = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+    for value_format in template["Parameters"]["ValueFormat"]["AllowedValues"]:
+        for url in ("", "https://psrc-example.us-east-1.aws.confluent.cloud"):
+            parameters = {**defaults, "ValueFormat": value_format, "SchemaRegistryUrl": url}
+            assert rules_accept(template, parameters) == settings_accept(template, parameters), parameters
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -27,10 +27,17 @@ class KafkaSettings:
     flush_margin_s: float = c.DEFAULT_FLUSH_MARGIN_S
     client_id: str = c.DEFAULT_CLIENT_ID
     region: str = c.DEFAULT_REGION
+    value_format: str = c.DEFAULT_VALUE_FORMAT
+    schema_registry_url: str | None = None
+    schema_registry_secret_id: str | None = None
 
     @property
     def needs_password(self) -> bool:
         return self.sasl_mechanism in (c.SASL_PLAIN, c.SASL_SCRAM_256, c.SASL_SCRAM_512)
+
+    @property
+    def uses_registry(self) -> bool:
+        return self.value_format != c.FORMAT_JSON
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, default_topic: str | None = None) -> KafkaSettings:
@@ -47,6 +54,8 @@ class KafkaSettings:
         if protocol == "SASL_SSL" and not mechanism:
             raise ConfigurationError(c.KAFKA_SASL_MECHANISM, "is required when KAFKA_SECURITY_PROTOCOL is SASL_SSL")
         secret_id = env.optional_str(e, c.KAFKA_SECRET_ID)
+        value_format = env.choice(e, c.KAFKA_VALUE_FORMAT, c.VALUE_FORMATS, c.DEFAULT_VALUE_FORMAT)
+        assert value_format is not None
         settings = cls(
             bootstrap_servers=_bootstrap_servers(e),
             topic=_topic(e, default_topic),
@@ -60,6 +69,9 @@ class KafkaSettings:
             flush_margin_s=env.number(e, c.KAFKA_FLUSH_MARGIN_S, c.DEFAULT_FLUSH_MARGIN_S, 0, 120),
             client_id=env.optional_str(e, c.KAFKA_CLIENT_ID, c.DEFAULT_CLIENT_ID) or c.DEFAULT_CLIENT_ID,
             region=env.optional_str(e, c.AWS_REGION) or env.optional_str(e, c.AWS_DEFAULT_REGION) or c.DEFAULT_REGION,
+            value_format=value_format,
+            schema_registry_url=_registry_url(e, value_format),
+            schema_registry_secret_id=env.optional_str(e, c.SCHEMA_REGISTRY_SECRET_ID),
         )
         if (
             settings.needs_password
@@ -89,3 +101,14 @@ def _topic(e: Mapping[str, str], default: str | None) -> str:
     if len(topic) > 249 or not all(ch.isalnum() or ch in "._-" for ch in topic):
         raise ConfigurationError(c.KAFKA_TOPIC, f"is not a valid topic name: {topic!r}")
     return topic
+
+
+def _registry_url(e: Mapping[str, str], value_format: str) -> str | None:
+    url = env.optional_str(e, c.SCHEMA_REGISTRY_URL)
+    if value_format == c.FORMAT_JSON:
+        return url
+    if url is None:
+        raise ConfigurationError(c.SCHEMA_REGISTRY_URL, f"is required when KAFKA_VALUE_FORMAT is {value_format}")
+    if not env.is_http_url(url):
+        raise ConfigurationError(c.SCHEMA_REGISTRY_URL, f"expects an http(s) URL, got {url!r}")
+    return url.rstrip("/")

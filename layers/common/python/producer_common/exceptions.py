@@ -14,8 +14,12 @@ class ConfigurationError(ProducerError):
 
 
 class CredentialsError(ProducerError):
-    """Kafka credentials could not be read; the message names the secret, never its value."""
+    """Kafka or schema registry credentials could not be read; the message names the secret, never its value."""
 
 
 class DeliveryError(ProducerError):
     """Messages were not acknowledged by the broker; raised so that Lambda retries the run."""
+
+
+class SchemaRegistryError(ProducerError):
+    """The registry does not hold the schema the code writes, or cannot be asked; raised at start."""

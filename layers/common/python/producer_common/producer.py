@@ -9,18 +9,21 @@ by then, closes the client, and freezes ``report``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .backends import Backend, Settle, create_backend
 from .backends.base import NOT_ACKNOWLEDGED
 from .config import KafkaSettings
-from .credentials import resolve_credentials
+from .credentials import resolve_credentials, resolve_registry_credentials
 from .deadline import Deadline
 from .exceptions import ProducerError
 from .serialization import encode_headers, encode_key, value_encoder
+
+if TYPE_CHECKING:  # the registry's modules load only when a registry format is chosen
+    from .registry import RegistryValues
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,7 @@ POLL_EVERY = 64  # sends between serving delivery callbacks; flush and close ser
 
 
 class OutgoingMessage(NamedTuple):
-    """One record: a JSON value under a string key, with string headers. (A NamedTuple: a run
+    """One record: a value (a JSON object) under a string key, with string headers. (A NamedTuple: a run
     builds thousands, and it is immutable at a third of a frozen dataclass's cost.)"""
 
     key: str
@@ -64,10 +67,17 @@ class DeliveryReport:
 class MessageProducer:
     """Tracks every message from ``send`` to its broker acknowledgement or failure."""
 
-    def __init__(self, backend_factory: Callable[[Settle], Backend], topic: str, deadline: Deadline) -> None:
+    def __init__(
+        self,
+        backend_factory: Callable[[Settle], Backend],
+        topic: str,
+        deadline: Deadline,
+        registry_values: RegistryValues | None = None,
+    ) -> None:
         self._topic = topic
         self._deadline = deadline
         self._encode = value_encoder()  # send() runs on one thread
+        self._values = registry_values  # None: plain JSON
         self._refs: list[str] = []
         # sequence number -> None (acknowledged) or the reason it failed; the first word is final.
         # setdefault is atomic, so a client's own thread may settle while send() appends.
@@ -103,15 +113,25 @@ class MessageProducer:
         return len(self._refs)
 
     def send(self, message: OutgoingMessage) -> None:
-        """Queue a message. Raises ValueError for a value that is not valid JSON (NaN, say).
+        """Queue a message. Raises ValueError for a value that is not valid JSON (NaN, say); with a
+        registry format, a value that does not fit its schema is reported failed instead, unsent.
 
         Called from one thread (the handler's); delivery callbacks may come from any.
         """
         if self._closed:
             raise ProducerError("send() after the producer was closed")
-        value = self._encode(message.value)
+        topic = message.topic or self._topic
+        values = self._values
+        value = self._encode(message.value) if values is None else b""
         sequence = len(self._refs)
         self._refs.append(message.ref or message.key)
+        if values is not None:
+            try:
+                value = values.encode(topic, message.value, message.headers)
+            except (ValueError, ProducerError) as error:
+                log.warning("message not sent", extra={"ref": message.ref or message.key, "reason": str(error)})
+                self._settle(sequence, str(error))
+                return
         if sequence % DEADLINE_CHECK_EVERY == 0 and self._refusing is None and self._deadline.expired:
             self._refusing = NOT_ACKNOWLEDGED
         backend = self._backend
@@ -120,7 +140,7 @@ class MessageProducer:
             return
         try:
             backend.produce(
-                message.topic or self._topic,
+                topic,
                 encode_key(message.key),
                 value,
                 encode_headers(message.headers),
@@ -191,8 +211,23 @@ def open_producer(
     environ: Mapping[str, str] | None = None,
     secrets_client: Any = None,
     backend_factory: Callable[[Settle], Backend] | None = None,
+    value_schemas: Sequence[str] = (),
+    registry_client: Any = None,
 ) -> MessageProducer:
-    """A ``MessageProducer`` for the configured backend; credentials are resolved first."""
+    """A ``MessageProducer`` for the configured backend; credentials are resolved first. With a
+    registry format, each of ``value_schemas`` (``rss_item/1``) must be registered under the
+    topic's subject, or this raises ``SchemaRegistryError`` before anything is sent."""
+    registry_values = None
+    if settings.uses_registry:
+        from .registry import open_registry_values
+
+        assert settings.schema_registry_url is not None  # KafkaSettings requires it
+        registry_credentials = resolve_registry_credentials(settings, environ, secrets_client)
+        registry_values = open_registry_values(
+            settings.value_format, settings.schema_registry_url, registry_credentials, registry_client
+        )
+        for ref in value_schemas:
+            registry_values.require(settings.topic, ref)
     if backend_factory is None:
         credentials = resolve_credentials(settings, environ, secrets_client)
         # Messages may not outlive the invocation: librdkafka/kafka-python time them out by then.
@@ -201,4 +236,4 @@ def open_producer(
         def backend_factory(settle: Settle) -> Backend:
             return create_backend(settings, credentials, delivery_timeout_s, settle)
 
-    return MessageProducer(backend_factory, settings.topic, deadline)
+    return MessageProducer(backend_factory, settings.topic, deadline, registry_values)

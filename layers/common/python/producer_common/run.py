@@ -32,16 +32,20 @@ def deliver_run(
     work: Work,
     backend_factory: Callable[[Settle], Backend] | None = None,
     after_delivery: Callable[[DeliveryReport], None] | None = None,
+    value_schema: str | None = None,
 ) -> dict[str, Any]:
     """Run ``work`` against a producer that is flushed and closed whatever happens.
 
     ``after_delivery`` sees the final report once the producer is closed (to advance state for
-    what was acknowledged). Returns the summary when every message was acknowledged; raises
-    ``DeliveryError`` otherwise, so that Lambda retries and the failure destination hears of it.
+    what was acknowledged). ``value_schema`` (``rss_item/1``) is what ``work`` writes: with a
+    registry format it must be registered, or the run fails before it starts. Returns the summary
+    when every message was acknowledged; raises ``DeliveryError`` otherwise, so that Lambda
+    retries and the failure destination hears of it.
     """
     started = time.monotonic()
     deadline = Deadline.from_context(context, kafka.flush_margin_s)
-    with open_producer(kafka, deadline, backend_factory=backend_factory) as producer:
+    schemas = (value_schema,) if value_schema else ()
+    with open_producer(kafka, deadline, backend_factory=backend_factory, value_schemas=schemas) as producer:
         sources, extra = work(producer.send, deadline)
     report = producer.report
     record_delivery(metrics, report)
