@@ -1,7 +1,7 @@
 """Docker-free stand-in for `sam local invoke`.
 
     python tools/invoke.py <LogicalId> [--event FILE|-] [--env-vars FILE] [--template template.yaml]
-                           [--parameter-overrides 'Key=Value ...']
+                           [--parameter-overrides 'Key=Value ...'] [--repeat N]
 
 Reads the template, applies the function's environment (template default < env-vars file <
 caller's environment), puts the code directory and the layers' python/ directories on the path,
@@ -11,6 +11,11 @@ else (the handler's logs, START/END/REPORT lines) goes to stderr. Exit status: 0
 1 when the handler raised (the error JSON is still the last stdout line), 2 on a timeout, a
 memory overrun or a bad call. The handler runs in the caller's working directory, so relative
 paths given in the environment mean what the caller means.
+
+`--repeat N` invokes the handler N times, one after another, in the same child, as a warm
+Lambda container does: a START/END/REPORT block and a result line each, `Init Duration` on the
+first REPORT only. The exit status is the worst of them; a timeout or memory overrun ends the
+container, and the remaining invocations with it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +105,16 @@ def log(line: str) -> None:
 
 def run(config: FunctionConfig, event: Any, environment: dict[str, str], request_id: str) -> Outcome:
     """Runs the handler once in a child process, watching its time and memory."""
+    with contextlib.closing(run_warm(config, event, environment, [request_id])) as outcomes:
+        return next(outcomes)
+
+
+def run_warm(
+    config: FunctionConfig, event: Any, environment: dict[str, str], request_ids: list[str]
+) -> Generator[Outcome, None, None]:
+    """Runs the handler once per request id in one child process (a warm container), watching each
+    invocation's time and memory; yields each outcome as it comes. The child is ended when the
+    invocations are over, or when the caller stops iterating."""
     read_fd, write_fd = os.pipe()
     spec = {
         "config": {
@@ -110,7 +126,8 @@ def run(config: FunctionConfig, event: Any, environment: dict[str, str], request
             "name": config.logical_id,
         },
         "event": event,
-        "request_id": request_id,
+        "request_id": request_ids[0],
+        "request_ids": request_ids,
         "result_fd": write_fd,
     }
     child = subprocess.Popen(
@@ -129,7 +146,7 @@ def run(config: FunctionConfig, event: Any, environment: dict[str, str], request
         with contextlib.suppress(BrokenPipeError):  # it died at start: the watch below reports how
             child.stdin.write(json.dumps(spec).encode())
             child.stdin.close()
-        return _watch(child, read_fd, config, request_id)
+        yield from _watch(child, read_fd, config, request_ids)
     finally:
         os.close(read_fd)
         with contextlib.suppress(ProcessLookupError):
@@ -137,20 +154,34 @@ def run(config: FunctionConfig, event: Any, environment: dict[str, str], request
         child.wait()
 
 
-def _watch(child: subprocess.Popen[bytes], read_fd: int, config: FunctionConfig, request_id: str) -> Outcome:
-    """Reads the child's messages until its outcome, stopping it at the timeout or the memory limit."""
-    spawned, started, peak = time.monotonic(), 0.0, 0.0
+def _watch(
+    child: subprocess.Popen[bytes], read_fd: int, config: FunctionConfig, request_ids: list[str]
+) -> Generator[Outcome, None, None]:
+    """Reads the child's messages, yielding each invocation's outcome, and stops the child at the
+    timeout or the memory limit. After the first, an invocation starts as the one before ends."""
+    spawned, started, init_ms, peak = time.monotonic(), 0.0, 0.0, 0.0
     readable, buffer = [read_fd], b""
-    message: dict[str, Any] = {}
+    invocations = iter(request_ids)
+    request_id = next(invocations)
 
     def ended(status: int, payload: Any) -> Outcome:
         now = time.monotonic()
-        init_ms = ((started or now) - spawned) * 1000
-        return Outcome(status, payload, (now - started) * 1000 if started else 0.0, init_ms, peak)
+        if not started:  # it never got past init
+            return Outcome(status, payload, 0.0, (now - spawned) * 1000, peak)
+        return Outcome(status, payload, (now - started) * 1000, init_ms, peak)
 
     def stopped(text: str, error_type: str) -> Outcome:
         log(text)
         return ended(EXIT_STOPPED, runtime_error(text, error_type))
+
+    def out_of_memory() -> Outcome | None:
+        if peak <= config.memory_mb:
+            return None
+        return stopped(
+            f"Runtime exited with error: signal: killed (Max Memory Used {math.ceil(peak)} MB, "
+            f"MemorySize {config.memory_mb} MB)",
+            "Runtime.OutOfMemory",
+        )
 
     while True:
         ready, _, _ = select.select(readable, [], [], POLL_S)
@@ -163,27 +194,34 @@ def _watch(child: subprocess.Popen[bytes], read_fd: int, config: FunctionConfig,
             message = json.loads(line)
             if message.get("init_done"):
                 started = time.monotonic()
+                init_ms = (started - spawned) * 1000
                 log(f"START RequestId: {request_id} Version: $LATEST")
-        peak = max(peak, peak_rss_mb(child.pid), message.get("max_rss_mb", 0.0))
-        if peak > config.memory_mb:
-            return stopped(
-                f"Runtime exited with error: signal: killed (Max Memory Used {math.ceil(peak)} MB, "
-                f"MemorySize {config.memory_mb} MB)",
-                "Runtime.OutOfMemory",
-            )
-        if "result" in message:
-            return ended(EXIT_OK, message["result"])
-        if "error" in message:
-            return ended(EXIT_RAISED, message["error"])
+                continue
+            peak = max(peak, peak_rss_mb(child.pid), message.get("max_rss_mb", 0.0))
+            if (killed := out_of_memory()) is not None:
+                yield killed
+                return
+            yield ended(EXIT_OK, message["result"]) if "result" in message else ended(EXIT_RAISED, message["error"])
+            if not started or (following := next(invocations, None)) is None:  # init failed, or all done
+                return
+            request_id, started, init_ms = following, time.monotonic(), 0.0
+            log(f"START RequestId: {request_id} Version: $LATEST")
+        peak = max(peak, peak_rss_mb(child.pid))
+        if (killed := out_of_memory()) is not None:
+            yield killed
+            return
         if started and time.monotonic() - started > config.timeout_s:
-            return stopped(f"Task timed out after {config.timeout_s:.2f} seconds", "Sandbox.Timedout")
+            yield stopped(f"Task timed out after {config.timeout_s:.2f} seconds", "Sandbox.Timedout")
+            return
         if not started and time.monotonic() - spawned > INIT_LIMIT_S:
-            return stopped(f"Init timed out after {INIT_LIMIT_S:.2f} seconds", "Sandbox.Timedout")
+            yield stopped(f"Init timed out after {INIT_LIMIT_S:.2f} seconds", "Sandbox.Timedout")
+            return
         if not ready and child.poll() is not None:  # gone without an outcome: sys.exit(), a crash, a signal
             code = child.returncode
             reason = f"signal: {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
             log(f"Runtime exited with error: {reason}")
-            return ended(EXIT_RAISED, runtime_error(f"Runtime exited with error: {reason}", "Runtime.ExitError"))
+            yield ended(EXIT_RAISED, runtime_error(f"Runtime exited with error: {reason}", "Runtime.ExitError"))
+            return
 
 
 def parameter_overrides(values: list[str]) -> dict[str, str]:
@@ -207,7 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env-vars", "-n", help="SAM env-vars JSON file: {LogicalId: {...}, Parameters: {...}}")
     parser.add_argument("--template", "-t", default="template.yaml")
     parser.add_argument("--parameter-overrides", nargs="*", default=[], help="template parameters: Key=Value ...")
+    parser.add_argument("--repeat", type=int, default=1, help="invocations in one warm container (default 1)")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so `run` still stops the child
     try:
         template_path = Path(args.template).resolve()
@@ -231,18 +272,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_STOPPED
     for layer in config.skipped_layers:
         log(f"invoke: warning: layer {layer} is not built from this template; its code is not on the path")
-    request_id = str(uuid.uuid4())
-    environment = {**os.environ, **declared, **lambda_environment(config, request_id, region)}
-    outcome = run(config, event, environment, request_id)
-    log(f"END RequestId: {request_id}")
-    log(
-        f"REPORT RequestId: {request_id}\tDuration: {outcome.duration_ms:.2f} ms\t"
-        f"Billed Duration: {math.ceil(outcome.duration_ms)} ms\tMemory Size: {config.memory_mb} MB\t"
-        f"Max Memory Used: {math.ceil(outcome.max_memory_mb)} MB\tInit Duration: {outcome.init_ms:.2f} ms"
-    )
-    sys.stdout.write(json.dumps(outcome.payload) + "\n")
-    sys.stdout.flush()
-    return outcome.status
+    request_ids = [str(uuid.uuid4()) for _ in range(args.repeat)]
+    environment = {**os.environ, **declared, **lambda_environment(config, request_ids[0], region)}
+    status = EXIT_OK
+    with contextlib.closing(run_warm(config, event, environment, request_ids)) as outcomes:
+        for request_id, outcome in zip(request_ids, outcomes, strict=False):  # fewer when one is stopped
+            log(f"END RequestId: {request_id}")
+            init = f"\tInit Duration: {outcome.init_ms:.2f} ms" if request_id == request_ids[0] else ""
+            log(
+                f"REPORT RequestId: {request_id}\tDuration: {outcome.duration_ms:.2f} ms\t"
+                f"Billed Duration: {math.ceil(outcome.duration_ms)} ms\tMemory Size: {config.memory_mb} MB\t"
+                f"Max Memory Used: {math.ceil(outcome.max_memory_mb)} MB{init}"
+            )
+            sys.stdout.write(json.dumps(outcome.payload) + "\n")
+            sys.stdout.flush()
+            status = max(status, outcome.status)
+    return status
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""The child side of tools/invoke.py: one Lambda invocation in a fresh interpreter.
+"""The child side of tools/invoke.py: Lambda invocations in a fresh interpreter (one container).
 
 Reads its instructions as JSON on stdin and reports on the file descriptor it is given, one JSON
 line a message: `{"init_done": true}` once the handler is imported (the timeout counts from
-there), then `{"result": ...}` or `{"error": {...}}`. Its stdout and stderr are the parent's stderr.
+there), then `{"result": ...}` or `{"error": {...}}` for each invocation (one per `request_ids`,
+run one after another, each with a fresh context). Its stdout and stderr are the parent's stderr.
 Errors are shaped and named as Lambda's Python runtime (awslambdaric) names them.
 """
 
@@ -118,18 +119,31 @@ def main() -> None:
     sys.path[:] = [config["code_dir"], *config["layer_dirs"], *(p for p in sys.path if p and p != here)]
     try:
         handler = load_handler(config["handler"])
-        _send(report, '{"init_done": true}')
-        context = LambdaContext(config["name"], config["memory_mb"], config["timeout_s"], spec["request_id"])
-        outcome = '"result": ' + to_json(handler(spec["event"], context))
     except Exception as error:
-        log_error(error)
-        outcome = '"error": ' + json.dumps(error_payload(error))
+        _end_invocation(report, _failure(error))
+        os._exit(0)
+    _send(report, '{"init_done": true}')
+    for request_id in spec.get("request_ids") or [spec["request_id"]]:
+        try:
+            context = LambdaContext(config["name"], config["memory_mb"], config["timeout_s"], request_id)
+            outcome = '"result": ' + to_json(handler(spec["event"], context))
+        except Exception as error:
+            outcome = _failure(error)
+        _end_invocation(report, outcome)
+    # Like Lambda, the invocation ends with the handler: threads it left running and atexit hooks do not hold it.
+    os._exit(0)
+
+
+def _failure(error: Exception) -> str:
+    log_error(error)
+    return '"error": ' + json.dumps(error_payload(error))
+
+
+def _end_invocation(report: IO[str], outcome: str) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     _send(report, f'{{"max_rss_mb": {max_rss_mb:.1f}, {outcome}}}')
-    # Like Lambda, the invocation ends with the handler: threads it left running and atexit hooks do not hold it.
-    os._exit(0)
 
 
 if __name__ == "__main__":
