@@ -36,6 +36,8 @@ def producer_config(
         "queue.buffering.max.messages": 1_000_000,
         "log.connection.close": False,
     }
+    if settings.ssl_ca_location:
+        config["ssl.ca.location"] = settings.ssl_ca_location
     config.update(sasl_config(settings, credentials, SASL_KEYS, confluent_oauth_cb))
     return config
 
