@@ -18,6 +18,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export BROKER_PORT
 
 .PHONY: help venv test test-unit lint format run demo invoke broker broker-stop tail build deploy validate bench clean
+.PHONY: kafka kafka-stop kafka-dist
 
 help: ## This list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,7 +31,7 @@ $(BIN)/.installed: requirements-dev.txt layers/kafka_deps/requirements.txt
 
 venv: $(BIN)/.installed ## Create .venv with every development dependency
 
-test: venv ## The whole suite: unit, integration (embedded broker), template checks
+test: venv kafka-dist ## The whole suite: unit, integration (embedded broker), Apache Kafka tier, template checks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: venv ## Unit tests only (no broker, no sam)
@@ -62,6 +63,17 @@ broker-stop: ## Stop the embedded broker
 
 tail: venv ## Last N messages of TOPIC, one JSON line each
 	@$(BIN)/python -m tools.broker tail $(TOPIC) -n $(N)
+
+# Apache Kafka (tools/kafka.py): the jars are fetched once with mvn into ~/.cache/kafka-producers
+# (its .complete stamp makes kafka-dist a no-op afterwards); needs java 17+ and mvn.
+kafka-dist: venv ## Fetch the pinned Apache Kafka with mvn (once; reused from ~/.cache)
+	@$(BIN)/python -m tools.kafka fetch >/dev/null
+
+kafka: kafka-dist ## Real Apache Kafka on loopback (PLAINTEXT, SSL, SASL_SSL); writes .run/kafka.json
+	@$(BIN)/python -m tools.kafka start
+
+kafka-stop: ## Stop the Apache Kafka `make kafka` started
+	@$(BIN)/python -m tools.kafka stop
 
 build: venv ## sam build (functions and layers for python3.12 on Lambda)
 	$(BIN)/sam build

@@ -43,6 +43,8 @@ def producer_config(
         # to 500 ms later (see ConfluentBackend.flush).
         "enable.sparse.connections": False,
     }
+    if settings.ssl_ca_location:
+        config["ssl.ca.location"] = settings.ssl_ca_location
     config.update(sasl_config(settings, credentials, SASL_KEYS, confluent_oauth_cb))
     return config
 

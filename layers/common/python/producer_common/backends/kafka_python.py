@@ -38,6 +38,8 @@ def producer_config(
         "bootstrap_timeout_ms": min(10_000, timeout_ms),
         "security_protocol": settings.security_protocol,
     }
+    if settings.ssl_ca_location:
+        config["ssl_cafile"] = settings.ssl_ca_location
     config.update(sasl_config(settings, credentials, SASL_KEYS, kafka_python_token_provider))
     return config
 
