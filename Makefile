@@ -52,8 +52,8 @@ run: venv ## Both producers once against their live sources (embedded broker unl
 demo: venv ## Both producers once against recorded fixtures served locally
 	$(BIN)/python -m tools.demo
 
-invoke: venv ## Docker-free `sam local invoke`: FUNCTION=<LogicalId> EVENT=<file> [ENV_VARS=<file>]
-	@STATE_PATH="$${STATE_PATH:-$(CURDIR)/.run/state.sqlite}" $(BIN)/python tools/invoke.py $(FUNCTION) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
+invoke: venv ## Docker-free `sam local invoke`: FUNCTION=<LogicalId> EVENT=<file> [ENV_VARS=<file>] [REPEAT=N warm]
+	@STATE_PATH="$${STATE_PATH:-$(CURDIR)/.run/state.sqlite}" $(BIN)/python tools/invoke.py $(FUNCTION) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS)) $(if $(REPEAT),--repeat $(REPEAT))
 
 broker: venv ## Start the embedded broker on 127.0.0.1:$(BROKER_PORT)
 	$(BIN)/python -m tools.broker start --port $(BROKER_PORT)
