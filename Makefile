@@ -19,6 +19,7 @@ export BROKER_PORT
 
 .PHONY: help venv test test-unit lint format run demo invoke broker broker-stop tail build deploy validate bench clean
 .PHONY: registry-install registry registry-stop register-schemas
+.PHONY: kafka kafka-stop kafka-dist
 
 help: ## This list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,7 +32,7 @@ $(BIN)/.installed: requirements-dev.txt layers/kafka_deps/requirements.txt layer
 
 venv: $(BIN)/.installed ## Create .venv with every development dependency
 
-test: venv $(REGISTRY_JAR) ## The whole suite: unit, integration (embedded broker), template checks
+test: venv kafka-dist $(REGISTRY_JAR) ## The whole suite: unit, integration (embedded broker), Apache Kafka tier, template checks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: venv ## Unit tests only (no broker, no sam)
@@ -52,8 +53,8 @@ run: venv ## Both producers once against their live sources (embedded broker unl
 demo: venv ## Both producers once against recorded fixtures served locally
 	$(BIN)/python -m tools.demo
 
-invoke: venv ## Docker-free `sam local invoke`: FUNCTION=<LogicalId> EVENT=<file> [ENV_VARS=<file>]
-	@STATE_PATH="$${STATE_PATH:-$(CURDIR)/.run/state.sqlite}" $(BIN)/python tools/invoke.py $(FUNCTION) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
+invoke: venv ## Docker-free `sam local invoke`: FUNCTION=<LogicalId> EVENT=<file> [ENV_VARS=<file>] [REPEAT=N warm]
+	@STATE_PATH="$${STATE_PATH:-$(CURDIR)/.run/state.sqlite}" $(BIN)/python tools/invoke.py $(FUNCTION) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS)) $(if $(REPEAT),--repeat $(REPEAT))
 
 broker: venv ## Start the embedded broker on 127.0.0.1:$(BROKER_PORT)
 	$(BIN)/python -m tools.broker start --port $(BROKER_PORT)
@@ -81,6 +82,17 @@ register-schemas: venv ## Register schemas/ (FORMAT=avro|json_schema, TOPICS="rs
 
 tail: venv ## Last N messages of TOPIC, one JSON line each
 	@$(BIN)/python -m tools.broker tail $(TOPIC) -n $(N)
+
+# Apache Kafka (tools/kafka.py): the jars are fetched once with mvn into ~/.cache/kafka-producers
+# (its .complete stamp makes kafka-dist a no-op afterwards); needs java 17+ and mvn.
+kafka-dist: venv ## Fetch the pinned Apache Kafka with mvn (once; reused from ~/.cache)
+	@$(BIN)/python -m tools.kafka fetch >/dev/null
+
+kafka: kafka-dist ## Real Apache Kafka on loopback (PLAINTEXT, SSL, SASL_SSL); writes .run/kafka.json
+	@$(BIN)/python -m tools.kafka start
+
+kafka-stop: ## Stop the Apache Kafka `make kafka` started
+	@$(BIN)/python -m tools.kafka stop
 
 build: venv ## sam build (functions and layers for python3.12 on Lambda)
 	$(BIN)/sam build

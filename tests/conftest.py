@@ -1,4 +1,5 @@
-"""Shared test helpers: function code on the path, handler loading, events, a Lambda context."""
+"""Shared test helpers: function code on the path, handler loading, events, a Lambda context,
+Apache Kafka for the session."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+
+from tools.kafka import ApacheKafka, running_kafka
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ROOT / "functions"
@@ -63,3 +67,11 @@ class FakeLambdaContext:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
+
+
+@pytest.fixture(scope="session")
+def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
+    """A real Apache Kafka node (tools/kafka.py: PLAINTEXT, SSL, SASL_SSL) for the whole session.
+    A test that kills it restarts it before it ends."""
+    with running_kafka(tmp_path_factory.mktemp("apache-kafka")) as kafka:
+        yield kafka

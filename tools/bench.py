@@ -16,6 +16,9 @@ Scenarios (each run REPEAT times; median, min, max):
   S  scale: each handler through `tools/invoke.py` on a small and a large list; the difference gives
      the CPU and wall time one more feed or market costs, hence how many one 300 s invocation at
      256 MB handles (Lambda gives 256 MB 256/1769 of a vCPU, so CPU counts 1769/256 times)
+  I  idle time: one-item, unchanged-feed and one-market runs, handler Duration cold and warm, against
+     a bare confluent-kafka produce, and the whole `make invoke` against a naive script, on the
+     embedded broker and on Apache Kafka (tools/bench_idle.py)
 
 Writes the table to stdout, to BENCHMARKS.md and into the README between its bench marks.
 `--only K,C` (make bench ONLY=K,C) runs some groups and only prints.
@@ -41,7 +44,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tools import bench_idle
 from tools.bench_formats import f_rows
+from tools.bench_idle import i_rows
 from tools.broker import EmbeddedBroker
 from tools.bytecode import python312
 from tools.fixture_server import FixtureServer
@@ -493,14 +498,18 @@ GROUPS: dict[str, Callable[[argparse.Namespace, str], list[list[str]]]] = {
     "S": s_rows,
     "C": c_rows,
     "F": f_rows,
+    "I": i_rows,
 }
 README_MARKS = ("<!-- bench:begin -->", "<!-- bench:end -->")
 
 
-def into_readme(readme: Path, table: str) -> None:
-    """Replace the table between README_MARKS, so the README carries the latest figures."""
+COST_MARKS = ("<!-- cost:begin -->", "<!-- cost:end -->")
+
+
+def into_readme(readme: Path, table: str, marks: tuple[str, str] = README_MARKS) -> None:
+    """Replace the table between ``marks``, so the README carries the latest figures."""
     text = readme.read_text()
-    begin, end = text.index(README_MARKS[0]) + len(README_MARKS[0]), text.index(README_MARKS[1])
+    begin, end = text.index(marks[0]) + len(marks[0]), text.index(marks[1])
     readme.write_text(text[:begin] + "\n" + table + text[end:])
 
 
@@ -533,9 +542,14 @@ def main(argv: list[str] | None = None) -> int:
         f"R0 and P0 {args.baseline_repeat}) on {os.cpu_count()} cores, Python {sys.version.split()[0]}.\n"
     )
     print(table)
+    cost = bench_idle.COST.get("table")  # group I's cost table, from the same run
+    if cost:
+        print(cost)
     if not args.only:
-        args.output.write_text("# Benchmarks\n\n" + table)
+        args.output.write_text("# Benchmarks\n\n" + table + (f"\n## Monthly cost\n\n{cost}" if cost else ""))
         into_readme(args.readme, table)
+        if cost:
+            into_readme(args.readme, cost, COST_MARKS)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Docker-free stand-in for `sam local invoke`.
 
     python tools/invoke.py <LogicalId> [--event FILE|-] [--env-vars FILE] [--template template.yaml]
-                           [--parameter-overrides 'Key=Value ...']
+                           [--parameter-overrides 'Key=Value ...'] [--repeat N]
 
 Reads the template, applies the function's environment (template default < env-vars file <
 caller's environment), puts the code directory and the layers' python/ directories on the path,
@@ -12,6 +12,11 @@ else (the handler's logs, START/END/REPORT lines) goes to stderr. Exit status: 0
 1 when the handler raised (the error JSON is still the last stdout line), 2 on a timeout, a
 memory overrun or a bad call. The handler runs in the caller's working directory, so relative
 paths given in the environment mean what the caller means.
+
+`--repeat N` invokes the handler N times, one after another, in the same runtime client, as a
+warm Lambda container does: a START/END/REPORT block and a result line each, `Init Duration` on
+the first REPORT only. The exit status is the worst of them; a timeout or memory overrun ends the
+container, and the invocations left with it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,8 +107,17 @@ def log(line: str) -> None:
 
 def run(config: FunctionConfig, event: Any, environment: dict[str, str], request_id: str) -> Outcome:
     """Runs the handler once under awslambdaric against a local Runtime API, watching its time and memory."""
+    with contextlib.closing(run_warm(config, event, environment, [request_id])) as outcomes:
+        return next(outcomes)
+
+
+def run_warm(
+    config: FunctionConfig, event: Any, environment: dict[str, str], request_ids: list[str]
+) -> Generator[Outcome, None, None]:
+    """Runs the handler once per request id in one runtime client (a warm container), yielding each
+    outcome as it comes. The client is ended when the invocations are over, or when the caller stops."""
     arn = f"arn:aws:lambda:{environment['AWS_REGION']}:{ACCOUNT_ID}:function:{config.logical_id}"
-    with RuntimeAPI(event, request_id, arn, config.timeout_s) as api:
+    with RuntimeAPI(event, request_ids, arn, config.timeout_s) as api:
         child = subprocess.Popen(
             client_command(config.handler),  # unbuffered: nothing printed is lost when the child is killed
             stdin=subprocess.DEVNULL,
@@ -113,7 +128,7 @@ def run(config: FunctionConfig, event: Any, environment: dict[str, str], request
             start_new_session=True,  # its own process group: a kill takes what it started too
         )
         try:
-            return _watch(child, api.messages, config, request_id)
+            yield from _watch(child, api.messages, config, len(request_ids))
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGKILL)  # the handler is over: nothing it started lives on
@@ -121,16 +136,17 @@ def run(config: FunctionConfig, event: Any, environment: dict[str, str], request
 
 
 def _watch(
-    child: subprocess.Popen[bytes], messages: queue.Queue[dict[str, Any]], config: FunctionConfig, request_id: str
-) -> Outcome:
-    """Reads the runtime's messages until its outcome, stopping it at the timeout or the memory limit."""
-    spawned, started, peak = time.monotonic(), 0.0, 0.0
-    message: dict[str, Any] = {}
+    child: subprocess.Popen[bytes], messages: queue.Queue[dict[str, Any]], config: FunctionConfig, invocations: int
+) -> Generator[Outcome, None, None]:
+    """Reads the runtime's messages, yielding the outcome of each of ``invocations``, and stops the client
+    at the timeout or the memory limit (which ends the container: nothing more is yielded)."""
+    spawned, started, init_ms, peak = time.monotonic(), 0.0, None, 0.0  # init_ms: None until init is over
 
     def ended(status: int, payload: Any) -> Outcome:
         now = time.monotonic()
-        init_ms = ((started or now) - spawned) * 1000
-        return Outcome(status, payload, (now - started) * 1000 if started else 0.0, init_ms, peak)
+        if init_ms is None:  # it never got past init
+            return Outcome(status, payload, 0.0, (now - spawned) * 1000, peak)
+        return Outcome(status, payload, (now - started) * 1000, init_ms, peak)
 
     def stopped(text: str, error_type: str) -> Outcome:
         log(text)
@@ -139,32 +155,40 @@ def _watch(
     while True:
         try:
             message = messages.get(timeout=POLL_S)
-            received = True
         except queue.Empty:
-            received = False
-        if message.get("init_done") and not started:
+            message = {}
+        if "next" in message:
             started = time.monotonic()
-            log(f"START RequestId: {request_id} Version: $LATEST")
+            if init_ms is None:
+                init_ms = (started - spawned) * 1000
+            log(f"START RequestId: {message['next']} Version: $LATEST")
         peak = max(peak, peak_rss_mb(child.pid))
         if peak > config.memory_mb:
-            return stopped(
+            yield stopped(
                 f"Runtime exited with error: signal: killed (Max Memory Used {math.ceil(peak)} MB, "
                 f"MemorySize {config.memory_mb} MB)",
                 "Runtime.OutOfMemory",
             )
-        if "result" in message:
-            return ended(EXIT_OK, message["result"])
-        if "error" in message:
-            return ended(EXIT_RAISED, message["error"])
+            return
+        if "result" in message or "error" in message:
+            yield ended(EXIT_OK, message["result"]) if "result" in message else ended(EXIT_RAISED, message["error"])
+            invocations -= 1
+            if init_ms is None or not invocations:  # init failed (the container is gone), or all done
+                return
+            started = 0.0
+            continue
         if started and time.monotonic() - started > config.timeout_s:
-            return stopped(f"Task timed out after {config.timeout_s:.2f} seconds", "Sandbox.Timedout")
-        if not started and time.monotonic() - spawned > INIT_LIMIT_S:
-            return stopped(f"Init timed out after {INIT_LIMIT_S:.2f} seconds", "Sandbox.Timedout")
-        if not received and child.poll() is not None:  # gone without an outcome: sys.exit(), a crash, a signal
+            yield stopped(f"Task timed out after {config.timeout_s:.2f} seconds", "Sandbox.Timedout")
+            return
+        if init_ms is None and time.monotonic() - spawned > INIT_LIMIT_S:
+            yield stopped(f"Init timed out after {INIT_LIMIT_S:.2f} seconds", "Sandbox.Timedout")
+            return
+        if not message and child.poll() is not None:  # gone without an outcome: sys.exit(), a crash, a signal
             code = child.returncode
             reason = f"signal: {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
             log(f"Runtime exited with error: {reason}")
-            return ended(EXIT_RAISED, runtime_error(f"Runtime exited with error: {reason}", "Runtime.ExitError"))
+            yield ended(EXIT_RAISED, runtime_error(f"Runtime exited with error: {reason}", "Runtime.ExitError"))
+            return
 
 
 def parameter_overrides(values: list[str]) -> dict[str, str]:
@@ -188,7 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env-vars", "-n", help="SAM env-vars JSON file: {LogicalId: {...}, Parameters: {...}}")
     parser.add_argument("--template", "-t", default="template.yaml")
     parser.add_argument("--parameter-overrides", nargs="*", default=[], help="template parameters: Key=Value ...")
+    parser.add_argument("--repeat", type=int, default=1, help="invocations in one warm container (default 1)")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so `run` still stops the child
     try:
         template_path = Path(args.template).resolve()
@@ -212,18 +239,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_STOPPED
     for layer in config.skipped_layers:
         log(f"invoke: warning: layer {layer} is not built from this template; its code is not on the path")
-    request_id = str(uuid.uuid4())
-    environment = {**os.environ, **declared, **lambda_environment(config, request_id, region)}
-    outcome = run(config, event, environment, request_id)
-    log(f"END RequestId: {request_id}")
-    log(
-        f"REPORT RequestId: {request_id}\tDuration: {outcome.duration_ms:.2f} ms\t"
-        f"Billed Duration: {math.ceil(outcome.duration_ms)} ms\tMemory Size: {config.memory_mb} MB\t"
-        f"Max Memory Used: {math.ceil(outcome.max_memory_mb)} MB\tInit Duration: {outcome.init_ms:.2f} ms"
-    )
-    sys.stdout.write(json.dumps(outcome.payload) + "\n")
-    sys.stdout.flush()
-    return outcome.status
+    request_ids = [str(uuid.uuid4()) for _ in range(args.repeat)]
+    environment = {**os.environ, **declared, **lambda_environment(config, request_ids[0], region)}
+    status = EXIT_OK
+    with contextlib.closing(run_warm(config, event, environment, request_ids)) as outcomes:
+        for request_id, outcome in zip(request_ids, outcomes, strict=False):  # fewer when the container ended
+            log(f"END RequestId: {request_id}")
+            init = f"\tInit Duration: {outcome.init_ms:.2f} ms" if request_id == request_ids[0] else ""
+            log(
+                f"REPORT RequestId: {request_id}\tDuration: {outcome.duration_ms:.2f} ms\t"
+                f"Billed Duration: {math.ceil(outcome.duration_ms)} ms\tMemory Size: {config.memory_mb} MB\t"
+                f"Max Memory Used: {math.ceil(outcome.max_memory_mb)} MB{init}"
+            )
+            sys.stdout.write(json.dumps(outcome.payload) + "\n")
+            sys.stdout.flush()
+            status = max(status, outcome.status)
+    return status
 
 
 if __name__ == "__main__":

@@ -8,9 +8,13 @@ context from the answer's headers and reports with `POST .../response` or `.../e
 the log format are Lambda's own; this module only serves one event and turns what the client
 reports into messages for invoke.py's watch loop:
 
-    {"init_done": True}       the client asked for its first event: the init phase is over
+    {"next": <request id>}    the client took the next event: an invocation starts (after the
+                              first, the init phase is over)
     {"result": <value>}       the handler returned
     {"error": {...}}          the handler raised, or init failed (Lambda's error JSON)
+
+It serves one event per request id, one after another, to the same client: a warm container
+(`invoke.py --repeat N`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -30,13 +34,13 @@ TRACE_ID = "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sam
 
 
 class RuntimeAPI:
-    """Serves one event to one runtime client and collects what it reports."""
+    """Serves the event once per request id to one runtime client and collects what it reports."""
 
-    def __init__(self, event: Any, request_id: str, function_arn: str, timeout_s: float) -> None:
+    def __init__(self, event: Any, request_ids: Sequence[str], function_arn: str, timeout_s: float) -> None:
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
         self._event = json.dumps(event).encode()
-        self._request_id, self._arn, self._timeout_s = request_id, function_arn, timeout_s
-        self._served = threading.Event()
+        self._pending = iter(request_ids)
+        self._arn, self._timeout_s = function_arn, timeout_s
         self._closed = threading.Event()
         self._http = _Server(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._http.serve_forever, name="runtime-api", daemon=True)
@@ -55,15 +59,15 @@ class RuntimeAPI:
         self._http.server_close()
 
     def next_event(self) -> tuple[bytes, dict[str, str]] | None:
-        """The event and its headers the first time; later calls wait (the invocation is over) until closed."""
-        if self._served.is_set():
+        """The event and its headers for the next request id; once they are all served, waits until closed."""
+        request_id = next(self._pending, None)
+        if request_id is None:
             self._closed.wait()
             return None
-        self._served.set()
-        self.messages.put({"init_done": True})
+        self.messages.put({"next": request_id})
         deadline_ms = int((time.time() + self._timeout_s) * 1000)  # the Timeout counts from here, after init
         return self._event, {
-            "Lambda-Runtime-Aws-Request-Id": self._request_id,
+            "Lambda-Runtime-Aws-Request-Id": request_id,
             "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
             "Lambda-Runtime-Invoked-Function-Arn": self._arn,
             "Lambda-Runtime-Trace-Id": TRACE_ID,  # the client needs one

@@ -21,6 +21,7 @@ class KafkaSettings:
     security_protocol: str = c.DEFAULT_SECURITY_PROTOCOL
     sasl_mechanism: str | None = None
     secret_id: str | None = None
+    ssl_ca_location: str | None = None  # a CA bundle (PEM); None: the system's trust store
     compression: str = c.DEFAULT_COMPRESSION[c.DEFAULT_CLIENT]
     linger_ms: int = c.DEFAULT_LINGER_MS
     delivery_timeout_s: float = c.DEFAULT_DELIVERY_TIMEOUT_S
@@ -63,6 +64,7 @@ class KafkaSettings:
             security_protocol=protocol,
             sasl_mechanism=mechanism,
             secret_id=secret_id,
+            ssl_ca_location=_ssl_ca_location(e, protocol),
             compression=env.choice(e, c.KAFKA_COMPRESSION, c.COMPRESSIONS, c.DEFAULT_COMPRESSION[client]) or "none",
             linger_ms=env.integer(e, c.KAFKA_LINGER_MS, c.DEFAULT_LINGER_MS, 0, 60_000),
             delivery_timeout_s=env.number(e, c.KAFKA_DELIVERY_TIMEOUT_S, c.DEFAULT_DELIVERY_TIMEOUT_S, 1, 900),
@@ -92,6 +94,23 @@ def _bootstrap_servers(e: Mapping[str, str]) -> str:
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigurationError(c.KAFKA_BOOTSTRAP_SERVERS, f"expects host:port entries, got {server!r}")
     return ",".join(servers)
+
+
+def _ssl_ca_location(e: Mapping[str, str], protocol: str) -> str | None:
+    path = env.readable_file(e, c.KAFKA_SSL_CA_LOCATION)
+    if path is None:
+        return None
+    if protocol == "PLAINTEXT":
+        raise ConfigurationError(
+            c.KAFKA_SSL_CA_LOCATION, "applies to SSL and SASL_SSL, but KAFKA_SECURITY_PROTOCOL is PLAINTEXT"
+        )
+    with open(path, "rb") as bundle:
+        if b"-----BEGIN CERTIFICATE-----" not in bundle.read(_MAX_CA_BUNDLE_BYTES):
+            raise ConfigurationError(c.KAFKA_SSL_CA_LOCATION, f"{path!r} holds no PEM certificate")
+    return path
+
+
+_MAX_CA_BUNDLE_BYTES = 4 * 1024 * 1024  # the system's whole bundle is about 200 KB
 
 
 def _topic(e: Mapping[str, str], default: str | None) -> str:

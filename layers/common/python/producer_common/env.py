@@ -105,3 +105,18 @@ def url(env: Mapping[str, str], name: str, default: str) -> str:
     if not is_http_url(value):
         raise ConfigurationError(name, f"expects an http(s) URL, got {value!r}")
     return value.rstrip("/")
+
+
+def readable_file(env: Mapping[str, str], name: str) -> str | None:
+    """The path of a file the process can read, or None when unset."""
+    path = optional_str(env, name)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except IsADirectoryError:
+        raise ConfigurationError(name, f"must name a file, got the directory {path!r}") from None
+    except OSError as error:
+        raise ConfigurationError(name, f"cannot read {path!r}: {error.strerror or type(error).__name__}") from None
+    return path

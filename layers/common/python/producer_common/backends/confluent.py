@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from ..config import KafkaSettings
 from ..credentials import SaslCredentials
@@ -18,6 +19,8 @@ log = logging.getLogger(__name__)
 SASL_KEYS = SaslKeys("sasl.mechanisms", "sasl.username", "sasl.password", "oauth_cb")
 
 _PURGED = (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)
+BOOTSTRAP_BROKER_ID = -1  # how librdkafka names a broker known only by its bootstrap address
+MAX_METADATA_ASKS = 3  # the first may come back from the bootstrap connection, being closed
 
 
 def producer_config(
@@ -35,7 +38,13 @@ def producer_config(
         "security.protocol": settings.security_protocol,
         "queue.buffering.max.messages": 1_000_000,
         "log.connection.close": False,
+        # Connect to each broker as soon as metadata names it, while the run does its work: with
+        # sparse connections the leader's connection starts only when something asks for it, up
+        # to 500 ms later (see ConfluentBackend.flush).
+        "enable.sparse.connections": False,
     }
+    if settings.ssl_ca_location:
+        config["ssl.ca.location"] = settings.ssl_ca_location
     config.update(sasl_config(settings, credentials, SASL_KEYS, confluent_oauth_cb))
     return config
 
@@ -47,6 +56,7 @@ class ConfluentBackend:
         self, settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float, settle: Settle
     ) -> None:
         self._settle = settle
+        self._delivery_timeout_s = delivery_timeout_s
         # Sequence numbers awaiting a delivery report, by message key: a deque only for a key sent
         # again before its report came. A key always maps to one partition, and librdkafka reports
         # a partition's messages in the order they were produced, so the oldest number is the one.
@@ -54,6 +64,8 @@ class ConfluentBackend:
         config = producer_config(settings, credentials, delivery_timeout_s)
         config["error_cb"] = self._on_error
         self._seen_errors: set[int] = set()
+        self._topic: str | None = None  # the last topic produced to
+        self._has_producer_id_broker = False
         # librdkafka's own log lines go through Python logging (JSON in Lambda), not raw stderr.
         self._producer = Producer(config, logger=log)
 
@@ -78,6 +90,7 @@ class ConfluentBackend:
             except BufferError:
                 # The local queue is full: let librdkafka drain some of it, then retry.
                 self._producer.poll(0.05)
+        self._topic = topic
         earlier = self._waiting.setdefault(key, sequence)
         if earlier != sequence:
             if isinstance(earlier, int):
@@ -107,7 +120,33 @@ class ConfluentBackend:
         self._producer.poll(0)
 
     def flush(self, timeout_s: float) -> None:
-        self._producer.flush(max(0.0, timeout_s))
+        end = time.monotonic() + timeout_s
+        if len(self._producer):  # messages queued or in flight
+            self._meet_producer_id_broker(end)
+        self._producer.flush(max(0.0, end - time.monotonic()))
+
+    def _meet_producer_id_broker(self, end: float) -> None:
+        """Have librdkafka ask for its producer id now rather than on its 500 ms timer.
+
+        Since librdkafka 2.10 (KIP-899) the client closes its bootstrap connection once the first
+        metadata answer names the brokers, and connects again by broker id. The idempotent
+        producer asks for its producer id on that first answer, finds no broker up, and tries
+        again on a fixed 500 ms timer: only a metadata answer or that timer runs the request again,
+        and the connect-time metadata refresh is skipped while the topic's metadata is fresh. The
+        messages wait for the id. A metadata answer from a broker known by its id (hence up) runs
+        the request at once; one per producer is enough. No broker within the messages' delivery
+        timeout means they have failed anyway: flush then reports them.
+        """
+        self._producer.poll(0)  # serves an OAUTHBEARER token callback first (MSK IAM)
+        end = min(end, time.monotonic() + self._delivery_timeout_s)
+        for _ in range(MAX_METADATA_ASKS):
+            if self._has_producer_id_broker or (remaining := end - time.monotonic()) <= 0:
+                return
+            try:
+                metadata = self._producer.list_topics(self._topic, timeout=remaining)
+            except KafkaException:  # no broker in time: flush reports what is not delivered
+                return
+            self._has_producer_id_broker = metadata.orig_broker_id != BOOTSTRAP_BROKER_ID
 
     def close(self, timeout_s: float) -> None:
         # Purged messages get their delivery callback with _PURGE_QUEUE/_PURGE_INFLIGHT.

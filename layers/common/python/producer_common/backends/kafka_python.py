@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaProducer
@@ -38,6 +39,8 @@ def producer_config(
         "bootstrap_timeout_ms": min(10_000, timeout_ms),
         "security_protocol": settings.security_protocol,
     }
+    if settings.ssl_ca_location:
+        config["ssl_cafile"] = settings.ssl_ca_location
     config.update(sasl_config(settings, credentials, SASL_KEYS, kafka_python_token_provider))
     return config
 
@@ -50,6 +53,7 @@ class KafkaPythonBackend:
     ) -> None:
         self._settle = settle
         config = producer_config(settings, credentials, delivery_timeout_s)
+        config["kafka_client"] = _client_tracking(settings.topic)
         self._producer = _start_within(config, config["bootstrap_timeout_ms"] / 1000 + 2)
 
     def produce(
@@ -77,6 +81,24 @@ class KafkaPythonBackend:
 
     def close(self, timeout_s: float) -> None:
         self._producer.close(timeout=max(0.0, timeout_s))
+
+
+def _client_tracking(topic: str) -> Callable[..., Any]:
+    """kafka-python's own client, told the producer's topic before it bootstraps.
+
+    KafkaProducer's constructor bootstraps with a metadata request for the topics its client
+    tracks, none by default; the first send() then asks for its topic's metadata, and the client
+    holds any refresh back until retry_backoff_ms (100 ms) after the last one: the bootstrap's.
+    A topic tracked from the start comes with the bootstrap's answer.
+    """
+    build_client = KafkaProducer.DEFAULT_CONFIG["kafka_client"]
+
+    def build(**config: Any) -> Any:
+        client = build_client(**config)
+        client.cluster.add_topic(topic)
+        return client
+
+    return build
 
 
 def _start_within(config: dict[str, Any], timeout_s: float) -> KafkaProducer:

@@ -1,0 +1,66 @@
+"""tools/cost.py: the monthly cost lines, their arithmetic, and what the template deploys by default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tools.bench_idle import emf_metrics
+from tools.cost import PRICES, Run, deployment, monthly_cost, runs_per_month, table
+
+TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "runs"), [("rate(15 minutes)", 2920), ("rate(5 minutes)", 8760), ("rate(1 hour)", 730)]
+)
+def test_a_rate_is_runs_in_a_730_hour_month(schedule: str, runs: int) -> None:
+    assert runs_per_month(schedule) == runs
+
+
+def test_a_cron_schedule_is_refused_rather_than_guessed() -> None:
+    with pytest.raises(ValueError, match="rate"):
+        runs_per_month("cron(0 12 * * ? *)")
+
+
+def test_the_default_deployment_is_read_from_the_template() -> None:
+    deployed = deployment(TEMPLATE)
+    assert deployed["schedules"] == {"rss": "rate(15 minutes)", "polymarket": "rate(5 minutes)"}
+    assert deployed["memory_mb"] == 256
+    # RssFanOutFailedAlarm exists only with RssShards > 1; no secret without KafkaSecretArn
+    assert deployed["alarms"] == 8 and deployed["queues"] == 4 and deployed["topics"] == 1
+    assert deployed["secrets"] == 0
+
+
+def test_each_line_is_its_arithmetic() -> None:
+    # Given one measured run of each function
+    deployed = {"schedules": {"rss": "rate(15 minutes)", "polymarket": "rate(5 minutes)"}, "memory_mb": 256}
+    deployed |= {"alarms": 8, "queues": 4, "topics": 1, "secrets": 0}
+    runs = {
+        "rss": Run(400.2, 2000, frozenset({"A[service=rss]", "M[service=rss]"}), read_units=155, write_units=5),
+        "polymarket": Run(1000, 1000, frozenset({"M[service=polymarket]"})),
+    }
+    # When the month is priced
+    lines = {item: cost for item, _, cost in monthly_cost(runs, deployed)}
+    # Then each line is count x unit x price
+    assert lines["Lambda compute, rss"] == pytest.approx(2920 * 0.401 * 0.25 * PRICES["lambda_gb_s"])
+    assert lines["Lambda compute, polymarket"] == pytest.approx(8760 * 1.0 * 0.25 * PRICES["lambda_gb_s"])
+    assert lines["Lambda requests"] == pytest.approx(11680 * PRICES["lambda_request"])
+    assert lines["DynamoDB on-demand reads"] == pytest.approx(2920 * 155 * PRICES["dynamodb_read_unit"])
+    assert lines["DynamoDB on-demand writes"] == pytest.approx(2920 * 5 * PRICES["dynamodb_write_unit"])
+    assert lines["CloudWatch custom metrics (EMF)"] == pytest.approx(3 * 0.30)
+    assert lines["CloudWatch alarms"] == pytest.approx(0.80)
+    assert lines["CloudWatch Logs ingested"] == pytest.approx((2920 * 2000 + 8760 * 1000) / 1e9 * 0.50)
+    assert lines["Secrets Manager"] == 0
+    assert "**total**" in table(monthly_cost(runs, deployed))
+
+
+def test_a_custom_metric_is_a_name_with_its_dimensions_and_their_values() -> None:
+    def emf(service: str, names: list[str]) -> str:
+        directive = {"Namespace": "N", "Dimensions": [["service"]], "Metrics": [{"Name": n} for n in names]}
+        return json.dumps({"_aws": {"Timestamp": 1, "CloudWatchMetrics": [directive]}, "service": service})
+
+    log = "\n".join(["START ...", emf("rss", ["A", "B"]), '{"level":"INFO"}', emf("polymarket", ["B"])])
+    assert emf_metrics(log) == {"A[service=rss]", "B[service=rss]", "B[service=polymarket]"}

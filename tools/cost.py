@@ -1,0 +1,185 @@
+"""The monthly cost of the default deployment in us-east-1, from measured runs and list prices.
+
+`make bench` (group I) measures what one run of each function costs in time, memory, log bytes,
+metrics and DynamoDB request units; this module multiplies by the template's default schedules
+and the prices below, one line per billed item, with its arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tools.cfn_template import Resolver, load_template
+
+# AWS's published list prices for us-east-1 as of 2025 (aws.amazon.com/<service>/pricing/), before
+# free tiers; update the date and figures together.
+PRICES_AS_OF = "2025"
+PRICES = {
+    "lambda_gb_s": 0.0000166667,  # x86, first 6 billion GB-s a month
+    "lambda_request": 0.20 / 1e6,
+    "dynamodb_read_unit": 0.125 / 1e6,  # on demand (since the November 2024 reduction)
+    "dynamodb_write_unit": 0.625 / 1e6,
+    "alarm": 0.10,  # standard resolution, per alarm metric and month
+    "custom_metric": 0.30,  # per metric and month, first 10,000
+    "log_gb_ingested": 0.50,  # CloudWatch Logs, standard class
+    "sqs_request": 0.40 / 1e6,
+    "sns_publish": 0.50 / 1e6,
+    "secret": 0.40,  # per secret and month
+    "secret_call": 0.05 / 10_000,
+}
+HOURS_PER_MONTH = 730
+FUNCTIONS = {"rss": "RssProducerFunction", "polymarket": "PolymarketProducerFunction"}
+SCHEDULES = {"rss": "RssSchedule", "polymarket": "PolymarketSchedule"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured invocation of a function: what Lambda bills it and what it leaves behind."""
+
+    billed_ms: float  # Init Duration + Duration: both are billed
+    log_bytes: int  # everything the invocation writes to its log group
+    metrics: frozenset[str]  # EMF metric name and dimensions, each a custom metric
+    read_units: int = 0  # DynamoDB
+    write_units: int = 0
+
+
+def runs_per_month(schedule: str) -> int:
+    """``rate(N minutes|hours|days)`` as invocations in a 730-hour month."""
+    found = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", schedule.strip())
+    if not found:
+        raise ValueError(f"{schedule!r}: only rate(...) expressions are priced here")
+    minutes = int(found.group(1)) * {"minute": 1, "hour": 60, "day": 1440}[found.group(2)]
+    return HOURS_PER_MONTH * 60 // minutes
+
+
+def deployment(template_path: Path) -> dict[str, Any]:
+    """What the template deploys with its default parameters: schedules, memory, alarms, queues, secrets."""
+    template = load_template(template_path)
+    resolver = Resolver(template, region="us-east-1")
+    resources = [
+        spec
+        for spec in (template.get("Resources") or {}).values()
+        if "Condition" not in spec or resolver.condition(spec["Condition"])
+    ]
+    memory = (template.get("Globals") or {}).get("Function", {}).get("MemorySize", 128)
+
+    def count(kind: str) -> int:
+        return sum(spec.get("Type") == kind for spec in resources)
+
+    return {
+        "schedules": {name: resolver.parameters[SCHEDULES[name]] for name in FUNCTIONS},
+        "memory_mb": int(memory),
+        "alarms": count("AWS::CloudWatch::Alarm"),
+        "queues": count("AWS::SQS::Queue"),
+        "topics": count("AWS::SNS::Topic"),
+        "secrets": 1 if resolver.parameters.get("KafkaSecretArn") else 0,
+    }
+
+
+def monthly_cost(runs: Mapping[str, Run], deployed: Mapping[str, Any]) -> list[tuple[str, str, float]]:
+    """(item, arithmetic, US$ a month) for each billed item of the deployment."""
+    gb = deployed["memory_mb"] / 1024
+    counts = {name: runs_per_month(deployed["schedules"][name]) for name in FUNCTIONS}
+    lines: list[tuple[str, str, float]] = []
+    for name, run in runs.items():
+        count = counts[name]
+        gb_s = count * math.ceil(run.billed_ms) / 1000 * gb
+        lines.append(
+            (
+                f"Lambda compute, {name}",
+                f"{count:,} runs ({deployed['schedules'][name]}) x {math.ceil(run.billed_ms):,} ms billed "
+                f"(Init + Duration, a cold start every run) x {gb:g} GB = {gb_s:,.0f} GB-s x "
+                f"${PRICES['lambda_gb_s']:.10f}",
+                gb_s * PRICES["lambda_gb_s"],
+            )
+        )
+    requests = sum(counts.values())
+    lines.append(
+        (
+            "Lambda requests",
+            f"{requests:,} invocations x ${PRICES['lambda_request'] * 1e6:.2f} per million",
+            requests * PRICES["lambda_request"],
+        )
+    )
+    reads = sum(counts[name] * run.read_units for name, run in runs.items())
+    writes = sum(counts[name] * run.write_units for name, run in runs.items())
+    for label, units, price in (("reads", reads, "dynamodb_read_unit"), ("writes", writes, "dynamodb_write_unit")):
+        per_run = ", ".join(
+            f"{counts[n]:,} x {getattr(r, label[:-1] + '_units')}"
+            for n, r in runs.items()
+            if getattr(r, label[:-1] + "_units")
+        )
+        lines.append(
+            (
+                f"DynamoDB on-demand {label}",
+                f"{per_run} request units (every item new every run: an upper bound) = {units:,} "
+                f"x ${PRICES[price] * 1e6:.3f} per million",
+                units * PRICES[price],
+            )
+        )
+    metrics = set().union(*(run.metrics for run in runs.values()))
+    lines.append(
+        (
+            "CloudWatch custom metrics (EMF)",
+            f"{len(metrics)} metrics, each name with its dimensions ({', '.join(sorted(metrics))}) "
+            f"x ${PRICES['custom_metric']:.2f}",
+            len(metrics) * PRICES["custom_metric"],
+        )
+    )
+    lines.append(
+        (
+            "CloudWatch alarms",
+            f"{deployed['alarms']} standard alarms x ${PRICES['alarm']:.2f}",
+            deployed["alarms"] * PRICES["alarm"],
+        )
+    )
+    log_gb = sum(counts[name] * run.log_bytes for name, run in runs.items()) / 1e9
+    per_run = ", ".join(f"{counts[n]:,} x {r.log_bytes:,} B" for n, r in runs.items())
+    lines.append(
+        (
+            "CloudWatch Logs ingested",
+            f"{per_run} = {log_gb:.3f} GB x ${PRICES['log_gb_ingested']:.2f} per GB",
+            log_gb * PRICES["log_gb_ingested"],
+        )
+    )
+    lines.append(
+        (
+            "SQS",
+            f"{deployed['queues']} queues, no requests while runs succeed (only a failed invocation or "
+            f"schedule event is sent; nothing polls them) x ${PRICES['sqs_request'] * 1e6:.2f} per million",
+            0.0,
+        )
+    )
+    lines.append(
+        (
+            "SNS",
+            f"{deployed['topics']} topic, a publish only when an alarm changes state "
+            f"x ${PRICES['sns_publish'] * 1e6:.2f} per million",
+            0.0,
+        )
+    )
+    secrets = deployed["secrets"]
+    cold_starts = requests if secrets else 0
+    lines.append(
+        (
+            "Secrets Manager",
+            f"{secrets} secrets (KafkaSecretArn is empty by default; one costs ${PRICES['secret']:.2f} a month "
+            f"and a GetSecretValue per cold start, at most {requests:,} "
+            f"x ${PRICES['secret_call'] * 1e4:.2f} per 10,000)",
+            secrets * PRICES["secret"] + cold_starts * PRICES["secret_call"],
+        )
+    )
+    return lines
+
+
+def table(lines: list[tuple[str, str, float]]) -> str:
+    total = sum(cost for _, _, cost in lines)
+    text = "| item | arithmetic | US$ / month |\n| --- | --- | --- |\n"
+    text += "".join(f"| {item} | {arithmetic} | {cost:.4f} |\n" for item, arithmetic, cost in lines)
+    text += f"| **total** | free tiers not deducted | **{total:.2f}** |\n"
+    return text
