@@ -167,12 +167,11 @@ def _send_new(
     seen_in_run: set[str],
 ) -> int:
     """Send the entries not delivered before; returns how many were skipped as duplicates."""
-    messages = []
-    for entry in parsed.entries:
-        try:
-            messages.append(rss_items.to_message(feed.url, parsed.title, entry, fetched_at))
-        except Exception as error:  # one odd entry costs itself, not its feed
-            log.warning("entry skipped", extra={"feed_url": feed.url, "reason": f"{type(error).__name__}: {error}"})
+
+    def skipped(error: Exception) -> None:
+        log.warning("entry skipped", extra={"feed_url": feed.url, "reason": f"{type(error).__name__}: {error}"})
+
+    messages = rss_items.to_messages(feed.url, parsed.title, parsed.entries, fetched_at, on_error=skipped)
     feed.items = len(parsed.entries)
     ids = [message["id"] for message in messages]
     delivered = state.seen(ids) if state else {}

@@ -72,7 +72,8 @@ class Hostile(BaseHTTPRequestHandler):
             "/missing": (404, b"not here", "text/plain"),
             "/wrong/markets/keyset": (200, b'{"data": [{"id": 1}], "count": 1}', "application/json"),
             "/broken": (500, b"oops", "text/plain"),
-            "/bomb": (200, (CASES / "entity_bomb.xml").read_bytes(), "application/rss+xml"),
+            "/bomb": (200, (CASES / "entity_bomb_deep.xml").read_bytes(), "application/rss+xml"),
+            "/wide-bomb": (200, (CASES / "entity_bomb_wide.xml").read_bytes(), "application/rss+xml"),
             "/bad-utf8": (
                 200,
                 RSS_HEAD + b"<item><title>caf\xe9 \xff\xfe</title><guid>u1</guid></item></channel></rss>",
@@ -115,9 +116,9 @@ def max_memory_mb(stderr: str) -> int:
 
 
 def test_hostile_feeds_among_good_ones(broker: EmbeddedBroker, hostile: str) -> None:
-    # Given the recorded feeds and eight hostile ones
+    # Given the recorded feeds and nine hostile ones
     with FixtureServer() as good:
-        bad = {name: f"{hostile}/{name}" for name in ("huge", "trickle", "html", "missing", "broken", "loop", "bomb")}
+        bad = {name: f"{hostile}/{name}" for name in ("huge", "trickle", "html", "missing", "broken", "loop", "bomb", "wide-bomb")}
         topic = f"hostile-{uuid.uuid4().hex[:6]}"
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
@@ -148,7 +149,8 @@ def test_hostile_feeds_among_good_ones(broker: EmbeddedBroker, hostile: str) -> 
         bad["missing"]: "HTTP 404",
         bad["broken"]: "HTTP 500",
         bad["loop"]: "too many redirects",
-        bad["bomb"]: "document declares XML entities (refused: entity expansion risk)",
+        bad["bomb"]: "XML entities expand beyond 1000000 bytes (refused)",
+        bad["wide-bomb"]: "XML entities expand beyond 1000000 bytes (refused)",
     }
     assert max_memory_mb(stderr) < 160
     assert elapsed < 30
