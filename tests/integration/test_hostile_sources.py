@@ -118,7 +118,8 @@ def max_memory_mb(stderr: str) -> int:
 def test_hostile_feeds_among_good_ones(broker: EmbeddedBroker, hostile: str) -> None:
     # Given the recorded feeds and nine hostile ones
     with FixtureServer() as good:
-        bad = {name: f"{hostile}/{name}" for name in ("huge", "trickle", "html", "missing", "broken", "loop", "bomb", "wide-bomb")}
+        names = ("huge", "trickle", "html", "missing", "broken", "loop", "bomb", "wide-bomb")
+        bad = {name: f"{hostile}/{name}" for name in names}
         topic = f"hostile-{uuid.uuid4().hex[:6]}"
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
