@@ -189,7 +189,8 @@ def _reference() -> Any:
     import feedparser
     import feedparser.mixin
 
-    resolve = feedparser.mixin._urljoin
+    resolve = feedparser.mixin._urljoin  # '' only when urljoin raised (or both were empty)
+    # Two threads on the first call may wrap it twice, which changes nothing.
     feedparser.mixin._urljoin = lambda base, uri: resolve(base, uri) or uri
     return feedparser
 
