@@ -61,6 +61,8 @@ class Fetcher:
                 received = {name.lower(): value for name, value in response.headers.items()}
         except RedirectRefused as error:
             raise FeedError(str(error)) from None
+        except ValueError:  # urllib.parse on a Location such as http://[::1/feed (the feed URL was checked)
+            raise FeedError("redirect to a URL that cannot be read") from None
         except requests.TooManyRedirects:
             raise FeedError("too many redirects") from None
         except requests.RequestException as error:

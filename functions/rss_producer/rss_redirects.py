@@ -81,8 +81,11 @@ class RedirectGuard:
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         if self.allow_private or not response.is_redirect:
             return response
-        source = urlsplit(response.url).hostname or ""
-        target = urlsplit(urljoin(response.url, response.headers["location"])).hostname or ""
+        try:
+            source = urlsplit(response.url).hostname or ""
+            target = urlsplit(urljoin(response.url, response.headers["location"])).hostname or ""
+        except ValueError:
+            return response  # no URL to go to: requests refuses it and says so
         origin = list(self.lookup(source))
         if origin and all(not_public(address) for address in origin):
             return response  # a private feed may redirect within private space

@@ -128,6 +128,13 @@ def test_public_to_public_and_private_to_private_redirects_are_followed() -> Non
 
 
 @responses.activate
+def test_a_location_that_is_no_url_is_a_source_error() -> None:
+    redirect("https://feeds.example/feed.xml", "http://[::1/feed.xml")
+    with pytest.raises(rss_fetch.FeedError, match="redirect to a URL that cannot be read"):
+        fetcher().fetch("https://feeds.example/feed.xml")
+
+
+@responses.activate
 def test_the_setting_allows_private_targets() -> None:
     redirect("https://feeds.example/feed.xml", "http://10.0.0.7/feed.xml")
     responses.get("http://10.0.0.7/feed.xml", body=b"<rss/>")
