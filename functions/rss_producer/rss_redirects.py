@@ -86,12 +86,13 @@ class RedirectGuard:
             target = urlsplit(urljoin(response.url, response.headers["location"])).hostname or ""
         except ValueError:
             return response  # no URL to go to: requests refuses it and says so
+        if target == source:
+            return response  # the same host: no address it did not have already
+        refused = next(((a, reason) for a in self.lookup(target) if (reason := not_public(a))), None)
+        if refused is None:
+            return response
         origin = list(self.lookup(source))
         if origin and all(not_public(address) for address in origin):
             return response  # a private feed may redirect within private space
-        for address in self.lookup(target):
-            reason = not_public(address)
-            if reason:
-                response.close()
-                raise RedirectRefused(f"redirect from a public address to {target} ({address}, {reason}) refused")
-        return response
+        response.close()
+        raise RedirectRefused(f"redirect from a public address to {target} ({refused[0]}, {refused[1]}) refused")
