@@ -8,6 +8,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import unescape
 from typing import Any
@@ -29,6 +30,17 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udff
 _CARRIED = ("title", "link", "summary", "author", "tags", "published_at")  # what tells two items apart
 
 
+@dataclass(frozen=True)
+class Item:
+    """A message with what the identity rule needs to judge it against earlier runs."""
+
+    message: dict[str, Any]  # its ``id`` is the one it takes when its basis was never delivered
+    basis_id: str  # ``item_id``: the feed URL with the guid, else the link, else title and date
+    content_id: str  # the feed URL with every field the message carries
+    by_content: bool  # its basis is told apart by content: no guid, or a guid shared with a different item
+    leads: bool  # it is (a copy of) the item that holds ``basis_id`` in its document
+
+
 def to_messages(
     feed_url: str,
     feed_title: str | None,
@@ -36,38 +48,57 @@ def to_messages(
     fetched_at: str,
     on_error: Callable[[Exception], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """One document's entries as messages, each with its id (``distinguish``); an entry that
-    cannot be read at all is reported to ``on_error`` and left out."""
-    built = []
+    """One document's entries as messages, with the ids they take when nothing was delivered before."""
+    return [item.message for item in to_items(feed_url, feed_title, entries, fetched_at, on_error)]
+
+
+def to_items(
+    feed_url: str,
+    feed_title: str | None,
+    entries: Iterable[Mapping[str, Any]],
+    fetched_at: str,
+    on_error: Callable[[Exception], None] | None = None,
+) -> list[Item]:
+    """One document's entries as ``Item``s; an entry that cannot be read at all is reported to
+    ``on_error`` and left out.
+
+    Items that share a basis (guid, else link, else title and date) but differ in a carried field
+    are different items: the first (the first with a guid, if any has one) and its copies keep the
+    basis id, every other takes its content id. An item alone with its basis keeps the basis id.
+    """
+    built: list[tuple[str, bool, dict[str, Any]]] = []
     for entry in entries:
         try:
             message = to_message(feed_url, feed_title, entry, fetched_at)
-            built.append((identity_basis(feed_url, entry), bool(entry.get("id")), message))
+            built.append((message["id"], bool(entry.get("id")), message))
         except Exception as error:  # one odd entry costs itself, not its feed
             if on_error is None:
                 raise
             on_error(error)
-    distinguish(feed_url, built)
-    return [message for _, _, message in built]
-
-
-def distinguish(feed_url: str, built: list[tuple[str, bool, dict[str, Any]]]) -> None:
-    """Give a content id to each guid-less item whose basis (link, else title and date) it shares
-    with another item of the document that carries different content.
-
-    An item with a guid keeps the guid's id, and so does a guid-less item whose basis is unique
-    in the document (or shared only by copies of itself): ids from before content ids existed.
-    """
     groups: dict[str, list[tuple[bool, dict[str, Any]]]] = defaultdict(list)
-    for basis, has_guid, message in built:
-        groups[basis].append((has_guid, message))
-    for members in groups.values():
-        if len(members) < 2 or all(has_guid for has_guid, _ in members):
-            continue
-        if len({content_key(message) for _, message in members}) > 1:
-            for has_guid, message in members:
-                if not has_guid:
-                    message["id"] = content_id(feed_url, message)
+    for basis_id, has_guid, message in built:
+        groups[basis_id].append((has_guid, message))
+    leaders = {basis_id: _leader(members) for basis_id, members in groups.items()}
+    items = []
+    for basis_id, _, message in built:
+        members = groups[basis_id]
+        shared = len({content_key(m) for _, m in members}) > 1
+        by_content = shared or not all(guid for guid, _ in members)
+        leads = content_key(message) == leaders[basis_id]
+        own = content_id(feed_url, message)
+        message["id"] = basis_id if leads else own
+        items.append(Item(message, basis_id, own, by_content, leads))
+    return items
+
+
+def _leader(members: list[tuple[bool, dict[str, Any]]]) -> str:
+    """The content that holds the basis id: the first item with a guid, else the first."""
+    return content_key(next((m for guid, m in members if guid), members[0][1]))
+
+
+def marker_id(basis_id: str) -> str:
+    """Recorded beside a basis whose items are told apart by content: "its fingerprints are recorded"."""
+    return _digest(f"content-recorded\x1f{basis_id}")
 
 
 def identity_basis(feed_url: str, entry: Mapping[str, Any]) -> str:

@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import feedparser
 import pytest
 
 from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FEEDS, FixtureServer
+from tools.fixture_server import FixtureServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "unit" / "rss_producer" / "cases"
@@ -135,11 +134,7 @@ def test_hostile_feeds_among_good_ones(broker: EmbeddedBroker, hostile: str) -> 
     # each hostile source is reported with its reason, and memory stays well under 256 MB
     assert status == 0, stderr[-3000:]
     assert summary["status"] == "partial" and summary["failed"] == 0
-    good_items = sum(
-        len({e.get("id") or e.get("link") or e.get("title") for e in feedparser.parse(p.read_bytes()).entries})
-        for p in FEEDS.iterdir()
-        if p.suffix in (".xml", ".rdf")
-    )
+    good_items = 70  # the entries of tests/fixtures/feeds, each a different item (README there)
     assert summary["produced"] == good_items + 1
     assert len(read_topic(broker.bootstrap, topic)) == good_items + 1
     errors = {s["source"]: s["error"] for s in summary["sources"] if s["status"] == "error"}

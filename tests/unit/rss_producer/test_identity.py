@@ -1,13 +1,15 @@
 """Item identity over every feed document the repository holds.
 
-- Upgrading changes no id an item had: ``identity/ids_before_issue_13.json`` holds the ids the code
-  gave each document before content ids existed (computed once, at commit c0a2329); every item with
-  a guid, or whose link (else title and date) no other item of its document shares, keeps its id.
+- Upgrading changes no id an item was sent under: ``identity/ids_before_issue_13.json`` holds the
+  ids the code gave each document before content ids existed (computed once, at commit c0a2329);
+  an item alone with its guid (else link, else title and date) in its document, or the first of
+  those sharing it, keeps its id. Only items whose old id another, different item held (and which
+  were never sent for that) take new ones.
 - Nothing collapses: each item the reference parser yields (feedparser-rs for JSON Feed) is sent
-  exactly once when it differs from the others in any field the message carries. Items that share a
-  guid are one item, revised (RSS 2.0 ``guid``, RFC 4287 4.1.1), and are sent once.
-- A second run over the same documents sends nothing.
-"""
+  exactly once when it differs from the others in any field the message carries, even when it
+  shares its guid with them (a feed giving every item one guid, an Atom entry listed as reported and
+  as resolved); exact repeats are one item.
+- A second run over the same documents sends nothing."""
 
 from __future__ import annotations
 
@@ -54,11 +56,21 @@ def test_ids_from_before_content_ids_are_kept(name: str) -> None:
     entries = rss_parse.FeedParser()(url, DOCUMENTS[name], {}).entries
     bases = [rss_items.identity_basis(url, entry) for entry in entries]
     # When its messages are built now
-    ids = [message["id"] for message in rss_items.to_messages(url, None, entries, FETCHED)]
-    # Then every item with a guid or with a basis of its own has its old id
-    kept = [index for index, entry in enumerate(entries) if entry.get("id") or bases.count(bases[index]) == 1]
+    messages = rss_items.to_messages(url, None, entries, FETCHED)
+    ids = [message["id"] for message in messages]
+    # Then every item keeps its old id that is alone with its basis (guid, else link, else title and
+    # date) or is the first of those sharing it (the first with a guid, if any), or a copy of that one
+    first = {}
+    for index, basis in enumerate(bases):
+        if basis not in first or (entries[index].get("id") and not entries[first[basis]].get("id")):
+            first[basis] = index
+    leading = {rss_items.content_key(messages[first[basis]]) + basis for basis in first}
+    kept = [i for i, basis in enumerate(bases) if rss_items.content_key(messages[i]) + basis in leading]
     assert [ids[i] for i in kept] == [PINNED["ids"][name][i] for i in kept]
     assert len(entries) == len(PINNED["ids"][name])
+    # and an id changes only where the old one was shared with a different item (which was never sent)
+    old = PINNED["ids"][name]
+    assert all(old.count(old[i]) > 1 for i in range(len(entries)) if i not in kept)
 
 
 def test_the_pinned_documents_are_the_readable_feeds_of_then() -> None:
@@ -68,12 +80,13 @@ def test_the_pinned_documents_are_the_readable_feeds_of_then() -> None:
 
 
 def distinct_items(name: str) -> set[tuple[str, str]]:
-    """Items as the reference parser yields them: one per guid, else one per distinct message content."""
+    """Items as the reference parser yields them: one per basis (guid, else link, else title and
+    date) and distinct message content."""
     feed = FEEDS[name]
     url = f"https://feeds.test/{name}"
     messages = rss_items.to_messages(url, feed.title, feed.entries, FETCHED)
     return {
-        ("guid", entry["id"]) if entry.get("id") else ("content", rss_items.content_key(message))
+        (rss_items.identity_basis(url, entry), rss_items.content_key(message))
         for entry, message in zip(feed.entries, messages, strict=True)
     }
 
@@ -105,24 +118,32 @@ def test_every_distinct_item_is_sent_exactly_once_and_a_second_run_sends_nothing
     for name, items in expected.items():
         produced = by_feed.get(name, [])
         assert len(produced) == len(items), name
-        contents = {rss_items.content_key(m) for m in produced}
-        assert {key for kind, key in items if kind == "content"} <= contents, name
+        assert {rss_items.content_key(m) for m in produced} == {content for _, content in items}, name
     assert len({m.key for m in sent}) == len(sent) == sum(map(len, expected.values()))
     # And a second run over the same documents sends nothing
     assert run_over_all(state) == []
 
 
-def test_guidless_items_that_share_a_link_get_content_ids_and_unique_ones_keep_theirs() -> None:
+def test_guidless_items_that_share_a_link_are_told_apart_by_content_and_the_first_keeps_the_link_id() -> None:
     url = "https://status.example/feed.xml"
     shared = [{"link": "/", "title": "Maintenance"}, {"link": "/", "title": "Outage"}, {"link": "/", "title": "Outage"}]
     alone = {"link": "/incident/9", "title": "Incident"}
     messages = rss_items.to_messages(url, None, [*shared, alone], FETCHED)  # type: ignore[list-item]
     ids = [m["id"] for m in messages]
     assert ids[0] != ids[1] and ids[1] == ids[2]  # the repeat is the same item
-    assert ids[0] == rss_items.content_id(url, messages[0]) and ids[0] != rss_items.item_id(url, shared[0])
+    assert ids[0] == rss_items.item_id(url, shared[0]) and ids[1] == rss_items.content_id(url, messages[1])
     assert ids[3] == rss_items.item_id(url, alone)
     # an unchanged item keeps its id from run to run
     assert [m["id"] for m in rss_items.to_messages(url, None, [*shared, alone], FETCHED)] == ids  # type: ignore[list-item]
+
+
+def test_items_sharing_a_guid_with_different_content_are_each_produced_and_the_first_keeps_the_guid_id() -> None:
+    url = "https://status.example/history.atom"
+    reported = {"id": "incident-41", "title": "Errors in eu-west", "updated": "2026-11-22T11:20:00Z"}
+    resolved = {**reported, "title": "Errors in eu-west (resolved)"}
+    messages = rss_items.to_messages(url, None, [resolved, reported, resolved], FETCHED)  # type: ignore[list-item]
+    ids = [m["id"] for m in messages]
+    assert ids == [rss_items.item_id(url, resolved), rss_items.content_id(url, messages[1]), ids[0]]
 
 
 def test_a_guidless_item_sharing_its_basis_with_a_guid_is_told_apart() -> None:
