@@ -66,34 +66,29 @@ def to_items(
     are different items: the first (the first with a guid, if any has one) and its copies keep the
     basis id, every other takes its content id. An item alone with its basis keeps the basis id.
     """
-    built: list[tuple[str, bool, dict[str, Any]]] = []
+    built: list[tuple[Mapping[str, Any], dict[str, Any], str]] = []
     for entry in entries:
         try:
             message = to_message(feed_url, feed_title, entry, fetched_at)
-            built.append((message["id"], bool(entry.get("id")), message))
+            built.append((entry, message, content_key(message)))
         except Exception as error:  # one odd entry costs itself, not its feed
             if on_error is None:
                 raise
             on_error(error)
-    groups: dict[str, list[tuple[bool, dict[str, Any]]]] = defaultdict(list)
-    for basis_id, has_guid, message in built:
-        groups[basis_id].append((has_guid, message))
-    leaders = {basis_id: _leader(members) for basis_id, members in groups.items()}
+    groups: dict[str, list[tuple[bool, str]]] = defaultdict(list)  # basis id -> (has a guid, content)
+    for entry, message, key in built:
+        groups[message["id"]].append((bool(entry.get("id")), key))
+    leader, by_content = {}, {}
+    for basis_id, members in groups.items():
+        leader[basis_id] = next((key for guid, key in members if guid), members[0][1])
+        by_content[basis_id] = not all(guid for guid, _ in members) or any(key != members[0][1] for _, key in members)
     items = []
-    for basis_id, _, message in built:
-        members = groups[basis_id]
-        shared = len({content_key(m) for _, m in members}) > 1
-        by_content = shared or not all(guid for guid, _ in members)
-        leads = content_key(message) == leaders[basis_id]
-        own = content_id(feed_url, message)
+    for _, message, key in built:
+        basis_id, own = message["id"], _content_digest(feed_url, key)
+        leads = key == leader[basis_id]
         message["id"] = basis_id if leads else own
-        items.append(Item(message, basis_id, own, by_content, leads))
+        items.append(Item(message, basis_id, own, by_content[basis_id], leads))
     return items
-
-
-def _leader(members: list[tuple[bool, dict[str, Any]]]) -> str:
-    """The content that holds the basis id: the first item with a guid, else the first."""
-    return content_key(next((m for guid, m in members if guid), members[0][1]))
 
 
 def marker_id(basis_id: str) -> str:
@@ -123,7 +118,11 @@ def content_key(message: Mapping[str, Any]) -> str:
 
 def content_id(feed_url: str, message: Mapping[str, Any]) -> str:
     """Stable while the item's carried fields are: the feed URL with all of them."""
-    return _digest(f"{feed_url}\x1e{content_key(message)}")
+    return _content_digest(feed_url, content_key(message))
+
+
+def _content_digest(feed_url: str, key: str) -> str:
+    return _digest(f"{feed_url}\x1e{key}")
 
 
 def _digest(basis: str) -> str:

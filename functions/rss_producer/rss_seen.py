@@ -8,11 +8,12 @@ basis id is recorded:
 - beside the basis's marker (``rss_items.marker_id``), an earlier item with other content holds
   the basis: this one is a different item, sent under its content id;
 - without the marker, the record is older than fingerprints (the rule before them, or a guid
-  first seen without a collision): the document's leading item is taken to be the one delivered
-  (adopted: recorded, not sent) and the others are sent under their content ids.
+  first seen without a collision): the item leading the basis in the document is taken to be the
+  one delivered (adopted: recorded, not sent), and the others are sent under their content ids;
+- with neither, the basis is new: the item is sent under the id it has in its document.
 
-Every record of such an item is its marker, basis id and content id, written together (the
-marker first), so a live basis id with fingerprints always has its marker.
+Such an item is recorded as its marker, basis id and content id, in one write and the marker
+first, so a basis id recorded beside fingerprints has its marker for as long as it lives.
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ class Judged:
 
     new: list[dict[str, Any]] = field(default_factory=list)  # messages, with the id to send them under
     records: dict[str, list[str]] = field(default_factory=dict)  # sent id -> ids to record once acknowledged
-    refresh: list[str] = field(default_factory=list)  # to record whatever the broker says
+    refresh: list[str] = field(default_factory=list)  # to record after the run, whatever the broker says
 
 
 def judge(items: Sequence[Item], state: StateStore | None, clock: Callable[[], float] = time.time) -> Judged:
-    """Without a state store every item is new, under the id it has in its document."""
+    """Two batched reads at most: the id (or content id) of every item, then the basis id and
+    marker of the items judged by content that were not found. Without a store every item is new."""
     judged = Judged()
     first = state.seen([_key(item) for item in items]) if state else {}
     open_ = [item for item in items if item.by_content and item.content_id not in first]

@@ -8,6 +8,7 @@ gets the same treatment; a guid item edited by its publisher is still the item a
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,8 @@ from producer_common.state import FeedValidators, StateStore
 from producer_common.state.dynamodb import DynamoStateStore
 from producer_common.state.sqlite import SqliteStateStore
 
+from tests.unit.rss_producer.documents import DOCUMENTS
+
 FEED = "https://status.test/feed.xml"
 LINK = "https://status.test/"
 TTL = 90 * 86_400
@@ -41,7 +44,7 @@ class Served:
         self.body = body
 
     def fetch(self, url: str, known: FeedValidators | None = None, deadline: Any = None) -> rss_fetch.Fetched:
-        return rss_fetch.Fetched(self.body, {"Content-Type": "application/rss+xml"}, FeedValidators(), 0.0)
+        return rss_fetch.Fetched(self.body, {}, FeedValidators(), 0.0)
 
 
 def rss(*items: str) -> bytes:
@@ -75,11 +78,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
         yield DynamoStateStore("state", TTL, client=client, sleep=lambda _s: None)
 
 
-def run(state: StateStore, *items: str, fail: bool = False) -> tuple[list[OutgoingMessage], rss_run.RssRun]:
-    """One run over the feed listing ``items``; the broker acknowledges everything unless ``fail``."""
+def run(
+    state: StateStore, *items: str, fail: bool = False, body: bytes = b"", url: str = FEED
+) -> tuple[list[OutgoingMessage], rss_run.RssRun]:
+    """One run over the feed listing ``items`` (or ``body``); the broker acknowledges everything unless ``fail``."""
     sent: list[OutgoingMessage] = []
-    fetcher = cast(rss_fetch.Fetcher, Served(rss(*items)))
-    result = rss_run.produce_feeds([FEED], fetcher, state, sent.append, FETCHED, Deadline(fallback_s=60))
+    fetcher = cast(rss_fetch.Fetcher, Served(body or rss(*items)))
+    result = rss_run.produce_feeds([url], fetcher, state, sent.append, FETCHED, Deadline(fallback_s=60))
     if fail:
         report = DeliveryReport((), tuple(FailedMessage(m.key, "timed out") for m in sent))
     else:
@@ -179,3 +184,23 @@ def test_records_near_expiry_are_refreshed_with_their_fingerprint_and_marker(tmp
     # When the feed still lists it, nothing is sent and all three of its records are written afresh
     sent, result = run(state, guidless("X"))
     assert sent == [] and sorted(result.feeds[0].refresh_ids) == sorted(records("X"))
+
+
+PINNED = json.loads((Path(__file__).parent / "identity" / "ids_before_issue_13.json").read_text())
+NEVER_SENT = {
+    "feeds/atom_duplicates.xml": ["Elevated error rates in eu-west"],
+    "cases/duplicate_guids.xml": ["First, edited"],
+}
+
+
+@pytest.mark.parametrize("name", PINNED["ids"])
+def test_upgrading_over_the_records_of_the_rule_before_sends_only_what_it_never_sent(name: str, tmp_path: Path) -> None:
+    # Given the state the rule before left after a run over the document (its ids, recorded as seen)
+    state = SqliteStateStore(str(tmp_path / "state.sqlite"), TTL)
+    state.mark_seen(PINNED["ids"][name])
+    # When the document is read after the upgrade, only the items that shared an id with a different
+    # item (and so were never sent) are sent: 2 messages over the 252 items of the 25 documents
+    sent, _ = run(state, body=DOCUMENTS[name], url=PINNED["feed_url"])
+    assert titles(sent) == NEVER_SENT.get(name, [])
+    # And the run after that sends nothing
+    assert run(state, body=DOCUMENTS[name], url=PINNED["feed_url"])[0] == []
