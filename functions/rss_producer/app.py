@@ -19,6 +19,7 @@ from producer_common.observability import build_logger, build_metrics
 from producer_common.producer import DeliveryReport
 from producer_common.run import deliver_run
 from producer_common.state import StateStore, open_state_store
+from rss_redirects import RedirectGuard
 from rss_settings import RssSettings
 
 logger = build_logger("rss-producer")
@@ -34,7 +35,8 @@ def settings() -> RssSettings:
 def fetcher() -> rss_fetch.Fetcher:
     config = settings()
     session = build_session("rss-producer", pool_size=config.fetch_concurrency)
-    return rss_fetch.Fetcher(session, config.fetch_timeout_s, config.max_feed_bytes)
+    redirects = RedirectGuard(allow_private=config.allow_private_addresses)
+    return rss_fetch.Fetcher(session, config.fetch_timeout_s, config.max_feed_bytes, redirects=redirects)
 
 
 @functools.cache

@@ -9,6 +9,7 @@ import requests
 from producer_common.deadline import Deadline
 from producer_common.http import RetryPolicy, send_with_retries
 from producer_common.state import FeedValidators
+from rss_redirects import RedirectGuard, RedirectRefused
 
 CHUNK_BYTES = 64 * 1024
 BODY_BUDGET_FACTOR = 2  # a whole fetch may take at most twice the read timeout
@@ -30,12 +31,14 @@ class Fetched:
 
 @dataclass(frozen=True)
 class Fetcher:
-    """Polite GETs: timeouts, bounded retries honouring Retry-After, a streamed size cap, conditional GET."""
+    """Polite GETs: timeouts, bounded retries honouring Retry-After, a streamed size cap, conditional GET,
+    and no redirect from a public address to a private one (``rss_redirects``)."""
 
     session: requests.Session
     timeout_s: float = 10.0
     max_bytes: int = 5 * 1024 * 1024
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    redirects: RedirectGuard = field(default_factory=RedirectGuard)
 
     def fetch(self, url: str, known: FeedValidators | None = None, deadline: Deadline | None = None) -> Fetched:
         headers = known.request_headers() if known else {}
@@ -43,7 +46,11 @@ class Fetcher:
         started = time.monotonic()
         try:
             response = send_with_retries(
-                lambda: self.session.get(url, headers=headers, timeout=timeout, stream=True), self.retry, deadline
+                lambda: self.session.get(
+                    url, headers=headers, timeout=timeout, stream=True, hooks={"response": self.redirects}
+                ),
+                self.retry,
+                deadline,
             )
             with response:
                 if response.status_code == 304:
@@ -52,6 +59,10 @@ class Fetcher:
                     raise FeedError(f"HTTP {response.status_code}")
                 body = self._read(response, started)
                 received = {name.lower(): value for name, value in response.headers.items()}
+        except RedirectRefused as error:
+            raise FeedError(str(error)) from None
+        except ValueError:  # urllib.parse on a Location such as http://[::1/feed (the feed URL was checked)
+            raise FeedError("redirect to a URL that cannot be read") from None
         except requests.TooManyRedirects:
             raise FeedError("too many redirects") from None
         except requests.RequestException as error:

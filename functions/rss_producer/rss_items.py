@@ -4,42 +4,167 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import json
 import re
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import unescape
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from producer_common import utc_iso
 
 SCHEMA = "rss_item/1"
 MAX_SUMMARY_CHARS = 4000
 MAX_TITLE_CHARS = 1000
+MAX_LINK_CHARS = 4096  # longer is no usable link
+MAX_TAGS = 100
+MAX_TAG_CHARS = 200
 
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _SPACE = re.compile(r"\s+")
+# C0 and C1 controls other than whitespace, and lone surrogates (which no UTF-8 encoder takes)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
+_CARRIED = ("title", "link", "summary", "author", "tags", "published_at")  # what tells two items apart
+
+
+@dataclass(frozen=True)
+class Item:
+    """A message with what the identity rule needs to judge it against earlier runs."""
+
+    message: dict[str, Any]  # its ``id`` is the one it takes when its basis was never delivered
+    basis_id: str  # ``item_id``: the feed URL with the guid, else the link, else title and date
+    content_id: str  # the feed URL with every field the message carries
+    by_content: bool  # its basis is told apart by content: no guid, or a guid shared with a different item
+    leads: bool  # it is (a copy of) the item that holds ``basis_id`` in its document
+
+
+def to_messages(
+    feed_url: str,
+    feed_title: str | None,
+    entries: Iterable[Mapping[str, Any]],
+    fetched_at: str,
+    on_error: Callable[[Exception], None] | None = None,
+) -> list[dict[str, Any]]:
+    """One document's entries as messages, with the ids they take when nothing was delivered before."""
+    return [item.message for item in to_items(feed_url, feed_title, entries, fetched_at, on_error)]
+
+
+def to_items(
+    feed_url: str,
+    feed_title: str | None,
+    entries: Iterable[Mapping[str, Any]],
+    fetched_at: str,
+    on_error: Callable[[Exception], None] | None = None,
+) -> list[Item]:
+    """One document's entries as ``Item``s; an entry that cannot be read at all is reported to
+    ``on_error`` and left out.
+
+    Items that share a basis (guid, else link, else title and date) but differ in a carried field
+    are different items: the first (the first with a guid, if any has one) and its copies keep the
+    basis id, every other takes its content id. An item alone with its basis keeps the basis id.
+    """
+    built: list[tuple[Mapping[str, Any], dict[str, Any], str]] = []
+    for entry in entries:
+        try:
+            message = to_message(feed_url, feed_title, entry, fetched_at)
+            built.append((entry, message, content_key(message)))
+        except Exception as error:  # one odd entry costs itself, not its feed
+            if on_error is None:
+                raise
+            on_error(error)
+    groups: dict[str, list[tuple[bool, str]]] = defaultdict(list)  # basis id -> (has a guid, content)
+    for entry, message, key in built:
+        groups[message["id"]].append((bool(entry.get("id")), key))
+    leader, by_content = {}, {}
+    for basis_id, members in groups.items():
+        leader[basis_id] = next((key for guid, key in members if guid), members[0][1])
+        by_content[basis_id] = not all(guid for guid, _ in members) or any(key != members[0][1] for _, key in members)
+    items = []
+    for _, message, key in built:
+        basis_id, own = message["id"], _content_digest(feed_url, key)
+        leads = key == leader[basis_id]
+        message["id"] = basis_id if leads else own
+        items.append(Item(message, basis_id, own, by_content[basis_id], leads))
+    return items
+
+
+def marker_id(basis_id: str) -> str:
+    """Recorded beside a basis whose items are told apart by content: "its fingerprints are recorded"."""
+    return _digest(f"content-recorded\x1f{basis_id}")
+
+
+def identity_basis(feed_url: str, entry: Mapping[str, Any]) -> str:
+    """The entry's guid, else its link, else its title and date: the basis of ``item_id``."""
+    link = entry.get("link")
+    # A relative link is resolved as the message's link is: the same item whichever parser read it.
+    identity = entry.get("id") or (_legacy_join(feed_url, link) if link else None)
+    if not identity:
+        dated = entry.get("published") if "published" in entry else entry.get("updated", "")
+        identity = f"{entry.get('title', '')}\x1f{dated}"
+    return str(identity)
 
 
 def item_id(feed_url: str, entry: Mapping[str, Any]) -> str:
     """Stable across runs: the feed URL with the entry's guid, else link, else title and date."""
-    link = entry.get("link")
-    # A relative link is resolved as the message's link is: the same item whichever parser read it.
-    identity = entry.get("id") or (urljoin(feed_url, link) if link else None)
-    if not identity:
-        dated = entry.get("published") if "published" in entry else entry.get("updated", "")
-        identity = f"{entry.get('title', '')}\x1f{dated}"
-    return hashlib.sha256(f"{feed_url}\x1f{identity}".encode()).hexdigest()[:32]
+    return _digest(f"{feed_url}\x1f{identity_basis(feed_url, entry)}")
+
+
+def content_key(message: Mapping[str, Any]) -> str:
+    return json.dumps([message[field] for field in _CARRIED], ensure_ascii=False, separators=(",", ":"))
+
+
+def content_id(feed_url: str, message: Mapping[str, Any]) -> str:
+    """Stable while the item's carried fields are: the feed URL with all of them."""
+    return _content_digest(feed_url, content_key(message))
+
+
+def _content_digest(feed_url: str, key: str) -> str:
+    return _digest(f"{feed_url}\x1e{key}")
+
+
+def _digest(basis: str) -> str:
+    return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _legacy_join(feed_url: str, link: str) -> str:
+    try:
+        return urljoin(feed_url, link)
+    except ValueError:  # not a URL: the link as given still names the item
+        return link
 
 
 def clean_text(value: Any, limit: int) -> str | None:
-    """Plain text from possibly-HTML content: tags dropped, entities decoded, space folded."""
+    """Plain text from possibly-HTML content: tags dropped, entities decoded, controls removed, space folded."""
     if not isinstance(value, str):
         return None
-    text = _SPACE.sub(" ", unescape(_TAG.sub(" ", value))).strip()
+    text = _SPACE.sub(" ", _CONTROL.sub("", unescape(_TAG.sub(" ", value)))).strip()
     if not text:
         return None
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def resolve_link(feed_url: str, link: Any) -> str | None:
+    """An absolute URL for the item, or None when the feed gives none that can be read."""
+    if not isinstance(link, str):
+        return None
+    link = _CONTROL.sub("", link).strip()
+    if not link or len(link) > MAX_LINK_CHARS:
+        return None
+    try:
+        resolved = urljoin(feed_url, link)
+        urlsplit(resolved).port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        return None
+    return resolved
+
+
+def clean_tags(tags: Any) -> list[str]:
+    """Distinct, cleaned terms, at most ``MAX_TAGS``."""
+    cleaned = (clean_text(tag, MAX_TAG_CHARS) for tag in tags or ())
+    return list(dict.fromkeys(tag for tag in cleaned if tag))[:MAX_TAGS]
 
 
 def published_at(entry: Mapping[str, Any]) -> str | None:
@@ -49,22 +174,22 @@ def published_at(entry: Mapping[str, Any]) -> str | None:
         return None
     try:
         return utc_iso(datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc))
-    except (OverflowError, ValueError, OSError):
+    except (OverflowError, ValueError, OSError, TypeError):
         return None
 
 
 def to_message(feed_url: str, feed_title: str | None, entry: Mapping[str, Any], fetched_at: str) -> dict[str, Any]:
-    link = entry.get("link")
+    """The entry's message with the id it has when alone (``to_messages`` decides for a document)."""
     return {
         "schema": SCHEMA,
         "id": item_id(feed_url, entry),
         "feed_url": feed_url,
-        "feed_title": feed_title,
+        "feed_title": _CONTROL.sub("", feed_title) if isinstance(feed_title, str) else None,
         "title": clean_text(entry.get("title"), MAX_TITLE_CHARS),
-        "link": urljoin(feed_url, link) if isinstance(link, str) and link else None,
+        "link": resolve_link(feed_url, entry.get("link")),
         "summary": clean_text(entry.get("summary"), MAX_SUMMARY_CHARS),
         "author": clean_text(entry.get("author"), MAX_TITLE_CHARS),
-        "tags": list(entry.get("tags") or ()),
+        "tags": clean_tags(entry.get("tags")),
         "published_at": published_at(entry),
         "fetched_at": fetched_at,
     }

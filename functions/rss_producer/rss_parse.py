@@ -8,12 +8,15 @@ feedparser parses it. ``tests/unit/rss_producer/test_parser_agreement.py`` holds
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypedDict
 
+import rss_entities
 from rss_fetch import FeedError
 
 FAST = "feedparser-rs"
@@ -61,10 +64,10 @@ class FeedParser:
     name: str = FAST
 
     def __call__(self, url: str, body: bytes, headers: dict[str, str]) -> ParsedFeed:
-        if declares_entities(body):
-            raise FeedError("document declares XML entities (refused: entity expansion risk)")
+        body = rss_entities.expand(body) or body  # raises for external entities and runaway expansion
         reason = None
-        if self.name == FAST:
+        # JSON Feed: only feedparser-rs reads it, whichever parser is chosen for XML
+        if self.name == FAST or is_json(body):
             fast, reason = parse_fast(body, headers)
             if fast is not None:
                 return fast
@@ -74,20 +77,8 @@ class FeedParser:
 DEFAULT = FeedParser()
 
 
-def declares_entities(body: bytes) -> bool:
-    """Whether the document type declaration has an internal subset that declares entities.
-
-    That is how XML bombs (billion laughs, external entities) get in; real feeds never need it.
-    Only the first DOCTYPE counts: a later one is not a declaration, and one look keeps this linear.
-    """
-    start = body[:1_000_000].upper().find(b"<!DOCTYPE")
-    if start == -1:
-        return False
-    opening = body.find(b"[", start)
-    if opening == -1 or body.find(b">", start, opening) != -1:
-        return False
-    closing = body.find(b"]", opening)
-    return b"<!ENTITY" in body[opening : closing if closing != -1 else len(body)].upper()
+def is_json(body: bytes) -> bool:
+    return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
 
 
 def parse_fast(body: bytes, headers: dict[str, str]) -> tuple[ParsedFeed | None, str | None]:
@@ -107,17 +98,52 @@ def parse_fast(body: bytes, headers: dict[str, str]) -> tuple[ParsedFeed | None,
     reason = _why_not_fast(document, body)
     if reason:
         return None, reason
+    if document.version.startswith("json"):
+        return ParsedFeed(_text(document.feed.get("title")), _json_entries(document, body), parser=FAST), None
     author = _text(document.feed.get("author")) if atom else None
     entries = [_entry(entry.get, author) for entry in document.entries]
     return ParsedFeed(_text(document.feed.get("title")), entries, parser=FAST), None
+
+
+def _json_entries(document: Any, body: bytes) -> list[Entry]:
+    """JSON Feed items: summary, else the content (text before HTML); every author; ids as strings.
+
+    The spec asks a reader to coerce an id that is not a string; feedparser-rs drops it, so ids
+    are read from the document itself when its items line up with the entries.
+    """
+    try:
+        raw = json.loads(body.decode("utf-8-sig"))
+    except ValueError:
+        raw = None
+    items = raw.get("items") if isinstance(raw, dict) else None
+    ids = [item.get("id") if isinstance(item, dict) else None for item in items] if isinstance(items, list) else []
+    entries = []
+    for index, parsed in enumerate(document.entries):
+        entry = _entry(parsed.get, None)
+        raw_id = ids[index] if len(ids) == len(document.entries) else None
+        if "id" not in entry and isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
+            entry["id"] = str(raw_id)
+        if "summary" not in entry:
+            contents = sorted(parsed.get("content") or (), key=lambda c: getattr(c, "type", "") != "text/plain")
+            text = next((c.value for c in contents if isinstance(getattr(c, "value", None), str) and c.value), None)
+            if text is not None:
+                entry["summary"] = text
+        people = parsed.get("authors") or ()
+        names = [name for person in people if isinstance(name := getattr(person, "name", None), str)]
+        if names:
+            entry["author"] = ", ".join(dict.fromkeys(names))
+        entries.append(entry)
+    return entries
 
 
 def _why_not_fast(document: Any, body: bytes) -> str | None:
     if document.bozo:
         return f"malformed: {str(document.get('bozo_exception') or 'bozo')[:120]}"
     version = document.get("version") or ""
-    if not version or version.startswith("json"):
-        return "not an XML feed"  # the reference reads RSS and Atom only; it decides what this is
+    if not version:
+        return "not an RSS, Atom or JSON feed"  # the reference decides what this is
+    if version.startswith("json"):
+        return None  # the reference reads RSS and Atom only
     relative_ids = 0
     for entry in document.entries:
         itunes = entry.get("itunes")
@@ -134,8 +160,7 @@ def _why_not_fast(document: Any, body: bytes) -> str | None:
 
 def parse_reference(url: str, body: bytes, headers: dict[str, str], fallback: str | None = None) -> ParsedFeed:
     """feedparser over the bytes with the response headers; a malformed but readable feed keeps its entries."""
-    import feedparser
-
+    feedparser = _reference()
     # Without a content type feedparser flags every document; XML is what a feed URL promises.
     response_headers = {"content-location": url, "content-type": "application/xml", **headers}
     document = feedparser.parse(body, response_headers=response_headers, sanitize_html=False)
@@ -151,6 +176,23 @@ def parse_reference(url: str, body: bytes, headers: dict[str, str], fallback: st
     # dict.get reads what the document holds, without FeedParserDict's aliases (updated -> published)
     entries = [_entry(partial(dict.get, entry), author) for entry in document.entries]
     return ParsedFeed(_text(dict.get(feed, "title")), entries, warning, REFERENCE, fallback)
+
+
+@functools.cache
+def _reference() -> Any:
+    """feedparser, keeping a URI it cannot resolve as given instead of blanking it.
+
+    feedparser resolves a permalink guid against the feed's URL and turns it into '' when
+    ``urljoin`` raises (a guid such as ``http://[draft-7``); the guid as given is still the
+    item's identity, as feedparser-rs reports it. Checked by ``test_robust_fields.py``.
+    """
+    import feedparser
+    import feedparser.mixin
+
+    resolve = feedparser.mixin._urljoin  # '' only when urljoin raised (or both were empty)
+    # Two threads on the first call may wrap it twice, which changes nothing.
+    feedparser.mixin._urljoin = lambda base, uri: resolve(base, uri) or uri
+    return feedparser
 
 
 def _entry(get: Callable[[str], Any], feed_author: str | None) -> Entry:

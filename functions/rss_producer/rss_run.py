@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -14,6 +13,7 @@ from typing import Any
 import rss_fetch
 import rss_items
 import rss_parse
+import rss_seen
 from producer_common import HEADER_SCHEMA, HEADER_SOURCE, ConfigurationError, OutgoingMessage, SourceResult
 from producer_common.deadline import Deadline
 from producer_common.env import is_http_url
@@ -68,7 +68,8 @@ class FeedRun:
     error: str | None = None
     latency_s: float | None = None
     sent_ids: list[str] = field(default_factory=list)
-    refresh_ids: list[str] = field(default_factory=list)  # seen before, record close to expiry
+    records: dict[str, list[str]] = field(default_factory=dict)  # sent id -> what to record once acknowledged
+    refresh_ids: list[str] = field(default_factory=list)  # seen before and close to expiry, or adopted
     validators: FeedValidators | None = None  # to store once every sent item is acknowledged
 
     def result(self) -> SourceResult:
@@ -167,27 +168,21 @@ def _send_new(
     seen_in_run: set[str],
 ) -> int:
     """Send the entries not delivered before; returns how many were skipped as duplicates."""
-    messages = []
-    for entry in parsed.entries:
-        try:
-            messages.append(rss_items.to_message(feed.url, parsed.title, entry, fetched_at))
-        except Exception as error:  # one odd entry costs itself, not its feed
-            log.warning("entry skipped", extra={"feed_url": feed.url, "reason": f"{type(error).__name__}: {error}"})
+
+    def skipped(error: Exception) -> None:
+        log.warning("entry skipped", extra={"feed_url": feed.url, "reason": f"{type(error).__name__}: {error}"})
+
+    items = rss_items.to_items(feed.url, parsed.title, parsed.entries, fetched_at, on_error=skipped)
     feed.items = len(parsed.entries)
-    ids = [message["id"] for message in messages]
-    delivered = state.seen(ids) if state else {}
-    if state:  # still in the feed and close to expiry: record again, or it would come back as new
-        now = time.time()
-        feed.refresh_ids = [i for i, expires in delivered.items() if expires - now < state.ttl_s / 3]
-    duplicates = 0
-    for message in messages:
+    unique = []
+    for item in items:  # different items never share an id; a repeated one is the same item again
+        if item.message["id"] not in seen_in_run:
+            seen_in_run.add(item.message["id"])
+            unique.append(item)
+    judged = rss_seen.judge(unique, state)
+    feed.refresh_ids = judged.refresh
+    for message in judged.new:
         item_id = message["id"]
-        if item_id in seen_in_run:
-            duplicates += 1
-            continue
-        seen_in_run.add(item_id)
-        if item_id in delivered:
-            continue
         headers = {HEADER_SCHEMA: rss_items.SCHEMA, HEADER_SOURCE: feed.url}
         try:
             send(OutgoingMessage(item_id, message, headers))
@@ -195,8 +190,9 @@ def _send_new(
             log.warning("item skipped", extra={"feed_url": feed.url, "reason": str(error)})
             continue
         feed.sent_ids.append(item_id)
+        feed.records[item_id] = judged.records[item_id]
     feed.new = len(feed.sent_ids)
-    return duplicates
+    return len(items) - len(unique)
 
 
 def record_delivery(run: RssRun, report: DeliveryReport, state: StateStore | None) -> None:
@@ -209,7 +205,8 @@ def record_delivery(run: RssRun, report: DeliveryReport, state: StateStore | Non
     validators: dict[str, FeedValidators] = {}
     for feed in run.feeds:
         delivered = [item_id for item_id in feed.sent_ids if item_id in acknowledged]
-        ids += delivered + feed.refresh_ids
+        ids += [record for item_id in delivered for record in feed.records.get(item_id, [item_id])]
+        ids += feed.refresh_ids
         if feed.validators is not None and len(delivered) == len(feed.sent_ids):
             validators[feed.url] = feed.validators
     if ids:

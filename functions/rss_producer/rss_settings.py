@@ -15,6 +15,7 @@ FETCH_CONCURRENCY = "FETCH_CONCURRENCY"
 FETCH_TIMEOUT_S = "FETCH_TIMEOUT_S"
 MAX_FEED_BYTES = "MAX_FEED_BYTES"
 FEED_PARSER = "FEED_PARSER"
+FEED_ALLOW_PRIVATE_ADDRESSES = "FEED_ALLOW_PRIVATE_ADDRESSES"
 DEFAULT_TOPIC = "rss.items"
 
 
@@ -26,6 +27,7 @@ class RssSettings:
     fetch_timeout_s: float = 10.0
     max_feed_bytes: int = 5 * 1024 * 1024
     feed_parser: str = rss_parse.FAST
+    allow_private_addresses: bool = False  # redirects from public feeds to private addresses
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RssSettings:
@@ -37,4 +39,5 @@ class RssSettings:
             fetch_timeout_s=read.number(e, FETCH_TIMEOUT_S, 10.0, 0.1, 120),
             max_feed_bytes=read.integer(e, MAX_FEED_BYTES, 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
             feed_parser=read.choice(e, FEED_PARSER, rss_parse.PARSERS, rss_parse.FAST) or rss_parse.FAST,
+            allow_private_addresses=read.choice(e, FEED_ALLOW_PRIVATE_ADDRESSES, ("true", "false"), "false") == "true",
         )

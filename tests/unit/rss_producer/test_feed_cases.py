@@ -1,4 +1,5 @@
-"""Feed documents, one case a file under cases/: each names what it expects in its header."""
+"""Feed documents, one case a file under cases/: each names what it expects in its header (a JSON
+Feed in its ``_test`` extension object). ``unique`` is the number of distinct messages a run sends."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ FEED_URL = "https://feeds.test/cases/feed.xml"
 
 
 def expectation(path: Path) -> dict[str, Any]:
+    if path.suffix == ".json":
+        return json.loads(path.read_bytes())["_test"]["expect"]  # type: ignore[no-any-return]
     found = re.search(rb"expect: (\{.*?\}) -->", path.read_bytes(), re.DOTALL)
     assert found, f"{path.name} names no expectation"
     raw = found.group(1)
@@ -37,7 +40,7 @@ def test_case(path: Path, parser: str) -> None:
             parse(FEED_URL, body, {})
         return
     feed = parse(FEED_URL, body, {})
-    messages = [rss_items.to_message(FEED_URL, feed.title, entry, "2026-11-23T00:00:00Z") for entry in feed.entries]
+    messages = rss_items.to_messages(FEED_URL, feed.title, feed.entries, "2026-11-23T00:00:00Z")
     assert len(messages) == expect["items"]
     assert len({m["id"] for m in messages}) == expect["unique"]
     assert (feed.warning is not None) == expect.get("bozo", False)
@@ -49,9 +52,14 @@ def test_case(path: Path, parser: str) -> None:
         ("titles", "title"),
         ("authors", "author"),
         ("tags", "tags"),
+        ("summaries", "summary"),
     ):
         if field in expect:
             assert [m[key] for m in messages] == expect[field]
+    if "guids" in expect:  # the id is the guid's, as given
+        assert [m["id"] for m in messages] == [rss_items.item_id(FEED_URL, {"id": guid}) for guid in expect["guids"]]
+    if "tag_counts" in expect:
+        assert [len(m["tags"]) for m in messages] == expect["tag_counts"]
     for message in messages:
         assert message["schema"] == "rss_item/1" and message["feed_url"] == FEED_URL
         json.dumps(message)  # every message is valid JSON

@@ -1,0 +1,98 @@
+"""Redirects a feed fetch may follow: never from a public address to one that is not.
+
+A compromised feed host could otherwise send the producer to the Lambda Runtime API on
+127.0.0.1, the instance metadata address or a service inside the VPC, and publish the answer.
+A feed configured at a private address (a test server, a self-hosted feed) is the operator's
+choice and may redirect within private space; a public one may not leave it, at any hop.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+if TYPE_CHECKING:
+    import requests
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known prefix: the low 32 bits are an IPv4 address
+
+
+class RedirectRefused(Exception):
+    """A redirect from a public address to a non-public one."""
+
+
+def not_public(address: Address) -> str | None:
+    """Why the address is not a public unicast one (``loopback``, ``private`` ...); None when it is."""
+    inner = _embedded_ipv4(address)
+    if inner is not None:
+        return not_public(inner)
+    for reason, flag in (
+        ("unspecified", address.is_unspecified),
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("private", address.is_private),
+        ("reserved", address.is_reserved),
+        ("site-local", isinstance(address, ipaddress.IPv6Address) and address.is_site_local),
+    ):
+        if flag:
+            return reason
+    return None if address.is_global else "not globally reachable"  # 100.64.0.0/10 (shared), for one
+
+
+def _embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries: IPv4-mapped, NAT64, 6to4 or Teredo (the client's)."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
+    return address.teredo[1] if address.teredo is not None else None
+
+
+def resolve(host: str) -> list[Address]:
+    """Every address ``host`` stands for: itself when it is a literal, else what DNS answers."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    try:
+        answers = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []  # the request itself will fail and say so
+    return [ipaddress.ip_address(str(answer[4][0]).split("%")[0]) for answer in answers]
+
+
+@dataclass(frozen=True)
+class RedirectGuard:
+    """A ``requests`` response hook that refuses a redirect from a public address to a non-public one."""
+
+    allow_private: bool = False
+    lookup: Callable[[str], Iterable[Address]] = field(default=resolve)
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        if self.allow_private or not response.is_redirect:
+            return response
+        try:
+            source = urlsplit(response.url).hostname or ""
+            target = urlsplit(urljoin(response.url, response.headers["location"])).hostname or ""
+        except ValueError:
+            return response  # no URL to go to: requests refuses it and says so
+        if target == source:
+            return response  # the same host: no address it did not have already
+        refused = next(((a, reason) for a in self.lookup(target) if (reason := not_public(a))), None)
+        if refused is None:
+            return response
+        origin = list(self.lookup(source))
+        if origin and all(not_public(address) for address in origin):
+            return response  # a private feed may redirect within private space
+        response.close()
+        raise RedirectRefused(f"redirect from a public address to {target} ({refused[0]}, {refused[1]}) refused")

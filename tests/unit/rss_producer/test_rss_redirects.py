@@ -1,0 +1,149 @@
+"""Redirect safety: no feed fetch follows a redirect from a public address to a non-public one."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+import requests
+import responses
+import rss_fetch
+from producer_common import ConfigurationError
+from rss_redirects import RedirectGuard, not_public, resolve
+from rss_settings import RssSettings
+
+NOT_PUBLIC = {
+    "127.0.0.1": "loopback",
+    "127.8.9.10": "loopback",
+    "10.1.2.3": "private",
+    "172.16.0.1": "private",
+    "172.31.255.255": "private",
+    "192.168.1.1": "private",
+    "169.254.169.254": "link-local",  # instance metadata
+    "169.254.170.2": "link-local",  # ECS task metadata
+    "100.64.0.1": "not globally reachable",  # shared address space (carrier-grade NAT)
+    "0.0.0.0": "unspecified",
+    "224.0.0.1": "multicast",
+    "198.18.0.1": "private",
+    "192.0.2.1": "private",
+    "240.0.0.1": "private",
+    "::1": "loopback",
+    "::": "unspecified",
+    "fe80::1": "link-local",
+    "fec0::1": "site-local",
+    "fc00::1": "private",
+    "fd00::1": "private",
+    "fd00:ec2::254": "private",  # instance metadata over IPv6
+    "::ffff:127.0.0.1": "loopback",  # IPv4-mapped
+    "::ffff:169.254.169.254": "link-local",
+    "::ffff:10.0.0.1": "private",
+    "64:ff9b::7f00:1": "loopback",  # NAT64 of 127.0.0.1
+    "2002:7f00:1::": "loopback",  # 6to4 of 127.0.0.1
+    "::127.0.0.1": "reserved",  # IPv4-compatible, deprecated
+    "ff02::1": "multicast",
+    "2001:db8::1": "private",  # documentation
+}
+PUBLIC = ["8.8.8.8", "93.184.216.34", "172.32.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"]
+
+DNS = {
+    "feeds.example": ["93.184.216.34"],
+    "cdn.example": ["2606:4700:4700::1111"],
+    "rebound.example": ["::ffff:127.0.0.1"],
+    "mixed.example": ["93.184.216.35", "10.0.0.9"],
+    "intranet.example": ["10.0.0.5"],
+}
+
+
+def lookup(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    return [ipaddress.ip_address(a) for a in DNS.get(host, ())] or resolve(host)
+
+
+def fetcher(allow_private: bool = False) -> rss_fetch.Fetcher:
+    return rss_fetch.Fetcher(requests.Session(), timeout_s=2, redirects=RedirectGuard(allow_private, lookup))
+
+
+def redirect(source: str, target: str) -> None:
+    responses.get(source, status=302, headers={"Location": target})
+
+
+@pytest.mark.parametrize("address", NOT_PUBLIC)
+def test_non_public_addresses_are_named(address: str) -> None:
+    assert not_public(ipaddress.ip_address(address)) == NOT_PUBLIC[address]
+
+
+@pytest.mark.parametrize("address", PUBLIC)
+def test_public_addresses_pass(address: str) -> None:
+    assert not_public(ipaddress.ip_address(address)) is None
+
+
+@responses.activate
+def test_a_public_feed_redirecting_to_the_metadata_address_is_a_source_error() -> None:
+    # Given a public feed that redirects to the instance metadata address
+    redirect("https://feeds.example/feed.xml", "http://169.254.169.254/latest/meta-data/")
+    metadata = responses.get("http://169.254.169.254/latest/meta-data/", body="secret")
+    # When it is fetched, Then the redirect is refused with its reason and never followed
+    with pytest.raises(rss_fetch.FeedError, match=r"to 169\.254\.169\.254 \(169\.254\.169\.254, link-local\) refused"):
+        fetcher().fetch("https://feeds.example/feed.xml")
+    assert metadata.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("http://127.0.0.1:9001/2018-06-01/runtime/invocation/next", "loopback"),  # the Lambda Runtime API
+        ("http://[::ffff:7f00:1]/", "loopback"),
+        ("http://[fd00:ec2::254]/latest/meta-data/", "private"),
+        ("http://rebound.example/feed.xml", "loopback"),  # a name that resolves to a mapped loopback
+        ("http://mixed.example/feed.xml", "private"),  # one private answer is enough
+        ("/../../127.0.0.1", None),  # a relative Location stays on the public host: followed
+    ],
+)
+@responses.activate
+def test_every_hop_to_a_private_address_is_refused(target: str, reason: str | None) -> None:
+    redirect("https://feeds.example/feed.xml", target)
+    responses.get("https://feeds.example/127.0.0.1", body=b"<rss/>")
+    if reason is None:
+        assert fetcher().fetch("https://feeds.example/feed.xml").body == b"<rss/>"
+        return
+    with pytest.raises(rss_fetch.FeedError, match=rf"redirect from a public address .*{reason}\) refused"):
+        fetcher().fetch("https://feeds.example/feed.xml")
+
+
+@responses.activate
+def test_a_second_hop_from_public_to_private_is_refused_too() -> None:
+    redirect("http://intranet.example/feed.xml", "https://cdn.example/feed.xml")  # private -> public: fine
+    redirect("https://cdn.example/feed.xml", "http://10.0.0.7/admin")  # public -> private: refused
+    with pytest.raises(rss_fetch.FeedError, match=r"to 10\.0\.0\.7 \(10\.0\.0\.7, private\) refused"):
+        fetcher().fetch("http://intranet.example/feed.xml")
+
+
+@responses.activate
+def test_public_to_public_and_private_to_private_redirects_are_followed() -> None:
+    redirect("https://feeds.example/old.xml", "https://cdn.example/feed.xml")
+    responses.get("https://cdn.example/feed.xml", body=b"<rss/>")
+    redirect("http://127.0.0.1:8080/feed.xml", "http://intranet.example/feed.xml")  # a test server's own redirect
+    responses.get("http://intranet.example/feed.xml", body=b"<rss/>")
+    assert fetcher().fetch("https://feeds.example/old.xml").body == b"<rss/>"
+    assert fetcher().fetch("http://127.0.0.1:8080/feed.xml").body == b"<rss/>"
+
+
+@responses.activate
+def test_a_location_that_is_no_url_is_a_source_error() -> None:
+    redirect("https://feeds.example/feed.xml", "http://[::1/feed.xml")
+    with pytest.raises(rss_fetch.FeedError, match="redirect to a URL that cannot be read"):
+        fetcher().fetch("https://feeds.example/feed.xml")
+
+
+@responses.activate
+def test_the_setting_allows_private_targets() -> None:
+    redirect("https://feeds.example/feed.xml", "http://10.0.0.7/feed.xml")
+    responses.get("http://10.0.0.7/feed.xml", body=b"<rss/>")
+    assert fetcher(allow_private=True).fetch("https://feeds.example/feed.xml").body == b"<rss/>"
+
+
+def test_the_setting_is_read_and_validated() -> None:
+    base = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092", "FEED_URLS": "https://a.example/feed.xml"}
+    assert RssSettings.from_env(base).allow_private_addresses is False
+    assert RssSettings.from_env({**base, "FEED_ALLOW_PRIVATE_ADDRESSES": "true"}).allow_private_addresses is True
+    with pytest.raises(ConfigurationError, match="FEED_ALLOW_PRIVATE_ADDRESSES"):
+        RssSettings.from_env({**base, "FEED_ALLOW_PRIVATE_ADDRESSES": "yes"})
