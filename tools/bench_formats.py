@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import schema_catalog as catalog
-from tools.registry import EmbeddedRegistry, register
+from tools.registry import EmbeddedRegistry, register, registry_client
 
 FORMATS = ("json", "json_schema", "avro")
 MESSAGES = 20_000  # a registry serializer costs tens of microseconds a message
@@ -79,12 +79,12 @@ def bare_serializer(registry: EmbeddedRegistry, value_format: str, topic: str) -
     """What a hand-written producer would use: json.dumps, or the registry's serializer as documented."""
     if value_format == "json":
         return lambda value: json.dumps(value).encode()
-    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+    from confluent_kafka.schema_registry import Schema
     from confluent_kafka.schema_registry.avro import AvroSerializer
     from confluent_kafka.schema_registry.json_schema import JSONSerializer
     from confluent_kafka.serialization import MessageField, SerializationContext
 
-    client = SchemaRegistryClient({"url": registry.url})
+    client = registry_client(registry.url)
     schema = Schema(catalog.text("rss_item", 1, value_format), catalog.SCHEMA_TYPES[value_format])
     conf = {"auto.register.schemas": False}
     serializer = (

@@ -39,6 +39,7 @@ VERSION = "3.3.3"
 ARTIFACT = f"io.apicurio:apicurio-registry-app:{VERSION}:tar.gz:all"
 MIN_JAVA = 21
 CCOMPAT = "/apis/ccompat/v7"
+CLIENT_TIMEOUT_S = 10  # per request; the client retries a timed-out request (max.retries, 3 by default)
 RUN_DIR = catalog.ROOT / ".run"
 STATE_FILE = RUN_DIR / "registry.json"
 LOG_FILE = RUN_DIR / "registry.log"
@@ -173,20 +174,29 @@ class EmbeddedRegistry:
         self.stop()
 
 
+def registry_client(url: str) -> Any:
+    """A registry client with a bounded time per request (the client's default is none: a request
+    the server leaves unanswered would hang the caller), credentials from SCHEMA_REGISTRY_USERNAME
+    and SCHEMA_REGISTRY_PASSWORD when both are set."""
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    conf: dict[str, Any] = {"url": url, "timeout": CLIENT_TIMEOUT_S}
+    user, password = os.environ.get("SCHEMA_REGISTRY_USERNAME"), os.environ.get("SCHEMA_REGISTRY_PASSWORD")
+    if user and password:  # a Confluent Cloud API key and secret, say
+        conf["basic.auth.user.info"] = f"{user}:{password}"
+    return SchemaRegistryClient(conf)
+
+
 def register(
     url: str, value_format: str, topics: dict[str, str] | None = None, client: Any = None
 ) -> list[tuple[str, int, int]]:
     """Each type's versions in schemas/ under ``<topic>-value``, oldest first, after setting the
     subject's compatibility level (FULL for Avro, BACKWARD for JSON Schema): the registry refuses a
     version that breaks the one before. Returns (subject, version, schema id) for each."""
-    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+    from confluent_kafka.schema_registry import Schema
 
     if client is None:
-        conf = {"url": url}
-        user, password = os.environ.get("SCHEMA_REGISTRY_USERNAME"), os.environ.get("SCHEMA_REGISTRY_PASSWORD")
-        if user and password:  # a Confluent Cloud API key and secret, say
-            conf["basic.auth.user.info"] = f"{user}:{password}"
-        client = SchemaRegistryClient(conf)
+        client = registry_client(url)
     done = []
     for name, topic in (topics or catalog.DEFAULT_TOPICS).items():
         subject = f"{topic}-value"

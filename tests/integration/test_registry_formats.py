@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -19,7 +19,7 @@ from producer_common.producer import MessageProducer, OutgoingMessage
 from tests.conftest import FakeLambdaContext, load_event, load_handler
 from tools.broker import EmbeddedBroker, read_topic
 from tools.fixture_server import FixtureServer
-from tools.registry import EmbeddedRegistry, register
+from tools.registry import EmbeddedRegistry, register, registry_client
 
 FORMATS = ["avro", "json_schema"]
 HANDLERS = {"rss_item": "rss_producer", "polymarket_price": "polymarket_producer"}
@@ -47,7 +47,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[OutgoingMessage]:
 
 def decoder(value_format: str, url: str, topic: str) -> Callable[[bytes], Any]:
     """The registry's own deserializer: it reads the schema id from each value and fetches that schema."""
-    client = SchemaRegistryClient({"url": url})
+    client = registry_client(url)
     deserialize = (
         AvroDeserializer(client) if value_format == "avro" else JSONDeserializer(None, schema_registry_client=client)
     )
@@ -135,7 +135,7 @@ def test_a_subject_holding_an_incompatible_schema_fails_the_run_at_start(
 ) -> None:
     # Given the topic's subject holds a record that the code's schema cannot follow compatibly
     topic = f"incompatible-{uuid.uuid4().hex[:6]}"
-    client = SchemaRegistryClient({"url": registry.url})
+    client = registry_client(registry.url)
     client.set_compatibility(f"{topic}-value", "FULL")
     fields = [{"name": "id", "type": "long"}]
     other = json.dumps({"type": "record", "name": "RssItem", "namespace": "kafka_data_producers", "fields": fields})

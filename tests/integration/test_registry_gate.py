@@ -17,14 +17,14 @@ import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from tools import schema_catalog as catalog
-from tools.registry import EmbeddedRegistry
+from tools.registry import EmbeddedRegistry, registry_client
 
 FORMATS = sorted(catalog.COMPATIBILITY)
 TYPES = catalog.types()
 
 
 def subject_with_releases(registry: EmbeddedRegistry, name: str, value_format: str) -> tuple[SchemaRegistryClient, str]:
-    client = SchemaRegistryClient({"url": registry.url})
+    client = registry_client(registry.url)
     subject = f"gate-{name}-{value_format}-{uuid.uuid4().hex[:6]}"
     client.set_compatibility(subject, catalog.COMPATIBILITY[value_format])
     for version in catalog.versions(name, catalog.RELEASED):
