@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from typing import Any
 
@@ -10,6 +11,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from ..config import KafkaSettings
 from ..credentials import SaslCredentials
+from ..exceptions import ProducerError
 from ..msk_iam import confluent_oauth_cb
 from .base import NOT_ACKNOWLEDGED, SaslKeys, Settle, sasl_config
 
@@ -18,6 +20,10 @@ log = logging.getLogger(__name__)
 SASL_KEYS = SaslKeys("sasl.mechanisms", "sasl.username", "sasl.password", "oauth_cb")
 
 _PURGED = (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)
+# Before the broker has acknowledged anything, these mean the configuration is wrong (a password, a CA,
+# a host name): librdkafka would only repeat them until the delivery timeout, so the run gives up.
+_REFUSALS = {KafkaError._AUTHENTICATION: "authentication failed", KafkaError._SSL: "TLS handshake failed"}
+FLUSH_SLICE_S = 0.25  # how often a flush looks for a refusal
 
 
 def producer_config(
@@ -56,14 +62,20 @@ class ConfluentBackend:
         config = producer_config(settings, credentials, delivery_timeout_s)
         config["error_cb"] = self._on_error
         self._seen_errors: set[int] = set()
+        self._acknowledged = False
+        self._refused: str | None = None
         # librdkafka's own log lines go through Python logging (JSON in Lambda), not raw stderr.
-        self._producer = Producer(config, logger=log)
+        self._producer = Producer(config, logger=_OncePerBroker())
 
     def _on_error(self, error: KafkaError) -> None:
         # librdkafka repeats transport errors while it retries; one line per kind is enough.
-        if error.code() not in self._seen_errors:
-            self._seen_errors.add(error.code())
+        code = error.code()
+        if code not in self._seen_errors:
+            self._seen_errors.add(code)
             log.warning("Kafka client error: %s", error.str())
+        if code in _REFUSALS and not self._acknowledged and self._refused is None:
+            self._refused = f"{_REFUSALS[code]}: {error.str()}"
+            log.error("Kafka refused the connection, giving up: %s", self._refused)
 
     def produce(
         self,
@@ -73,6 +85,8 @@ class ConfluentBackend:
         headers: list[tuple[str, bytes]],
         sequence: int,
     ) -> None:
+        if self._refused is not None:
+            raise ProducerError(self._refused)
         while True:
             try:
                 self._producer.produce(topic, value, key, headers=headers, on_delivery=self._on_delivery)  # type: ignore[arg-type]
@@ -99,9 +113,10 @@ class ConfluentBackend:
             log.error("delivery report for a message this producer did not send")
             return
         if error is None:
+            self._acknowledged = True
             self._settle(sequence, None)
         elif error.code() in _PURGED:
-            self._settle(sequence, NOT_ACKNOWLEDGED)
+            self._settle(sequence, self._refused or NOT_ACKNOWLEDGED)
         else:
             self._settle(sequence, error.str())
 
@@ -109,9 +124,28 @@ class ConfluentBackend:
         self._producer.poll(0)
 
     def flush(self, timeout_s: float) -> None:
-        self._producer.flush(max(0.0, timeout_s))
+        """Wait for every report, but not past a refusal (the rest is then purged by close)."""
+        end = time.monotonic() + timeout_s
+        while self._refused is None:
+            left = end - time.monotonic()
+            if left <= 0 or self._producer.flush(min(FLUSH_SLICE_S, left)) == 0:
+                return
 
     def close(self, timeout_s: float) -> None:
         # Purged messages get their delivery callback with _PURGE_QUEUE/_PURGE_INFLIGHT.
         self._producer.purge()
         self._producer.flush(max(0.0, timeout_s))
+
+
+class _OncePerBroker:
+    """librdkafka's log lines, each kind once per broker: it logs every failed reconnect again."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[int, str, str]] = set()
+
+    def log(self, level: int, message: str, *args: Any) -> None:
+        facility, text = (str(args[0]), str(args[-1])) if args else ("", message)
+        kind = (level, facility, text.partition("]")[0])  # "[thrd:ssl://host:port/id" names the broker
+        if kind not in self._seen:
+            self._seen.add(kind)
+            log.log(level, message, *args)
