@@ -500,7 +500,7 @@ class ApacheKafka:
                 "reconnect.backoff.ms": 50,
                 "reconnect.backoff.max.ms": 200,
                 "log.connection.close": False,
-                "logger": _silent_logger(),
+                "logger": _Discard(),
             }
         )
         producer.produce(READY_TOPIC, b"ready", on_delivery=lambda error, _m: delivered.append(error))
@@ -524,13 +524,11 @@ class ApacheKafka:
             )
 
 
-def _silent_logger() -> Any:
-    import logging
+class _Discard:
+    """A librdkafka logger for the readiness probe, whose refused connections are expected."""
 
-    quiet = logging.getLogger("tools.kafka.readiness")
-    quiet.addHandler(logging.NullHandler())
-    quiet.propagate = False
-    return quiet
+    def log(self, *_args: Any) -> None:
+        pass
 
 
 def _tail(path: Path, lines: int = 30) -> str:

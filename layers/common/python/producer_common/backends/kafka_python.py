@@ -16,6 +16,8 @@ from .base import SaslKeys, Settle, sasl_config
 
 log = logging.getLogger(__name__)
 
+FLUSH_SLACK_S = 1.0
+
 SASL_KEYS = SaslKeys("sasl_mechanism", "sasl_plain_username", "sasl_plain_password", "sasl_oauth_token_provider")
 
 
@@ -51,6 +53,10 @@ class KafkaPythonBackend:
         self, settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float, settle: Settle
     ) -> None:
         self._settle = settle
+        # Every message sent so far has expired once the delivery timeout has passed since the flush
+        # began, so waiting longer gains nothing; kafka-python 3.0 does not expire batches whose broker
+        # died mid-run, and would otherwise hold the flush until the Lambda's deadline.
+        self._flush_limit_s = delivery_timeout_s + FLUSH_SLACK_S
         config = producer_config(settings, credentials, delivery_timeout_s)
         self._producer = _start_within(config, config["bootstrap_timeout_ms"] / 1000 + 2)
 
@@ -73,7 +79,7 @@ class KafkaPythonBackend:
 
     def flush(self, timeout_s: float) -> None:
         try:
-            self._producer.flush(timeout=max(0.0, timeout_s))
+            self._producer.flush(timeout=max(0.0, min(timeout_s, self._flush_limit_s)))
         except Exception as error:  # KafkaTimeoutError: what is unsettled is reported by the caller
             log.warning("Kafka flush did not complete: %s", type(error).__name__)
 
