@@ -8,7 +8,8 @@ Scenarios (each run REPEAT times; median, min, max):
   R0, P0 the same work done the simple way (tools/baselines.py), side by side; P0 on 200 markets
      (one token after another costs about 7 minutes for 2,000), against P on the same 200
   M  peak memory of R and P, read from `tools/invoke.py`'s REPORT line (a fresh interpreter each)
-  K  messages through producer_common against a bare confluent-kafka loop, same messages, same broker
+  K  messages through producer_common against a bare confluent-kafka loop, same messages, same broker;
+     KA the same on Apache Kafka (tools/kafka.py) over PLAINTEXT and over SASL_SSL with SCRAM-SHA-512
   C  cold start: importing each handler module and building its settings in a fresh python3.12 on
      `sam build`'s output, against a bare one and one importing every library in the layer; the
      same without the bytecode the build ships
@@ -70,12 +71,15 @@ def messages(count: int) -> list[tuple[str, dict[str, object]]]:
     ]
 
 
-def run_module(bootstrap: str, payload: list[tuple[str, dict[str, object]]]) -> float:
+def run_module(
+    bootstrap: str, payload: list[tuple[str, dict[str, object]]], security: dict[str, str] | None = None
+) -> float:
     from producer_common import Deadline, KafkaSettings, OutgoingMessage, open_producer
 
-    settings = KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_TOPIC": f"k-{uuid.uuid4().hex}"})
+    environ = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_TOPIC": f"k-{uuid.uuid4().hex}", **(security or {})}
+    settings = KafkaSettings.from_env(environ)
     started = time.perf_counter()
-    with open_producer(settings, Deadline(fallback_s=300)) as producer:
+    with open_producer(settings, Deadline(fallback_s=300), environ) as producer:
         for key, value in payload:
             producer.send(OutgoingMessage(key, value, {"schema": "bench/1", "source": "bench"}))
     elapsed = time.perf_counter() - started
@@ -83,7 +87,9 @@ def run_module(bootstrap: str, payload: list[tuple[str, dict[str, object]]]) -> 
     return elapsed
 
 
-def run_bare(bootstrap: str, payload: list[tuple[str, dict[str, object]]]) -> float:
+def run_bare(
+    bootstrap: str, payload: list[tuple[str, dict[str, object]]], security: dict[str, str] | None = None
+) -> float:
     from confluent_kafka import Producer
 
     topic = f"k-{uuid.uuid4().hex}"
@@ -102,6 +108,7 @@ def run_bare(bootstrap: str, payload: list[tuple[str, dict[str, object]]]) -> fl
             "compression.type": "lz4",
             "linger.ms": 20,
             "queue.buffering.max.messages": 1_000_000,
+            **(security or {}),
         }
     )
     for key, value in payload:
@@ -391,18 +398,46 @@ def row(scenario: str, figure: str, samples: list[float], unit: str = "s") -> li
 
 
 def k_rows(args: argparse.Namespace, bootstrap: str) -> list[list[str]]:
+    return k_comparison(args, bootstrap, "")
+
+
+def k_comparison(
+    args: argparse.Namespace,
+    bootstrap: str,
+    where: str,
+    module_env: dict[str, str] | None = None,
+    bare_config: dict[str, str] | None = None,
+) -> list[list[str]]:
     payload = messages(args.messages)
-    run_bare(bootstrap, payload[:1000])  # warm the broker and librdkafka
+    run_bare(bootstrap, payload[: args.messages // 10], bare_config)  # warm the broker and librdkafka
     module, bare = [], []
     for _ in range(args.fast_repeat):  # interleaved, so drift hits both alike
-        module.append(run_module(bootstrap, payload))
-        bare.append(run_bare(bootstrap, payload))
+        module.append(run_module(bootstrap, payload, module_env))
+        bare.append(run_bare(bootstrap, payload, bare_config))
     ratio = statistics.median(bare) / statistics.median(module)
     return [
-        row("K", f"{args.messages:,} messages, producer_common", module),
-        row("K", f"{args.messages:,} messages, bare confluent-kafka loop", bare),
-        ["K", "throughput ratio module / bare (target ≥ 0.8)", f"{ratio:.2f}", "", ""],
+        row("K", f"{where}{args.messages:,} messages, producer_common", module),
+        row("K", f"{where}{args.messages:,} messages, bare confluent-kafka loop", bare),
+        ["K", f"{where}throughput ratio module / bare (target ≥ 0.8)", f"{ratio:.2f}", "", ""],
     ]
+
+
+def ka_rows(args: argparse.Namespace, _bootstrap: str) -> list[list[str]]:
+    """K on a real Apache Kafka broker, over PLAINTEXT and over SASL_SSL with SCRAM-SHA-512."""
+    from tools.kafka import KAFKA_VERSION, running_kafka
+
+    with tempfile.TemporaryDirectory() as directory, running_kafka(Path(directory)) as kafka:
+        scram = kafka.client_config("sasl_ssl", "SCRAM-SHA-512")
+        user = kafka.users["SCRAM-SHA-512"]
+        module_env = {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512"}
+        module_env |= {"KAFKA_SSL_CA_LOCATION": kafka.ca_file, "KAFKA_USERNAME": user.username}
+        module_env |= {"KAFKA_PASSWORD": user.password}
+        bare_config = {name: value for name, value in scram.items() if name != "bootstrap.servers"}
+        rows = k_comparison(args, kafka.plaintext, f"Apache Kafka {KAFKA_VERSION}, PLAINTEXT: ")
+        rows += k_comparison(
+            args, kafka.sasl_ssl, f"Apache Kafka {KAFKA_VERSION}, SASL_SSL/SCRAM-SHA-512: ", module_env, bare_config
+        )
+    return rows
 
 
 def r_rows(args: argparse.Namespace, bootstrap: str) -> list[list[str]]:
@@ -493,6 +528,7 @@ def c_rows(args: argparse.Namespace, _bootstrap: str) -> list[list[str]]:
 
 GROUPS: dict[str, Callable[[argparse.Namespace, str], list[list[str]]]] = {
     "K": k_rows,
+    "KA": ka_rows,
     "R": r_rows,
     "P": p_rows,
     "S": s_rows,

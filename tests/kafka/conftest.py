@@ -1,11 +1,58 @@
-"""The Kafka tier: against a real Apache Kafka broker (the session's ``apache_kafka``)."""
+"""The Kafka tier: against a real Apache Kafka broker (the session's ``apache_kafka``), the
+recorded feeds served locally, and Secrets Manager served by moto on a free loopback port."""
 
 from __future__ import annotations
 
+import json
+import warnings
+from collections.abc import Iterator
+
 import pytest
+from kafka_runs import SecretsManager
+
+from tools.fixture_server import FixtureServer
+from tools.kafka import ApacheKafka
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/kafka" in str(item.path):
             item.add_marker(pytest.mark.kafka)
+
+
+@pytest.fixture(scope="session")
+def feeds() -> Iterator[FixtureServer]:
+    with FixtureServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def secrets_manager(apache_kafka: ApacheKafka) -> Iterator[SecretsManager]:
+    import boto3
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # moto's advice to install moto[server], which we do
+        from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        client = boto3.client(
+            "secretsmanager",
+            region_name="us-east-1",
+            endpoint_url=url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        secret_ids = {
+            mechanism: client.create_secret(
+                Name=f"AmazonMSK_{mechanism.lower()}",
+                SecretString=json.dumps({"username": user.username, "password": user.password}),
+            )["ARN"]
+            for mechanism, user in apache_kafka.users.items()
+        }
+        yield SecretsManager(url, secret_ids, client)
+    finally:
+        server.stop()

@@ -11,6 +11,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from ..config import KafkaSettings
 from ..credentials import SaslCredentials
+from ..exceptions import ProducerError
 from ..msk_iam import confluent_oauth_cb
 from .base import NOT_ACKNOWLEDGED, SaslKeys, Settle, sasl_config
 
@@ -21,6 +22,10 @@ SASL_KEYS = SaslKeys("sasl.mechanisms", "sasl.username", "sasl.password", "oauth
 _PURGED = (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)
 BOOTSTRAP_BROKER_ID = -1  # how librdkafka names a broker known only by its bootstrap address
 MAX_METADATA_ASKS = 3  # the first may come back from the bootstrap connection, being closed
+# Before the broker has acknowledged anything, these mean the configuration is wrong (a password, a CA,
+# a host name): librdkafka would only repeat them until the delivery timeout, so the run gives up.
+_REFUSALS = {KafkaError._AUTHENTICATION: "authentication failed", KafkaError._SSL: "TLS handshake failed"}
+FLUSH_SLICE_S = 0.25  # how often a flush looks for a refusal
 
 
 def producer_config(
@@ -66,14 +71,20 @@ class ConfluentBackend:
         self._seen_errors: set[int] = set()
         self._topic: str | None = None  # the last topic produced to
         self._has_producer_id_broker = False
+        self._acknowledged = False
+        self._refused: str | None = None
         # librdkafka's own log lines go through Python logging (JSON in Lambda), not raw stderr.
-        self._producer = Producer(config, logger=log)
+        self._producer = Producer(config, logger=_OncePerBroker())
 
     def _on_error(self, error: KafkaError) -> None:
         # librdkafka repeats transport errors while it retries; one line per kind is enough.
-        if error.code() not in self._seen_errors:
-            self._seen_errors.add(error.code())
+        code = error.code()
+        if code not in self._seen_errors:
+            self._seen_errors.add(code)
             log.warning("Kafka client error: %s", error.str())
+        if code in _REFUSALS and not self._acknowledged and self._refused is None:
+            self._refused = f"{_REFUSALS[code]}: {error.str()}"
+            log.error("Kafka refused the connection, giving up: %s", self._refused)
 
     def produce(
         self,
@@ -83,6 +94,8 @@ class ConfluentBackend:
         headers: list[tuple[str, bytes]],
         sequence: int,
     ) -> None:
+        if self._refused is not None:
+            raise ProducerError(self._refused)
         while True:
             try:
                 self._producer.produce(topic, value, key, headers=headers, on_delivery=self._on_delivery)  # type: ignore[arg-type]
@@ -110,9 +123,10 @@ class ConfluentBackend:
             log.error("delivery report for a message this producer did not send")
             return
         if error is None:
+            self._acknowledged = True
             self._settle(sequence, None)
         elif error.code() in _PURGED:
-            self._settle(sequence, NOT_ACKNOWLEDGED)
+            self._settle(sequence, self._refused or NOT_ACKNOWLEDGED)
         else:
             self._settle(sequence, error.str())
 
@@ -120,10 +134,14 @@ class ConfluentBackend:
         self._producer.poll(0)
 
     def flush(self, timeout_s: float) -> None:
+        """Wait for every report, but not past a refusal (the rest is then purged by close)."""
         end = time.monotonic() + timeout_s
         if len(self._producer):  # messages queued or in flight
             self._meet_producer_id_broker(end)
-        self._producer.flush(max(0.0, end - time.monotonic()))
+        while self._refused is None:
+            left = end - time.monotonic()
+            if left <= 0 or self._producer.flush(min(FLUSH_SLICE_S, left)) == 0:
+                return
 
     def _meet_producer_id_broker(self, end: float) -> None:
         """Have librdkafka ask for its producer id now rather than on its 500 ms timer.
@@ -135,20 +153,38 @@ class ConfluentBackend:
         and the connect-time metadata refresh is skipped while the topic's metadata is fresh. The
         messages wait for the id. A metadata answer from a broker known by its id (hence up) runs
         the request at once; one per producer is enough. No broker within the messages' delivery
-        timeout means they have failed anyway: flush then reports them.
+        timeout means they have failed anyway, and a refusal ends the wait: flush then reports them.
         """
         self._producer.poll(0)  # serves an OAUTHBEARER token callback first (MSK IAM)
         end = min(end, time.monotonic() + self._delivery_timeout_s)
-        for _ in range(MAX_METADATA_ASKS):
-            if self._has_producer_id_broker or (remaining := end - time.monotonic()) <= 0:
+        asks = 0
+        while not self._has_producer_id_broker and self._refused is None and asks < MAX_METADATA_ASKS:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
                 return
             try:
-                metadata = self._producer.list_topics(self._topic, timeout=remaining)
-            except KafkaException:  # no broker in time: flush reports what is not delivered
-                return
+                metadata = self._producer.list_topics(self._topic, timeout=min(remaining, FLUSH_SLICE_S))
+            except KafkaException:  # no answer yet: serve the error callback (a refusal ends this), ask again
+                self._producer.poll(0)
+                continue
+            asks += 1
             self._has_producer_id_broker = metadata.orig_broker_id != BOOTSTRAP_BROKER_ID
 
     def close(self, timeout_s: float) -> None:
         # Purged messages get their delivery callback with _PURGE_QUEUE/_PURGE_INFLIGHT.
         self._producer.purge()
         self._producer.flush(max(0.0, timeout_s))
+
+
+class _OncePerBroker:
+    """librdkafka's log lines, each kind once per broker: it logs every failed reconnect again."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[int, str, str]] = set()
+
+    def log(self, level: int, message: str, *args: Any) -> None:
+        facility, text = (str(args[0]), str(args[-1])) if args else ("", message)
+        kind = (level, facility, text.partition("]")[0])  # "[thrd:ssl://host:port/id" names the broker
+        if kind not in self._seen:
+            self._seen.add(kind)
+            log.log(level, message, *args)

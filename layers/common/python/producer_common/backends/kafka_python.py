@@ -17,6 +17,8 @@ from .base import SaslKeys, Settle, sasl_config
 
 log = logging.getLogger(__name__)
 
+FLUSH_SLACK_S = 1.0
+
 SASL_KEYS = SaslKeys("sasl_mechanism", "sasl_plain_username", "sasl_plain_password", "sasl_oauth_token_provider")
 
 
@@ -52,6 +54,10 @@ class KafkaPythonBackend:
         self, settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float, settle: Settle
     ) -> None:
         self._settle = settle
+        # Every message sent so far has expired once the delivery timeout has passed since the flush
+        # began, so waiting longer gains nothing; kafka-python 3.0 does not expire batches whose broker
+        # died mid-run, and would otherwise hold the flush until the Lambda's deadline.
+        self._flush_limit_s = delivery_timeout_s + FLUSH_SLACK_S
         config = producer_config(settings, credentials, delivery_timeout_s)
         config["kafka_client"] = _client_tracking(settings.topic)
         self._producer = _start_within(config, config["bootstrap_timeout_ms"] / 1000 + 2)
@@ -75,7 +81,7 @@ class KafkaPythonBackend:
 
     def flush(self, timeout_s: float) -> None:
         try:
-            self._producer.flush(timeout=max(0.0, timeout_s))
+            self._producer.flush(timeout=max(0.0, min(timeout_s, self._flush_limit_s)))
         except Exception as error:  # KafkaTimeoutError: what is unsettled is reported by the caller
             log.warning("Kafka flush did not complete: %s", type(error).__name__)
 
@@ -101,23 +107,77 @@ def _client_tracking(topic: str) -> Callable[..., Any]:
     return build
 
 
+# How kafka-python says, in the log line of a failed bootstrap connection, that the configuration is
+# wrong (a password, a CA, a host name); the constructor itself only ever says "Unable to bootstrap".
+_REFUSALS = {"SaslAuthenticationFailedError": "authentication failed", "Handshake failed": "TLS handshake failed"}
+# kafka-python 3.0 drops the broker's last response when the connection's close arrives in the same
+# read, which is how a broker answers a wrong password: then all it logs is a disconnect after the
+# version exchange, that is, during SASL. Twice, that is a refusal too.
+_SASL_CLOSES_FOR_REFUSAL = 2
+_CLOSED_IN_SASL = "authentication failed: the broker closed the connection during SASL authentication"
+
+
+class _BootstrapRefusal(logging.Handler):
+    """Catches the first refusal kafka-python logs while a producer bootstraps."""
+
+    def __init__(self, sasl: bool) -> None:
+        super().__init__(logging.WARNING)
+        self.reason: str | None = None
+        self.seen = threading.Event()
+        self._sasl = sasl
+        self._sasl_closes = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.reason is not None:
+            return
+        text = record.getMessage()
+        for marker, meaning in _REFUSALS.items():
+            if marker in text:
+                detail = text[text.index(marker) :].split(" (backoff ")[0]
+                if detail.count(")") > detail.count("("):  # cut out of "Abort (...)"
+                    detail = detail[: detail.rindex(")")]
+                self._refuse(f"{meaning}: {detail}")
+                return
+        # "<KafkaConnection ... broker_version=(4, 1) (disconnected)>: Connection lost: ... socket disconnected"
+        after_versions = "broker_version=unknown" not in text
+        if self._sasl and after_versions and "Connection lost" in text and "socket disconnected" in text:
+            self._sasl_closes += 1
+            if self._sasl_closes >= _SASL_CLOSES_FOR_REFUSAL:
+                self._refuse(_CLOSED_IN_SASL)
+
+    def _refuse(self, reason: str) -> None:
+        self.reason = reason
+        self.seen.set()
+
+
 def _start_within(config: dict[str, Any], timeout_s: float) -> KafkaProducer:
     """KafkaProducer's constructor connects to the cluster, and kafka-python 3.0 can wait there
     forever (a TLS handshake the server never answers ignores bootstrap_timeout_ms). Build it on
-    a daemon thread and give up after ``timeout_s``; a stuck attempt is left behind, not waited on."""
+    a daemon thread and give up after ``timeout_s``, or at once when the broker refused the
+    credentials or the client refused the broker's certificate; a stuck attempt is left behind."""
     outcome: dict[str, Any] = {}
+    refusal = _BootstrapRefusal(sasl=config.get("sasl_mechanism") in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"))
 
     def build() -> None:
         try:
             outcome["producer"] = KafkaProducer(**config)
         except Exception as error:
             outcome["error"] = error
+        refusal.seen.set()
 
-    builder = threading.Thread(target=build, name="kafka-python-bootstrap", daemon=True)
-    builder.start()
-    builder.join(timeout_s)
+    kafka_log = logging.getLogger("kafka")
+    kafka_log.addHandler(refusal)
+    try:
+        builder = threading.Thread(target=build, name="kafka-python-bootstrap", daemon=True)
+        builder.start()
+        refusal.seen.wait(timeout_s)
+    finally:
+        kafka_log.removeHandler(refusal)
     if "producer" in outcome:
         return outcome["producer"]  # type: ignore[no-any-return]
+    if refusal.reason is not None:
+        log.error("Kafka refused the connection, giving up: %s", refusal.reason)
+        raise ProducerError(refusal.reason)
     if "error" in outcome:
         raise outcome["error"]
     raise ProducerError(f"kafka-python could not connect to {config['bootstrap_servers']} within {timeout_s:g} s")

@@ -1,0 +1,125 @@
+"""Running the RSS handler through tools/invoke.py (as `make invoke` does) against Apache Kafka,
+and reading back what it wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import feedparser
+
+from tools.broker import read_topic
+from tools.fixture_server import FEEDS
+from tools.kafka import ApacheKafka
+
+ROOT = Path(__file__).resolve().parents[2]
+# What the caller's shell may carry that would change a run: none of it reaches the handler.
+OWN_PREFIXES = ("KAFKA_", "AWS_", "FEED_", "STATE_", "FETCH_", "LOG_LEVEL")
+RSS_FIELDS = {"schema", "id", "feed_url", "feed_title", "title", "link", "summary", "author", "tags"}
+RSS_FIELDS |= {"published_at", "fetched_at"}
+
+
+@dataclass(frozen=True)
+class Invocation:
+    status: int
+    result: dict[str, Any]  # the summary, or Lambda's error JSON
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def logged(self, message: str) -> dict[str, Any]:
+        """The handler's JSON log line with this message (e.g. "run finished")."""
+        for line in self.stderr.splitlines():
+            if line.startswith("{") and message in line:
+                entry: dict[str, Any] = json.loads(line)
+                if entry.get("message") == message:
+                    return entry
+        raise AssertionError(f"no log line {message!r} in:\n{self.stderr[-3000:]}")
+
+
+@dataclass(frozen=True)
+class SecretsManager:
+    """A moto server holding one Kafka secret per SASL user of the broker."""
+
+    url: str
+    secret_ids: dict[str, str]  # mechanism -> secret ARN
+    client: object
+
+    def env(self, secret_id: str) -> dict[str, str]:
+        """What the handler needs to read ``secret_id`` from this server instead of AWS."""
+        return {
+            "KAFKA_SECRET_ID": secret_id,
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+        }
+
+
+def clean_environ() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if not name.startswith(OWN_PREFIXES)}
+
+
+def kafka_env(
+    kafka: ApacheKafka, protocol: str, mechanism: str | None = None, client: str = "confluent"
+) -> dict[str, str]:
+    """The handler's Kafka settings for one listener; credentials are the caller's to add."""
+    env = {"KAFKA_CLIENT": client, "KAFKA_SECURITY_PROTOCOL": protocol}
+    if protocol == "PLAINTEXT":
+        return env | {"KAFKA_BOOTSTRAP_SERVERS": kafka.plaintext}
+    env |= {"KAFKA_SSL_CA_LOCATION": kafka.ca_file}
+    if protocol == "SSL":
+        return env | {"KAFKA_BOOTSTRAP_SERVERS": kafka.ssl}
+    assert mechanism is not None
+    return env | {"KAFKA_BOOTSTRAP_SERVERS": kafka.sasl_ssl, "KAFKA_SASL_MECHANISM": mechanism}
+
+
+def invoke_rss(env: dict[str, str], state_path: Path, timeout_s: float = 120) -> Invocation:
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "tools/invoke.py", "RssProducerFunction", "--event", "events/schedule.json"],
+        cwd=ROOT,
+        env=clean_environ() | {"STATE_PATH": str(state_path)} | env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+    lines = done.stdout.strip().splitlines()
+    result = json.loads(lines[-1]) if lines else {}
+    return Invocation(done.returncode, result, done.stdout, done.stderr, time.monotonic() - began)
+
+
+def served_items(feed_urls: list[str]) -> dict[str, int]:
+    """Each served feed's URL -> how many distinct entries its recorded file has."""
+    counts: dict[str, int] = {}
+    for url in feed_urls:
+        entries = feedparser.parse((FEEDS / url.rsplit("/", 1)[1]).read_bytes()).entries
+        counts[url] = len({entry.get("id") or entry.get("link") or entry.get("title") for entry in entries})
+    return counts
+
+
+def read_back(kafka: ApacheKafka, topic: str) -> list[dict[str, Any]]:
+    """Every record of the topic, from Apache Kafka's log (assign(), from the first offset)."""
+    return read_topic(kafka.plaintext, topic, timeout_s=20)
+
+
+def check_rss_messages(messages: list[dict[str, Any]], feed_urls: list[str]) -> None:
+    """Key, headers and JSON value of every message are what the contract says."""
+    for message in messages:
+        value = message["value"]
+        assert isinstance(value, dict), message
+        assert set(value) >= RSS_FIELDS, sorted(RSS_FIELDS - set(value))
+        assert value["schema"] == "rss_item/1" and message["key"] == value["id"]
+        assert message["headers"] == {"schema": "rss_item/1", "source": value["feed_url"]}
+        assert value["feed_url"] in feed_urls
+        assert value["fetched_at"].endswith(("Z", "+00:00"))
