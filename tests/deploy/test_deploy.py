@@ -26,10 +26,14 @@ pytestmark = pytest.mark.deploy
 FUNCTIONS = ("RssProducerFunction", "PolymarketProducerFunction")
 DEFAULT_STACK = "producers"
 SHARDED_STACK = "producers-sharded"
+SECRET = "arn:aws:secretsmanager:us-east-1:000000000000:secret:AmazonMSK_producers-AbCdEf"
 UPDATE = {
     "LogLevel": "DEBUG",
     "MaxMarkets": "7",
     "FeedUrls": "https://example.org/a.xml,https://example.org/b.xml",
+    "SecurityProtocol": "SASL_SSL",
+    "SaslMechanism": "SCRAM-SHA-512",
+    "KafkaSecretArn": SECRET,
 }
 # The managed policies SAM attaches to each function's role beside the template's own Policies.
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -224,6 +228,12 @@ def test_alarms_watch_what_the_template_names_and_tell_the_topic(stack: Stack) -
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_role_grants_what_the_template_promises_and_no_more(stack: Stack, function: str) -> None:
+    granted = role_statements(stack, function)
+    assert not [s for s in granted if any(a.startswith("secretsmanager:") for a in s["Action"])]  # no KafkaSecretArn
+
+
+def role_statements(stack: Stack, function: str) -> list[dict[str, Any]]:
+    """The function role's inline statements, checked to be the template's Policies and SAM's one addition."""
     iam = stack.client("iam")
     role = stack.physical(f"{function}Role")
     trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
@@ -246,6 +256,7 @@ def test_each_role_grants_what_the_template_promises_and_no_more(stack: Stack, f
     )
     assert statements({"Statement": granted}) == statements({"Statement": promised})
     assert all("*" not in resource for statement in granted for resource in statement["Resource"])
+    return granted
 
 
 def test_what_the_emulator_does_not_apply_is_in_the_processed_template(stack: Stack) -> None:
@@ -339,6 +350,16 @@ def test_a_parameter_change_updates_the_functions_in_place(deployer: Deployer, s
     polymarket = configuration(updated, "PolymarketProducerFunction")["Environment"]["Variables"]
     assert rss["FEED_URLS"] == UPDATE["FeedUrls"] and rss["STATE_TABLE"] == table
     assert (rss["LOG_LEVEL"], polymarket["LOG_LEVEL"], polymarket["MAX_MARKETS"]) == ("DEBUG", "DEBUG", "7")
+    # and a Kafka secret brings read access to that one secret, for both roles: read in the processed
+    # template, since LocalStack's role update ignores changed inline policies (it does not enforce IAM either)
+    for function in FUNCTIONS:
+        granted = []
+        for policy in updated.resolve(updated.processed["Resources"][f"{function}Role"]["Properties"]["Policies"]):
+            granted += statements(policy["PolicyDocument"])
+        secret = [s for s in granted if any(action.startswith("secretsmanager:") for action in s["Action"])]
+        assert secret == [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [SECRET]}]
+        environment = configuration(updated, function)["Environment"]["Variables"]
+        assert (environment["KAFKA_SECRET_ID"], environment["KAFKA_SASL_MECHANISM"]) == (SECRET, "SCRAM-SHA-512")
 
 
 # --- sam delete -------------------------------------------------------------------------------------------
