@@ -32,7 +32,9 @@ RUN_DIR = ROOT / ".run"
 STATE_FILE = RUN_DIR / "localstack.json"
 LOG_FILE = RUN_DIR / "localstack.log"
 VERSION = "2026.3.0"  # localstack-core, as pinned in tools/localstack-requirements.txt
-DEFAULT_VENV = Path.home() / ".cache" / "kafka-data-producers" / f"localstack-{VERSION}"
+# The project's download cache, as for Kafka and the registry: $KAFKA_PRODUCERS_CACHE, else ~/.cache/kafka-producers.
+CACHE = Path(os.environ.get("KAFKA_PRODUCERS_CACHE") or Path.home() / ".cache" / "kafka-producers")
+DEFAULT_VENV = CACHE / f"localstack-{VERSION}"
 REGION = "us-east-1"
 SAMCONFIG = ROOT / "samconfig.toml"
 DEFAULT_STACK = "kafka-producers-local"
