@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.stack import Deployer, Stack, statements
-from tools.cfn_template import env_string, function_properties
+from tests.deploy.stack import TEMPLATE, Deployer, Stack, statements
+from tools.cfn_template import env_string, function_properties, load_template
 from tools.loopback import BLOCKED
 
 pytestmark = pytest.mark.deploy
@@ -39,13 +39,17 @@ UPDATE = {
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 VPC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 deleted: set[str] = set()  # stacks test_sam_delete_leaves_nothing_behind deleted
+# The sharded stack also switches on the optional layers the template offers, so that each is seen attached.
+OPTIONAL_LAYERS = {"SchemaRegistryUrl": "https://registry.example.org"}
 
 
 @pytest.fixture(scope="module")
 def stacks(deployer: Deployer) -> Iterator[dict[str, Stack]]:
     """Both stacks; the ones still standing are deleted at the end whatever happened."""
     deployed = {DEFAULT_STACK: deployer.deploy(DEFAULT_STACK)}
-    deployed[SHARDED_STACK] = deployer.deploy(SHARDED_STACK, {"RssShards": "3"})
+    offered = load_template(TEMPLATE)["Parameters"]
+    sharded = {"RssShards": "3", **{name: value for name, value in OPTIONAL_LAYERS.items() if name in offered}}
+    deployed[SHARDED_STACK] = deployer.deploy(SHARDED_STACK, sharded)
     yield deployed
     for name in [name for name in deployed if name not in deleted]:
         deployer.delete(name)
@@ -101,9 +105,11 @@ def deployed_function(stack: Stack, function: str) -> dict[str, Any]:
 # --- the default stack --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("name", [DEFAULT_STACK, SHARDED_STACK])
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_functions_are_deployed_as_the_template_describes(stack: Stack, function: str) -> None:
-    # Given the default stack, When its function is read back, Then it is the template's, fully resolved
+def test_functions_are_deployed_as_the_template_describes(stacks: dict[str, Stack], name: str, function: str) -> None:
+    # Given a stack, When its function is read back, Then it is the template's, fully resolved
+    stack = stacks[name]
     deployed = deployed_function(stack, function)
     assert deployed == expected_function(stack, function)
     assert configuration(stack, function)["State"] == "Active"
