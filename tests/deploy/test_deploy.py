@@ -3,7 +3,8 @@
 The tests run in file order: a default stack and its assertions, a sharded stack (RssShards=3)
 beside it, the default stack updated with other parameters, then both deleted and nothing left.
 LocalStack's legacy CloudFormation engine stores but does not apply reserved concurrency, log
-retention and point-in-time recovery: those are asserted on the processed template.
+retention, point-in-time recovery and, on an update, changed inline role policies: those are
+asserted on the processed template.
 """
 
 from __future__ import annotations
