@@ -20,6 +20,7 @@ export BROKER_PORT
 .PHONY: help venv test test-unit lint format run demo invoke broker broker-stop tail build deploy validate bench clean
 .PHONY: registry-install registry registry-stop register-schemas
 .PHONY: kafka kafka-stop kafka-dist
+.PHONY: localstack-venv deploy-local deploy-local-delete localstack-stop test-setup test-setup-jvm
 
 help: ## This list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,7 +33,15 @@ $(BIN)/.installed: requirements-dev.txt layers/kafka_deps/requirements.txt layer
 
 venv: $(BIN)/.installed ## Create .venv with every development dependency
 
-test: venv kafka-dist $(REGISTRY_JAR) ## The whole suite: unit, integration (embedded broker), Apache Kafka tier, template checks
+# The heavy one-time setups, side by side: the .venv chain (then Kafka and the registry, one mvn
+# after the other), LocalStack's and Airflow's own environments. Each is a no-op once done.
+test-setup:
+	@$(MAKE) --no-print-directory -j3 test-setup-jvm localstack-venv airflow-venv
+
+test-setup-jvm: venv
+	@$(MAKE) --no-print-directory -j1 kafka-dist registry-install
+
+test: test-setup ## The whole suite: unit, integration (embedded broker), Apache Kafka, registry, deploy (LocalStack), Airflow, template
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: venv ## Unit tests only (no broker, no sam)
@@ -124,6 +133,35 @@ start-lambda: venv ## The Lambda Invoke API for the template's functions on 127.
 
 airflow-venv: ## Airflow 3's own virtual environment for the Airflow tier (pinned; cached in ~/.cache/kafka-producers)
 	@$(PYTHON) -m tools.airflow_env
+
+# --- LocalStack: `sam deploy` rehearsed on this machine (tools/localstack.py) ---
+LOCALSTACK_PORT ?= 4566
+STACK_NAME ?= kafka-producers-local
+# localstack-core runs on CPython 3.13 in host mode; its own venv, pinned by tools/localstack-requirements.txt.
+PYTHON313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python) python3.13)
+LOCALSTACK_VENV ?= $(or $(KAFKA_PRODUCERS_CACHE),$(HOME)/.cache/kafka-producers)/localstack-2026.3.0
+UV_VERSION := 0.13.9
+export LOCALSTACK_PYTHON := $(LOCALSTACK_VENV)/bin/python
+
+# uv installs the 130 pinned packages in seconds where pip takes minutes on a cold cache.
+$(LOCALSTACK_VENV)/.installed: tools/localstack-requirements.txt
+	test -x $(LOCALSTACK_VENV)/bin/python || $(PYTHON313) -m venv $(LOCALSTACK_VENV)
+	$(LOCALSTACK_VENV)/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	$(LOCALSTACK_VENV)/bin/uv pip install --quiet --python $(LOCALSTACK_VENV)/bin/python -r tools/localstack-requirements.txt
+	touch $@
+
+localstack-venv: $(LOCALSTACK_VENV)/.installed ## LocalStack's own Python 3.13 venv (under ~/.cache)
+
+deploy-local: export SAM_CLI_TELEMETRY = 0
+deploy-local: build localstack-venv ## Real sam deploy of STACK_NAME to LocalStack on 127.0.0.1:LOCALSTACK_PORT
+	$(BIN)/python -m tools.localstack start --port $(LOCALSTACK_PORT)
+	$(BIN)/python -m tools.localstack deploy --stack-name $(STACK_NAME)
+
+deploy-local-delete: venv ## sam delete of STACK_NAME from LocalStack
+	$(BIN)/python -m tools.localstack delete --stack-name $(STACK_NAME)
+
+localstack-stop: ## Stop the LocalStack that make deploy-local started
+	$(PYTHON) -m tools.localstack stop
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .run
