@@ -100,11 +100,12 @@ def invoke_rss(env: dict[str, str], state_path: Path, timeout_s: float = 120) ->
 
 
 def served_items(feed_urls: list[str]) -> dict[str, int]:
-    """Each served feed's URL -> how many distinct entries its recorded file has."""
+    """Each served feed's URL -> how many distinct entries (differing in anything the reference parser
+    reads) its recorded file has: each is an item of its own, however its ids collide."""
     counts: dict[str, int] = {}
     for url in feed_urls:
         entries = feedparser.parse((FEEDS / url.rsplit("/", 1)[1]).read_bytes()).entries
-        counts[url] = len({entry.get("id") or entry.get("link") or entry.get("title") for entry in entries})
+        counts[url] = len({json.dumps(entry, sort_keys=True, default=str) for entry in entries})
     return counts
 
 

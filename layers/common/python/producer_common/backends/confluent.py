@@ -177,12 +177,16 @@ class ConfluentBackend:
 
 
 class _OncePerBroker:
-    """librdkafka's log lines, each kind once per broker: it logs every failed reconnect again."""
+    """librdkafka's log lines, each kind once per broker: it logs every failed reconnect again.
+    Debug lines (only there when `debug` contexts are configured) all pass: they are asked for."""
 
     def __init__(self) -> None:
         self._seen: set[tuple[int, str, str]] = set()
 
     def log(self, level: int, message: str, *args: Any) -> None:
+        if level <= logging.DEBUG:
+            log.log(level, message, *args)
+            return
         facility, text = (str(args[0]), str(args[-1])) if args else ("", message)
         kind = (level, facility, text.partition("]")[0])  # "[thrd:ssl://host:port/id" names the broker
         if kind not in self._seen:
