@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import sys
 import time
 import uuid
@@ -62,6 +63,26 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._end - time.monotonic()) * 1000))
+
+
+@pytest.fixture(autouse=True)
+def _package_loggers_as_found() -> Iterator[None]:
+    """A handler run in process copies Powertools' handler, bound to this test's captured stdout, onto
+    the producer_common loggers; later tests must not log into that stream once pytest closed it."""
+
+    def handlers() -> dict[str, list[logging.Handler]]:
+        return {
+            name: list(logger.handlers)
+            for name, logger in logging.root.manager.loggerDict.items()
+            if name.startswith("producer_common") and isinstance(logger, logging.Logger)
+        }
+
+    before = handlers()
+    yield
+    for name, now in handlers().items():
+        for handler in now:
+            if handler not in before.get(name, []):
+                logging.getLogger(name).removeHandler(handler)
 
 
 @pytest.fixture
