@@ -39,7 +39,8 @@ test-setup:
 	@$(MAKE) --no-print-directory -j3 test-setup-jvm localstack-venv airflow-venv
 
 test-setup-jvm: venv
-	@$(MAKE) --no-print-directory -j1 kafka-dist registry-install
+	@$(MAKE) --no-print-directory kafka-dist
+	@$(MAKE) --no-print-directory registry-install
 
 test: test-setup ## The whole suite: unit, integration (embedded broker), Apache Kafka, registry, deploy (LocalStack), Airflow, template
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
