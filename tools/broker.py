@@ -42,6 +42,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def port_free(port: int) -> bool:
+    """Whether nothing listens on (or holds) that loopback port."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
@@ -163,7 +173,7 @@ def _decode(message: Any, value_decoder: Callable[[bytes], Any] | None = None) -
 
 def _start(port: int) -> int:
     RUN_DIR.mkdir(exist_ok=True)
-    if PID_FILE.exists() and _alive(_pid()):
+    if PID_FILE.exists() and alive(_pid()):
         running_port = _port()
         if running_port == port:
             print(f"broker already running on 127.0.0.1:{port} (pid {_pid()})", file=sys.stderr)
@@ -187,7 +197,7 @@ def _stop() -> int:
         print("no broker running", file=sys.stderr)
         return 0
     pid = _pid()
-    if _alive(pid):
+    if alive(pid):
         os.kill(pid, signal.SIGTERM)
     PID_FILE.unlink()
     print(f"broker stopped (pid {pid})", file=sys.stderr)
@@ -203,7 +213,8 @@ def _port() -> int | None:
     return int(fields[1]) if len(fields) > 1 else None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process of that pid exists."""
     try:
         os.kill(pid, 0)
     except OSError:

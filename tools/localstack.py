@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.broker import free_port
+from tools.broker import alive, free_port, port_free
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
@@ -177,17 +177,9 @@ def stop_group(pid: int, wait: Any = None, timeout_s: float = 20.0) -> None:
                     return
                 except subprocess.TimeoutExpired:
                     continue
-            if not _alive(pid):
+            if not alive(pid):
                 return
             time.sleep(0.2)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
 
 
 # --- the SAM CLI against the emulator ---------------------------------------------------------------
@@ -254,7 +246,7 @@ def _running() -> dict[str, Any] | None:
         state: dict[str, Any] = json.loads(STATE_FILE.read_text())
     except (OSError, ValueError):
         return None
-    return state if _alive(int(state["pid"])) else None
+    return state if alive(int(state["pid"])) else None
 
 
 def _start(port: int) -> int:
@@ -265,7 +257,7 @@ def _start(port: int) -> int:
             return 0
         print(f"LocalStack is running on port {state['port']}: `make localstack-stop` first", file=sys.stderr)
         return 1
-    if not _port_free(port):
+    if not port_free(port):
         print(f"127.0.0.1:{port} is held by another process; choose LOCALSTACK_PORT=<free port>", file=sys.stderr)
         return 1
     RUN_DIR.mkdir(exist_ok=True)
@@ -275,17 +267,6 @@ def _start(port: int) -> int:
     STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
     print(f"LocalStack {VERSION} at {emulator.endpoint} (pid {state['pid']}, log {LOG_FILE})", file=sys.stderr)
     return 0
-
-
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _stop() -> int:

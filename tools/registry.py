@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import schema_catalog as catalog
-from tools.broker import _alive, free_port, stop_process
+from tools.broker import alive, free_port, port_free, stop_process
 
 VERSION = "3.3.3"
 ARTIFACT = f"io.apicurio:apicurio-registry-app:{VERSION}:tar.gz:all"
@@ -211,14 +211,14 @@ def register(
 def _start(port: int | None) -> int:
     RUN_DIR.mkdir(exist_ok=True)
     state = _state()
-    if state and _alive(state["pid"]):
+    if state and alive(state["pid"]):
         if port in (None, state["port"]):
             print(f"registry already running at {state['url']} (pid {state['pid']})", file=sys.stderr)
             return 0
         print(f"a registry is already running on port {state['port']}; `make registry-stop` first", file=sys.stderr)
         return 1
     port = port or free_port()
-    if not _port_free(port):
+    if not port_free(port):
         print(f"127.0.0.1:{port} is held by another process; choose another REGISTRY_PORT", file=sys.stderr)
         return 1
     command = registry_command(port)
@@ -241,7 +241,7 @@ def _stop() -> int:
     if state is None:
         print("no registry running", file=sys.stderr)
         return 0
-    if _alive(state["pid"]):
+    if alive(state["pid"]):
         os.kill(state["pid"], signal.SIGTERM)
     STATE_FILE.unlink()
     print(f"registry stopped (pid {state['pid']})", file=sys.stderr)
@@ -255,23 +255,12 @@ def _state() -> dict[str, Any] | None:
         return None
 
 
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _registry_url(given: str | None) -> str:
     url = given or os.environ.get("SCHEMA_REGISTRY_URL")
     if url:
         return url.rstrip("/")
     state = _state()
-    if state and _alive(state["pid"]):
+    if state and alive(state["pid"]):
         return str(state["url"])
     raise RegistryError("no registry: set SCHEMA_REGISTRY_URL or start one with `make registry`")
 
@@ -299,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             return _stop()
         if args.command == "status":
             state = _state()
-            running = bool(state and _alive(state["pid"]))
+            running = bool(state and alive(state["pid"]))
             print(json.dumps({"running": running, **(state or {})}))
             return 0 if running else 1
         value_format = args.format or os.environ.get("KAFKA_VALUE_FORMAT") or "avro"
