@@ -99,6 +99,8 @@ def bare_serializer(registry: EmbeddedRegistry, value_format: str, topic: str) -
 def run_bare(bootstrap: str, registry: EmbeddedRegistry, value_format: str, payload: list[Any]) -> float:
     from confluent_kafka import Producer
 
+    from tools.bench import BARE_PRODUCER  # here: tools.bench imports this module
+
     topic = fresh_topic(registry, value_format)
     acked = 0
 
@@ -108,16 +110,7 @@ def run_bare(bootstrap: str, registry: EmbeddedRegistry, value_format: str, payl
 
     started = time.perf_counter()
     serialize = bare_serializer(registry, value_format, topic)
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "enable.idempotence": True,
-            "acks": "all",
-            "compression.type": "lz4",
-            "linger.ms": 20,
-            "queue.buffering.max.messages": 1_000_000,
-        }
-    )
+    producer = Producer({"bootstrap.servers": bootstrap, **BARE_PRODUCER})
     headers: list[tuple[str, str | bytes | None]] = [
         ("schema", REF.encode()),
         ("source", b"https://example.org/feed.xml"),
