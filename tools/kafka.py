@@ -284,8 +284,8 @@ class ApacheKafka:
                 f"{libs}/*",
                 "kafka.tools.StorageTool",
                 "format",
-                "--cluster-id",
-                _cluster_id(),
+                # One token: a base64url id may begin with "-", which argparse would take for an option.
+                f"--cluster-id={_cluster_id()}",
                 "--config",
                 str(properties),
                 *scram,
