@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -58,11 +59,35 @@ def server_environment(port: int, root: Path) -> dict[str, str]:
         "FILESYSTEM_ROOT": str(root),  # host mode keeps its files here, one folder per instance
         "DNS_ADDRESS": "0",  # no DNS server: it would bind port 53 and forward to upstream resolvers
         "DISABLE_EVENTS": "1",  # no usage analytics
-        "SKIP_SSL_CERT_DOWNLOAD": "1",  # a self-signed certificate instead of one fetched from the internet
+        "SKIP_SSL_CERT_DOWNLOAD": "1",  # never fetch a certificate from the internet
+        # Its own certificate code needs pyOpenSSL's X509Extension, which pyOpenSSL 25+ no longer has:
+        # the gateway serves the one gateway_certificate() made for this root instead.
+        "CUSTOM_SSL_CERT_PATH": str(gateway_certificate_path(root)),
+        # In a container LocalStack takes /var/lib/localstack and /tmp/localstack for its directories,
+        # which outlive a run (a certificate left there once hid the above); host mode keeps them all
+        # under FILESYSTEM_ROOT, so each run starts empty.
+        "OVERRIDE_IN_DOCKER": "0",
+        "XDG_CACHE_HOME": str(root / "xdg-cache"),  # plux's entry-point cache, ~/.cache otherwise
         # The default (v2) engine resolves !GetAtt of SAM-generated resources before the transform
         # runs, and fails on this template; the legacy engine transforms first.
         "PROVIDER_OVERRIDE_CLOUDFORMATION": "engine-legacy",
     }
+
+
+def gateway_certificate_path(root: Path) -> Path:
+    return root / "gateway.pem"
+
+
+def gateway_certificate(root: Path) -> Path:
+    """A self-signed certificate for the gateway, made with ``cryptography`` (through trustme) for this
+    root: the private key, then the certificate, in one PEM file as CUSTOM_SSL_CERT_PATH expects."""
+    import trustme
+
+    path = gateway_certificate_path(root)
+    issued = trustme.CA(organization_name="kafka-producers LocalStack").issue_cert("localhost", "127.0.0.1")
+    path.write_bytes(issued.private_key_pem.bytes() + b"".join(blob.bytes() for blob in issued.cert_chain_pems))
+    path.chmod(0o600)
+    return path
 
 
 def aws_environment(endpoint: str) -> dict[str, str]:
@@ -131,6 +156,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         self.root.mkdir(parents=True, exist_ok=True)
+        gateway_certificate(self.root)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [str(localstack_python()), str(ROOT / "tools" / "localstack_server.py")],
@@ -261,7 +287,9 @@ def _start(port: int) -> int:
         print(f"127.0.0.1:{port} is held by another process; choose LOCALSTACK_PORT=<free port>", file=sys.stderr)
         return 1
     RUN_DIR.mkdir(exist_ok=True)
-    emulator = LocalStack(RUN_DIR / "localstack", port=port, log_path=LOG_FILE).start()
+    root = RUN_DIR / "localstack"
+    shutil.rmtree(root, ignore_errors=True)  # nothing from an earlier run: each start is a new machine's
+    emulator = LocalStack(root, port=port, log_path=LOG_FILE).start()
     assert emulator.process is not None
     state = {"pid": emulator.process.pid, "port": port, "endpoint": emulator.endpoint, "region": REGION}
     STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
