@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.deploy.stack import Deployer
 from tools.localstack import LocalStack, localstack_python
-
-ROOT = Path(__file__).resolve().parents[2]
-# Kept between runs, like tests/template/test_build.py's: sam's build cache needs a fixed build dir.
-BUILD_ROOT = ROOT / ".aws-sam" / "deploy-tests"
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +21,7 @@ def localstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]
 
 
 @pytest.fixture(scope="session")
-def deployer(localstack: LocalStack) -> Deployer:
+def deployer(localstack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Deployer:
     deployer = Deployer(localstack)
-    deployer.build(BUILD_ROOT)
+    deployer.build(tmp_path_factory.mktemp("sam-build"))  # made for this run: no earlier build stands in
     return deployer

@@ -18,11 +18,7 @@ from tools.layer import LIBRARIES
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SAM = BIN / "sam"
-pytestmark = [pytest.mark.template, pytest.mark.skipif(not SAM.exists(), reason=f"no sam executable at {SAM}")]
-# Kept between runs (under .aws-sam, like `make build`'s own): sam writes build.toml, which says what is
-# cached, beside the build dir, so a reusable cache needs a fixed build dir. Separate from `make build`'s
-# because sam prunes cache entries its own build.toml does not list.
-BUILD_ROOT = ROOT / ".aws-sam" / "template-tests"
+pytestmark = pytest.mark.template
 MAX_LAYER_BYTES = 45 * 1024 * 1024  # issue 6: the built layer at most 45 MB unzipped (Lambda allows 250 MB in all)
 COMMON_MODULES = [
     "producer_common",
@@ -97,10 +93,11 @@ print(json.dumps({"token": bool(token), "expiry_ms": expiry_ms, "urllib3": urlli
 
 
 @pytest.fixture(scope="session")
-def build_dir() -> Iterator[Path]:
-    """One `sam build` per session; an unchanged function or layer comes from the cache (sam empties the
-    build dir first, so nothing stale survives)."""
-    out = BUILD_ROOT / "build"
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One `sam build` per session, in a directory made for this run: no build of an earlier run (nor its
+    cache) can stand in for this one."""
+    build_root = tmp_path_factory.mktemp("sam-build")
+    out = build_root / "build"
     done = subprocess.run(
         [
             str(SAM),
@@ -111,7 +108,7 @@ def build_dir() -> Iterator[Path]:
             str(out),
             "--cached",
             "--cache-dir",
-            str(BUILD_ROOT / "cache"),
+            str(build_root / "cache"),
             "--parallel",
         ],
         cwd=ROOT,
