@@ -18,7 +18,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from tools.up import Clock, Producer
 
-STYLES = {"ok": "green", "partial": "yellow", "running": "cyan", "stopped": "dim"}
+STYLES = {"ok": "green", "partial": "yellow", "error": "red", "running": "cyan", "stopped": "dim"}
 
 
 class View:

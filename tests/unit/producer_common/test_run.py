@@ -59,6 +59,27 @@ def test_a_source_error_makes_the_run_partial() -> None:
     assert summary["status"] == "partial"
 
 
+def test_a_run_whose_every_source_failed_is_an_error() -> None:
+    # Given two sources that both failed (no network: every fetch a connection error)
+    sources = [
+        SourceResult("s1", "error", error="connection refused by example.org"),
+        SourceResult("s2", "error", error="DNS look-up failed for example.net"),
+    ]
+
+    # When the run ends
+    summary = deliver_run(
+        "rss",
+        SETTINGS,
+        FakeLambdaContext(),
+        Metrics(namespace="T", service="u"),
+        work_sending([], sources),
+        backend_factory=factory(FakeBackend()),
+    )
+
+    # Then it says error, not partial (nothing was produced from any source)
+    assert (summary["status"], summary["produced"]) == ("error", 0)
+
+
 def test_undelivered_messages_raise_after_the_producer_closed() -> None:
     backend = FakeBackend(fail_keys={b"b"})
     with pytest.raises(DeliveryError, match="1 of 2 messages were not delivered"):

@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from .producer import DeliveryReport
 
-SourceStatus = Literal["ok", "not_modified", "error"]
+SourceStatus = Literal["ok", "not_modified", "not_due", "error"]
+RunStatus = Literal["ok", "partial", "error"]
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,9 @@ def run_summary(
     duplicates: int = 0,
     **extra: Any,
 ) -> dict[str, Any]:
-    healthy = report.ok and all(source.status != "error" for source in sources)
     return {
         "function": function,
-        "status": "ok" if healthy else "partial",
+        "status": run_status(sources, report),
         "produced": len(report.acknowledged),
         "failed": len(report.failed),
         "duplicates": duplicates,
@@ -41,3 +41,12 @@ def run_summary(
         **extra,
         "duration_ms": round(duration_s * 1000),
     }
+
+
+def run_status(sources: Sequence[SourceResult], report: DeliveryReport) -> RunStatus:
+    """``error`` when every source failed, ``partial`` when some did (or a message was not delivered),
+    else ``ok``. A run with no sources at all is ``ok``: nothing was asked of it."""
+    failed = sum(source.status == "error" for source in sources)
+    if sources and failed == len(sources):
+        return "error"
+    return "ok" if report.ok and not failed else "partial"
