@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import queue
+import shutil
 import sys
 import threading
 import time
@@ -139,8 +140,14 @@ def _json(body: bytes) -> Any:
 
 
 def client_command(handler: str) -> list[str]:
-    """The runtime client as Lambda's python runtimes start it, with this interpreter."""
-    return [sys.executable, "-u", "-m", "awslambdaric", handler]
+    """The runtime client as Lambda's python runtimes start it, with this interpreter.
+
+    The client runs in a session of its own (a Ctrl-C reaches the runner, which stops it cleanly), so a
+    SIGKILL of the runner's process group would not reach it: util-linux's setpriv asks the kernel to
+    SIGKILL it when its parent dies, whatever kills the parent."""
+    command = [sys.executable, "-u", "-m", "awslambdaric", handler]
+    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+    return [setpriv, "--pdeathsig", "KILL", "--", *command] if setpriv else command
 
 
 def client_environment(api: RuntimeAPI, layer_dirs: tuple[Path, ...]) -> dict[str, str]:
