@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import requests
 from producer_common.deadline import Deadline
-from producer_common.http import RetryPolicy, send_with_retries
+from producer_common.http import RetryPolicy, describe_request_error, send_with_retries
 from producer_common.state import FeedValidators
 from rss_redirects import RedirectGuard, RedirectRefused
 
@@ -66,7 +66,7 @@ class Fetcher:
         except requests.TooManyRedirects:
             raise FeedError("too many redirects") from None
         except requests.RequestException as error:
-            raise FeedError(type(error).__name__) from None
+            raise FeedError(describe_request_error(error, url)) from None
         validators = FeedValidators(received.get("etag"), received.get("last-modified"))
         return Fetched(body, received, validators, time.monotonic() - started)
 

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,3 +103,47 @@ def test_an_unreachable_broker_makes_the_run_raise(sources: FixtureServer) -> No
     status, error, _ = invoke("RssProducerFunction", "events/schedule.json", env)
     assert status == 1 and error["errorType"] == "DeliveryError"
     assert re.match(r"(\d+) of \1 messages were not delivered", error["errorMessage"])
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        return int(server.getsockname()[1])
+
+
+@pytest.mark.parametrize("client", ["confluent", "kafka-python"])
+def test_a_broker_that_cannot_be_reached_ends_the_run_in_seconds_naming_it(sources: FixtureServer, client: str) -> None:
+    # Given feeds that answer, and a bootstrap address where no broker listens
+    bootstrap = f"127.0.0.1:{closed_port()}"
+    env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_CLIENT": client, "FEED_URLS": sources.feed_urls()[0]}
+
+    # When the function is invoked
+    started = time.monotonic()
+    status, error, stderr = invoke("RssProducerFunction", "events/schedule.json", env)
+    elapsed = time.monotonic() - started
+
+    # Then it raises (Lambda retries) within seconds, saying which address could not be reached and why
+    assert status == 1, stderr[-2000:]
+    assert error["errorType"] == "DeliveryError"
+    assert f"no Kafka broker reachable at {bootstrap}" in error["errorMessage"]
+    assert "refused" in error["errorMessage"].lower() or "ECONNREFUSED" in error["errorMessage"]
+    assert elapsed < 10, f"{elapsed:.1f} s"
+
+
+def test_a_run_in_which_every_source_failed_is_an_error_naming_each_host(broker: EmbeddedBroker) -> None:
+    # Given feeds on two loopback addresses where nothing listens (as with no network at all)
+    port = closed_port()
+    feeds = [f"http://127.0.0.2:{port}/a.xml", f"http://127.0.0.3:{port}/b.xml"]
+    env = {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "FEED_URLS": ",".join(feeds)}
+
+    # When the function is invoked
+    status, summary, stderr = invoke("RssProducerFunction", "events/schedule.json", env)
+
+    # Then the run is an error (not partial), and each source says which host refused
+    assert status == 0, stderr[-2000:]
+    assert (summary["status"], summary["produced"]) == ("error", 0)
+    assert [source["error"] for source in summary["sources"]] == [
+        "connection refused by 127.0.0.2",
+        "connection refused by 127.0.0.3",
+    ]

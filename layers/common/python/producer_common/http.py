@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -111,3 +114,47 @@ class RateLimiter:
             self._next = start + self._interval
         if start > now:
             self._sleep(start - now)
+
+
+def describe_request_error(error: requests.RequestException, url: str) -> str:
+    """What went wrong, in words a reader of the summary can act on: the host, and the kind of failure
+    (DNS, refused, timeout, TLS, a broken answer) rather than only the exception's class."""
+    request_url = getattr(error.request, "url", None) or url  # after a redirect: the host that failed
+    host = urlsplit(request_url).hostname or request_url
+    causes = _causes(error)
+    if isinstance(error, requests.ConnectTimeout):
+        return f"connection to {host} timed out"
+    if isinstance(error, requests.ReadTimeout):
+        return f"{host} did not answer in time"
+    if isinstance(error, requests.exceptions.SSLError) or any(isinstance(c, ssl.SSLError) for c in causes):
+        reason = next((c for c in causes if isinstance(c, ssl.SSLError)), error)
+        return f"TLS with {host} failed: {getattr(reason, 'reason', None) or type(reason).__name__}"
+    if any(isinstance(c, socket.gaierror) for c in causes) or "NameResolutionError" in _names(causes):
+        return f"DNS look-up of {host} failed"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return f"connection refused by {host}"
+    if any(isinstance(c, ConnectionResetError) for c in causes):
+        return f"connection reset by {host}"
+    if isinstance(error, requests.exceptions.ContentDecodingError):
+        return f"the body from {host} could not be decoded"
+    if isinstance(error, requests.exceptions.ChunkedEncodingError) or "ProtocolError" in _names(causes):
+        return f"{host} broke off or garbled its answer"
+    return f"{type(error).__name__} from {host}"
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The exception, what it wraps (args, __cause__, __context__, urllib3's .reason), to a few levels."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [error]
+    while todo and len(seen) < 12:
+        current = todo.pop()
+        if any(current is known for known in seen):
+            continue
+        seen.append(current)
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        todo.extend(item for item in linked if isinstance(item, BaseException))
+    return seen
+
+
+def _names(causes: list[BaseException]) -> set[str]:
+    return {type(cause).__name__ for cause in causes}

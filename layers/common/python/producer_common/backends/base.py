@@ -15,6 +15,15 @@ from ..credentials import SaslCredentials
 # its number, so a run's garbage collector has nothing to trace while messages are in flight.
 Settle = Callable[[int, str | None], object]
 NOT_ACKNOWLEDGED = "not acknowledged before the deadline"
+# Before any broker has answered, this long without one means none is reachable (a wrong address, a
+# closed port, a name that does not resolve): the run says so instead of waiting out its delivery timeout.
+# A broker that merely restarts answers again well within it.
+UNREACHABLE_AFTER_S = 5.0
+
+
+def unreachable(bootstrap_servers: str, detail: str) -> str:
+    """The reason every message of a run failed when no broker could be reached."""
+    return f"no Kafka broker reachable at {bootstrap_servers} within {UNREACHABLE_AFTER_S:g} s: {detail}"
 
 
 class Backend(Protocol):

@@ -13,7 +13,7 @@ from ..config import KafkaSettings
 from ..credentials import SaslCredentials
 from ..exceptions import ProducerError
 from ..msk_iam import confluent_oauth_cb
-from .base import NOT_ACKNOWLEDGED, SaslKeys, Settle, sasl_config
+from .base import NOT_ACKNOWLEDGED, UNREACHABLE_AFTER_S, SaslKeys, Settle, sasl_config, unreachable
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ MAX_METADATA_ASKS = 3  # the first may come back from the bootstrap connection, 
 # a host name): librdkafka would only repeat them until the delivery timeout, so the run gives up.
 _REFUSALS = {KafkaError._AUTHENTICATION: "authentication failed", KafkaError._SSL: "TLS handshake failed"}
 FLUSH_SLICE_S = 0.25  # how often a flush looks for a refusal
+# How librdkafka says it could not reach a broker: the connection failed, the name did not resolve.
+_UNREACHABLE = {KafkaError._TRANSPORT, KafkaError._RESOLVE, KafkaError._ALL_BROKERS_DOWN}
 
 
 def producer_config(
@@ -72,7 +74,11 @@ class ConfluentBackend:
         self._topic: str | None = None  # the last topic produced to
         self._has_producer_id_broker = False
         self._acknowledged = False
+        self._answered = False  # a broker answered a metadata request: one is reachable
         self._refused: str | None = None
+        self._bootstrap = settings.bootstrap_servers
+        self._started = time.monotonic()
+        self._connect_error: str | None = None  # librdkafka's first word on why it could not connect
         # librdkafka's own log lines go through Python logging (JSON in Lambda), not raw stderr.
         self._producer = Producer(config, logger=_OncePerBroker())
 
@@ -85,6 +91,17 @@ class ConfluentBackend:
         if code in _REFUSALS and not self._acknowledged and self._refused is None:
             self._refused = f"{_REFUSALS[code]}: {error.str()}"
             log.error("Kafka refused the connection, giving up: %s", self._refused)
+        elif code in _UNREACHABLE and code != KafkaError._ALL_BROKERS_DOWN and self._connect_error is None:
+            self._connect_error = error.str()
+
+    def _give_up_if_unreachable(self) -> None:
+        """No broker has answered since the producer started, for UNREACHABLE_AFTER_S: say which address
+        and why (refused, not resolved, timed out), and end the wait as a refusal does."""
+        if self._answered or self._acknowledged or self._refused is not None:
+            return
+        if time.monotonic() - self._started >= UNREACHABLE_AFTER_S:
+            self._refused = unreachable(self._bootstrap, self._connect_error or "no answer")
+            log.error("Kafka unreachable, giving up: %s", self._refused)
 
     def produce(
         self,
@@ -142,6 +159,7 @@ class ConfluentBackend:
             left = end - time.monotonic()
             if left <= 0 or self._producer.flush(min(FLUSH_SLICE_S, left)) == 0:
                 return
+            self._give_up_if_unreachable()
 
     def _meet_producer_id_broker(self, end: float) -> None:
         """Have librdkafka ask for its producer id now rather than on its 500 ms timer.
@@ -166,8 +184,10 @@ class ConfluentBackend:
                 metadata = self._producer.list_topics(self._topic, timeout=min(remaining, FLUSH_SLICE_S))
             except KafkaException:  # no answer yet: serve the error callback (a refusal ends this), ask again
                 self._producer.poll(0)
+                self._give_up_if_unreachable()
                 continue
             asks += 1
+            self._answered = True
             self._has_producer_id_broker = metadata.orig_broker_id != BOOTSTRAP_BROKER_ID
 
     def close(self, timeout_s: float) -> None:

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaTimeoutError
 
 from ..config import KafkaSettings
 from ..credentials import SaslCredentials
 from ..exceptions import ProducerError
 from ..msk_iam import kafka_python_token_provider
-from .base import SaslKeys, Settle, sasl_config
+from .base import UNREACHABLE_AFTER_S, SaslKeys, Settle, sasl_config, unreachable
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def producer_config(
         "request_timeout_ms": max(500, min(30_000, (timeout_ms - settings.linger_ms) // 2)),
         # send() blocks for metadata at most this long, and the first connection too.
         "max_block_ms": min(10_000, timeout_ms),
-        "bootstrap_timeout_ms": min(10_000, timeout_ms),
+        "bootstrap_timeout_ms": int(min(UNREACHABLE_AFTER_S * 1000, timeout_ms)),
         "security_protocol": settings.security_protocol,
     }
     if settings.ssl_ca_location:
@@ -123,6 +124,7 @@ class _BootstrapRefusal(logging.Handler):
     def __init__(self, sasl: bool) -> None:
         super().__init__(logging.WARNING)
         self.reason: str | None = None
+        self.first_problem: str | None = None  # the first thing it logged going wrong, refusal or not
         self.seen = threading.Event()
         self._sasl = sasl
         self._sasl_closes = 0
@@ -131,6 +133,8 @@ class _BootstrapRefusal(logging.Handler):
         if self.reason is not None:
             return
         text = record.getMessage()
+        if self.first_problem is None:
+            self.first_problem = text
         for marker, meaning in _REFUSALS.items():
             if marker in text:
                 detail = text[text.index(marker) :].split(" (backoff ")[0]
@@ -178,6 +182,9 @@ def _start_within(config: dict[str, Any], timeout_s: float) -> KafkaProducer:
     if refusal.reason is not None:
         log.error("Kafka refused the connection, giving up: %s", refusal.reason)
         raise ProducerError(refusal.reason)
+    servers = ",".join(config["bootstrap_servers"])
+    if isinstance(outcome.get("error"), KafkaTimeoutError):  # "Unable to bootstrap from [...]"
+        raise ProducerError(unreachable(servers, refusal.first_problem or "no answer"))
     if "error" in outcome:
         raise outcome["error"]
-    raise ProducerError(f"kafka-python could not connect to {config['bootstrap_servers']} within {timeout_s:g} s")
+    raise ProducerError(unreachable(servers, refusal.first_problem or f"no answer within {timeout_s:g} s"))
