@@ -10,12 +10,14 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.support.services import pytest_runtest_makereport, starting  # noqa: F401 (a hook)
 from tools.kafka import ApacheKafka, running_kafka
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,5 +96,8 @@ def lambda_context() -> FakeLambdaContext:
 def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
     """A real Apache Kafka node (tools/kafka.py: PLAINTEXT, SSL, SASL_SSL) for the whole session.
     A test that kills it restarts it before it ends."""
-    with running_kafka(tmp_path_factory.mktemp("apache-kafka")) as kafka:
+    directory = tmp_path_factory.mktemp("apache-kafka")
+    with ExitStack() as started:
+        with starting("Apache Kafka", directory / "kafka.log"):
+            kafka = started.enter_context(running_kafka(directory))
         yield kafka

@@ -8,11 +8,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support.services import starting
 from tools import airflow_env
 from tools.broker import EmbeddedBroker
 from tools.fixture_server import FixtureServer
@@ -32,14 +34,18 @@ class Stack:
 @pytest.fixture(scope="session")
 def airflow_python() -> Path:
     """The Airflow environment's python: created on first use (make airflow-venv does the same)."""
-    return airflow_env.ensure()
+    with starting("Airflow's environment"):
+        return airflow_env.ensure()
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Broker, fixture server and tools/start_lambda.py on free ports, the producers pointed at them."""
     work = tmp_path_factory.mktemp("airflow-stack")
-    with EmbeddedBroker(log_path=work / "broker.log") as broker, FixtureServer() as fixtures:
+    with ExitStack() as started:
+        with starting("The Airflow tier's broker and fixture server", work / "broker.log"):
+            broker = started.enter_context(EmbeddedBroker(log_path=work / "broker.log"))
+            fixtures = started.enter_context(FixtureServer())
         environ = {
             **os.environ,
             **fixtures.producer_environment(),
@@ -81,6 +87,8 @@ def airflow_environ(airflow_python: Path, stack: Stack, tmp_path_factory: pytest
         "AIRFLOW_CONN_AWS_PRODUCERS": json.dumps(connection),
     }
     airflow = airflow_python.parent / "airflow"
-    done = subprocess.run([str(airflow), "db", "migrate"], env=environ, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    with starting("Airflow's database"):
+        done = subprocess.run([str(airflow), "db", "migrate"], env=environ, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"airflow db migrate exited with {done.returncode}:\n{done.stderr[-3000:]}")
     return environ

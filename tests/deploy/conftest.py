@@ -7,13 +7,16 @@ from collections.abc import Iterator
 import pytest
 
 from tests.deploy.stack import Deployer
+from tests.support.services import starting
 from tools.localstack import LocalStack, localstack_python
 
 
 @pytest.fixture(scope="session")
 def localstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    localstack_python()  # a missing venv fails here, naming `make localstack-venv`
-    emulator = LocalStack(tmp_path_factory.mktemp("localstack")).start()
+    root = tmp_path_factory.mktemp("localstack")
+    with starting("LocalStack", root / "localstack.log"):
+        localstack_python()  # a missing venv fails here, naming `make localstack-venv`
+        emulator = LocalStack(root).start()
     try:
         yield emulator
     finally:
@@ -23,5 +26,6 @@ def localstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]
 @pytest.fixture(scope="session")
 def deployer(localstack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Deployer:
     deployer = Deployer(localstack)
-    deployer.build(tmp_path_factory.mktemp("sam-build"))  # made for this run: no earlier build stands in
+    with starting("sam build (deploy tier)"):
+        deployer.build(tmp_path_factory.mktemp("sam-build"))  # made for this run: no earlier build stands in
     return deployer

@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.support.services import starting
 from tools.broker import EmbeddedBroker
 from tools.registry import EmbeddedRegistry
 
@@ -23,7 +25,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
     log = tmp_path_factory.mktemp("broker") / "tansu.log"
-    with EmbeddedBroker(log_path=log) as running:
+    with ExitStack() as started:
+        with starting("The embedded broker (Tansu)", log):
+            running = started.enter_context(EmbeddedBroker(log_path=log))
         yield running
 
 
@@ -31,7 +35,9 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRegistry]:
     """Apicurio Registry (tools/registry.py) for the whole session; its url is the Confluent-compatible API."""
     log = tmp_path_factory.mktemp("registry") / "registry.log"
-    with EmbeddedRegistry(log_path=log) as running:
+    with ExitStack() as started:
+        with starting("The schema registry (Apicurio)", log):
+            running = started.enter_context(EmbeddedRegistry(log_path=log))
         yield running
 
 
