@@ -21,7 +21,8 @@ LOG = Path(__file__).parent / "emulator.log"
 
 @pytest.fixture(scope="session")
 def emulator():
-    LOG.write_text("booting\\n" * 50 + "ERROR: the runtime exited unexpectedly: 'X509' object has no attribute 'add_extensions'\\n")
+    last = "ERROR: the runtime exited unexpectedly: 'X509' object has no attribute 'add_extensions'"
+    LOG.write_text("booting\\n" * 50 + last + "\\n")
     with starting("The emulator", LOG):
         raise RuntimeError("emulator exited with 1:\\n" + "  File \\"crypto.py\\", line 119\\n" * 20)
 '''
