@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export BROKER_PORT
 
-.PHONY: help venv test test-unit lint format run demo invoke broker broker-stop tail build deploy validate bench clean
+.PHONY: help venv test test-unit check lint format run demo invoke broker broker-stop tail build deploy validate bench clean
 .PHONY: registry-install registry registry-stop register-schemas
 .PHONY: kafka kafka-stop kafka-dist
 .PHONY: localstack-venv deploy-local deploy-local-delete localstack-stop test-setup test-setup-jvm
@@ -47,6 +47,10 @@ test: test-setup ## The whole suite: unit, integration (embedded broker), Apache
 
 test-unit: venv ## Unit tests only (no broker, no sam)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+check: venv ## Lint and the unit tier: the quick gate before a commit (under a minute)
+	@$(MAKE) --no-print-directory lint
+	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
 
 lint: venv ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .

@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 
-CONFTEST = '''
+CONFTEST = """
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ def emulator():
     LOG.write_text("booting\\n" * 50 + last + "\\n")
     with starting("The emulator", LOG):
         raise RuntimeError("emulator exited with 1:\\n" + "  File \\"crypto.py\\", line 119\\n" * 20)
-'''
+"""
 
 TESTS = "".join(f"\ndef test_{n}(emulator):\n    pass\n" for n in range(22))
 
