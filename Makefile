@@ -143,7 +143,7 @@ airflow-venv: ## Airflow 3's own virtual environment for the Airflow tier (pinne
 LOCALSTACK_PORT ?= 4566
 STACK_NAME ?= kafka-producers-local
 # localstack-core runs on CPython 3.13 in host mode; its own venv, pinned by tools/localstack-requirements.txt.
-PYTHON313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python) python3.13)
+PYTHON313 ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.13*/bin/python) python3.13)
 LOCALSTACK_VENV ?= $(or $(KAFKA_PRODUCERS_CACHE),$(HOME)/.cache/kafka-producers)/localstack-2026.3.0
 UV_VERSION := 0.13.9
 export LOCALSTACK_PYTHON := $(LOCALSTACK_VENV)/bin/python
