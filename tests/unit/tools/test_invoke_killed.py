@@ -61,6 +61,8 @@ def test_no_runtime_process_outlives_a_killed_invoke(how: str, kill) -> None:  #
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # as at a terminal: a script's background job (CI's, say) starts with SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         pid = runtime_pid(caller)

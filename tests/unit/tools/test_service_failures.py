@@ -37,8 +37,19 @@ def test_a_service_that_cannot_start_is_reported_once_and_its_tests_are_errors(t
 
     # When pytest runs it
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", str(tmp_path), "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path)],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(tmp_path),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-rN",
+            "--rootdir",
+            str(tmp_path),
+        ],
+        env={**{k: v for k, v in os.environ.items() if k != "CI"}, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=120,
