@@ -111,6 +111,11 @@ def registry_command(port: int) -> list[str]:
         "-XX:TieredStopAtLevel=1",  # quicker to start; the tests' load is light
         "-Dquarkus.http.host=127.0.0.1",
         f"-Dquarkus.http.port={port}",
+        # Quarkus's management interface (health, metrics) took port 9000 on every interface: a second
+        # registry on the machine (another checkout's, a concurrent run's) failed to start. A free
+        # loopback port of its own instead.
+        "-Dquarkus.management.host=127.0.0.1",
+        f"-Dquarkus.management.port={free_port()}",
         "-Dquarkus.log.level=WARN",
         "-Dquarkus.log.category.io.apicurio.level=INFO",
         "-jar",
