@@ -79,7 +79,7 @@ def test_polymarket_function_writes_one_message_per_token(broker: EmbeddedBroker
     messages = read_topic(broker.bootstrap, topic)
     assert len(messages) == summary["produced"] > 0
     value = messages[0]["value"]
-    assert messages[0]["key"] == value["token_id"] and value["schema"] == "polymarket_price/1"
+    assert messages[0]["key"] == value["token_id"] and value["schema"] == "polymarket_price/2"
     assert isinstance(value["price"], float) and isinstance(value["liquidity"], float)
 
 
