@@ -153,7 +153,7 @@ def test_hostile_feeds_among_good_ones(broker: EmbeddedBroker, hostile: str) -> 
 
 
 def test_a_polymarket_api_with_the_wrong_shape(broker: EmbeddedBroker, hostile: str) -> None:
-    # Gamma answers 200 with JSON of another shape: reported, the run completes as partial
+    # Gamma answers 200 with JSON of another shape: reported, the run completes as error (its only source failed)
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
         "POLYMARKET_GAMMA_URL": f"{hostile}/wrong",
@@ -161,6 +161,6 @@ def test_a_polymarket_api_with_the_wrong_shape(broker: EmbeddedBroker, hostile: 
     }
     status, summary, stderr = invoke("PolymarketProducerFunction", env)
     assert status == 0, stderr[-3000:]
-    assert summary["status"] == "partial" and summary["produced"] == 0
+    assert summary["status"] == "error" and summary["produced"] == 0
     assert summary["sources"][0]["error"] == "gamma /markets/keyset: no 'markets' list in the answer"
     assert max_memory_mb(stderr) < 160
