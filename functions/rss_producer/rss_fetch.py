@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 
 import requests
 from producer_common.deadline import Deadline
-from producer_common.http import RetryPolicy, describe_request_error, send_with_retries
+from producer_common.http import BodyError, RetryPolicy, describe_request_error, read_capped, send_with_retries
 from producer_common.state import FeedValidators
 from rss_redirects import RedirectGuard, RedirectRefused
 
-CHUNK_BYTES = 64 * 1024
 BODY_BUDGET_FACTOR = 2  # a whole fetch may take at most twice the read timeout
 
 
@@ -71,16 +70,7 @@ class Fetcher:
         return Fetched(body, received, validators, time.monotonic() - started)
 
     def _read(self, response: requests.Response, started: float) -> bytes:
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            raise FeedError(f"body larger than {self.max_bytes} bytes")
-        body = bytearray()
-        # read1 returns what one socket read brings, so a server trickling a byte a second (which
-        # never trips the per-read timeout) still meets the whole-body budget below.
-        while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
-            body += chunk
-            if len(body) > self.max_bytes:
-                raise FeedError(f"body larger than {self.max_bytes} bytes")
-            if time.monotonic() - started > self.timeout_s * BODY_BUDGET_FACTOR:
-                raise FeedError(f"body not received within {self.timeout_s * BODY_BUDGET_FACTOR:g} s")
-        return bytes(body)
+        try:
+            return read_capped(response, self.max_bytes, started, self.timeout_s * BODY_BUDGET_FACTOR)
+        except BodyError as error:
+            raise FeedError(str(error)) from None

@@ -76,11 +76,11 @@ def test_polymarket_function_writes_one_message_per_token(broker: EmbeddedBroker
     open_markets = [m for m in sources.data.markets if m["active"] and not m["closed"]]
     assert status == 0, stderr[-2000:]
     assert summary["markets"] + summary["skipped_markets"] == len(open_markets)
-    assert summary["skipped_markets"] == 2
+    assert summary["skipped_markets"] == 1  # Lakers playoffs (token ids cut off); Eiffel Tower's 1.7 costs one fallback
     messages = read_topic(broker.bootstrap, topic)
     assert len(messages) == summary["produced"] > 0
     value = messages[0]["value"]
-    assert messages[0]["key"] == value["token_id"] and value["schema"] == "polymarket_price/1"
+    assert messages[0]["key"] == value["token_id"] and value["schema"] == "polymarket_price/2"
     assert isinstance(value["price"], float) and isinstance(value["liquidity"], float)
 
 

@@ -17,6 +17,7 @@ from producer_common.exceptions import SchemaRegistryError
 from producer_common.producer import MessageProducer, OutgoingMessage
 
 from tests.conftest import FakeLambdaContext, load_event, load_handler
+from tools import schema_catalog as catalog
 from tools.broker import EmbeddedBroker, read_topic
 from tools.fixture_server import FixtureServer
 from tools.registry import EmbeddedRegistry, register, registry_client
@@ -98,8 +99,12 @@ def test_round_trip_through_the_registry(
 ) -> None:
     # Given the schemas registered under a fresh topic's subject, as `make register-schemas` does
     topic = f"{name}-{value_format}-{uuid.uuid4().hex[:6]}"
-    [(subject, version, schema_id)] = register(registry.url, value_format, {name: topic})
-    assert (subject, version) == (f"{topic}-value", 1)
+    registered = register(registry.url, value_format, {name: topic})
+    # every version in schemas/, oldest first, each accepted under the subject's compatibility level
+    assert [(subject, version) for subject, version, _ in registered] == [
+        (f"{topic}-value", version) for version in catalog.versions(name)
+    ]
+    schema_id = registered[-1][2]
     # When the handler runs with the registry format
     summary = run(name, topic, value_format)
     # Then every message was acknowledged, framed with the registered schema id
@@ -146,3 +151,35 @@ def test_a_subject_holding_an_incompatible_schema_fails_the_run_at_start(
     ):
         run("rss_item", topic, "avro")
     assert sent == []
+
+
+@pytest.mark.parametrize("value_format", FORMATS)
+def test_a_polymarket_price_v1_consumer_reads_what_v2_writes(
+    value_format: str, broker: EmbeddedBroker, registry: EmbeddedRegistry, run: Run, sent: list[OutgoingMessage]
+) -> None:
+    # Given v1 and v2 registered, and the handler writing v2
+    topic = f"pm-v1-reader-{value_format}-{uuid.uuid4().hex[:6]}"
+    register(registry.url, value_format, {"polymarket_price": topic})
+    summary = run("polymarket_price", topic, value_format)
+    assert summary["failed"] == 0 and sent and {m.value["schema"] for m in sent} == {"polymarket_price/2"}
+    # When a consumer built for v1 reads the topic: Avro with v1 as its reader schema (the registry's
+    # deserializer resolves the writer's v2 to it), JSON Schema with the writer's schema as the default
+    client = registry_client(registry.url)
+    v1 = catalog.text("polymarket_price", 1, value_format)
+    if value_format == "avro":
+        deserialize = AvroDeserializer(client, schema_str=v1)
+    else:
+        deserialize = JSONDeserializer(None, schema_registry_client=client)
+    context = SerializationContext(topic, MessageField.VALUE)
+    received = {
+        m["key"]: m["value"]
+        for m in read_topic(broker.bootstrap, topic, value_decoder=lambda data: deserialize(data, context))
+    }
+    # Then every v1 field reads as written
+    v1_fields = list(json.loads(catalog.text("polymarket_price", 1, "json_schema"))["properties"])
+    for message in sent:
+        assert {name: received[message.key][name] for name in v1_fields} == {
+            name: message.value[name] for name in v1_fields
+        }
+    if value_format == "avro":  # and a v1 reader sees v1's fields only
+        assert all(set(value) == set(v1_fields) for value in received.values())

@@ -90,3 +90,14 @@ def test_what_the_registry_lets_through(
     edit(value_format, schema)
     # Then only the new optional field passes
     assert compatible(client, subject, value_format, schema) is passes
+
+
+def test_a_format_added_to_a_json_schema_field_is_refused(registry: EmbeddedRegistry) -> None:
+    # Given polymarket_price's releases on a JSON Schema subject (BACKWARD)
+    client, subject = subject_with_releases(registry, "polymarket_price", "json_schema")
+    released = catalog.latest("polymarket_price", catalog.RELEASED)
+    schema = json.loads(catalog.text("polymarket_price", released, "json_schema", catalog.RELEASED))
+    # When a time field gains "format": "date-time"
+    schema["properties"]["observed_at"]["format"] = "date-time"
+    # Then the registry refuses it (a narrowing: old data need not match), which is why v2 has none
+    assert compatible(client, subject, "json_schema", schema) is False

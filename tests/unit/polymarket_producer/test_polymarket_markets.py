@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,19 @@ def test_market_case(path: Path) -> None:
     assert len(market.outcomes) == len(market.token_ids) == len(market.gamma_prices)
     assert all(token.isdigit() for token in market.token_ids)
     assert market.volume_24h == pytest.approx(12877.0312) and market.liquidity == pytest.approx(48211.5531)
+    if "_gamma_prices" in row:
+        assert [None if p is None else float(p) for p in market.gamma_prices] == row["_gamma_prices"]
 
 
 def test_messages_are_one_per_token_with_numbers_as_numbers() -> None:
     market = pm.parse_market(load(Path(__file__).parent / "markets" / "binary_strings.json"))
     yes, _no = market.token_ids
-    quotes = {yes: pm.Quote(0.61, 0.63)}
+    quotes = {yes: pm.Quote(Decimal("0.61"), Decimal("0.63"))}
     messages = pm.to_messages(market, quotes, "2026-11-23T00:00:00Z")
     assert [m["outcome"] for m in messages] == ["Yes", "No"]
     first, second = messages
     assert first == {
-        "schema": "polymarket_price/1",
+        "schema": "polymarket_price/2",
         "market_id": "253591",
         "condition_id": market.condition_id,
         "slug": "fed-cut-december",
@@ -53,6 +56,12 @@ def test_messages_are_one_per_token_with_numbers_as_numbers() -> None:
         "end_date": "2026-12-10T12:00:00Z",
         "observed_at": "2026-11-23T00:00:00Z",
         "price_source": "clob",
+        "last_trade_price": None,
+        "spread": 0.02,
+        "active": True,
+        "closed": False,
+        "archived": None,
+        "accepting_orders": None,
     }
     # No CLOB quote: Gamma's outcome price stands in, the book fields are null
     assert (second["price"], second["best_bid"], second["midpoint"]) == (0.385, None, None)
@@ -65,7 +74,7 @@ def test_best_bid_and_ask_do_not_depend_on_level_order() -> None:
         "asks": [{"price": "0.60"}, {"price": "0.52"}],
     }
     quote = pm.quote_from_book(book)
-    assert (quote.best_bid, quote.best_ask, quote.midpoint) == (0.45, 0.52, 0.485)
+    assert (quote.best_bid, quote.best_ask, quote.midpoint) == (Decimal("0.45"), Decimal("0.52"), Decimal("0.485"))
     assert pm.quote_from_book({"bids": [], "asks": []}).midpoint is None
 
 

@@ -10,9 +10,11 @@ import polymarket_run
 import pytest
 import requests
 import responses
+import urllib3.exceptions
 from polymarket_api import PolymarketApi
 from polymarket_settings import PolymarketSettings
 from producer_common import ConfigurationError, OutgoingMessage
+from producer_common.deadline import Deadline
 from producer_common.http import RateLimiter, RetryPolicy
 from responses import matchers
 
@@ -182,8 +184,6 @@ def test_malformed_markets_are_counted_and_the_run_goes_on() -> None:
         for name in (
             "bad_token_ids",
             "non_numeric_token",
-            "price_out_of_range",
-            "price_not_numeric",
             "count_mismatch",
             "no_condition_id",
             "no_tokens",
@@ -192,8 +192,8 @@ def test_malformed_markets_are_counted_and_the_run_goes_on() -> None:
     responses.get(KEYSET, json={"markets": [*bad, row("multi_outcome_lists")]})
     responses.post(f"{CLOB}/books", json=[])
     sent, sources, counts = run()
-    assert counts["skipped_markets"] == 7 and counts["markets"] == 1 and len(sent) == 3
-    assert sources[0].items == 8 and sources[0].new == 1
+    assert counts["skipped_markets"] == 5 and counts["markets"] == 1 and len(sent) == 3
+    assert sources[0].items == 6 and sources[0].new == 1
 
 
 @responses.activate
@@ -236,3 +236,132 @@ def test_event_overrides(detail: dict[str, Any], expected: tuple[tuple[str, ...]
 def test_bad_overrides_are_configuration_errors(detail: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError, match="detail"):
         polymarket_run.select({"detail": detail}, SETTINGS)
+
+
+def endless_keyset(pages: list[dict[str, Any]]) -> list[int]:
+    """Gamma answering with ``pages`` in turn, then the last one for ever; 500 past 60 pages (the
+    test's own guard, so a listing that never ends fails instead of hanging)."""
+    served = [0]
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        served[0] += 1
+        page = pages[min(served[0], len(pages)) - 1]
+        return (500, {}, "{}") if served[0] > 60 else (200, {}, json.dumps(page))
+
+    responses.add_callback(responses.GET, KEYSET, callback=answer)
+    return served
+
+
+def fresh_cursors() -> list[int]:
+    """A new next_cursor every page, always the same markets (so no page adds any); 500 past 60 pages."""
+    served = [0]
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        served[0] += 1
+        page = {"markets": numbered(3), "next_cursor": f"c{served[0]}"}
+        return (500, {}, "{}") if served[0] > 60 else (200, {}, json.dumps(page))
+
+    responses.add_callback(responses.GET, KEYSET, callback=answer)
+    return served
+
+
+@responses.activate
+def test_more_pages_than_max_markets_can_need_end_the_listing() -> None:
+    # Given a listing whose cursor always advances but whose pages repeat the same 3 markets
+    served = fresh_cursors()
+    responses.post(f"{CLOB}/books", json=[])
+    # When 150 markets are wanted (2 pages of 100, 4 allowed)
+    sent, sources, counts = run(polymarket_run.Selection((), 150))
+    # Then listing ends after 4 pages with a warning, and the 3 markets are priced from Gamma
+    assert served[0] == 4 and counts["markets"] == 3 and len(sent) == 6
+    assert sources[0].status == "ok" and sources[0].error == "more than 4 pages"
+
+
+@responses.activate
+def test_an_empty_page_with_a_cursor_ends_the_listing() -> None:
+    served = endless_keyset([{"markets": numbered(2), "next_cursor": "a"}, {"markets": [], "next_cursor": "b"}])
+    responses.post(f"{CLOB}/books", json=[])
+    sent, sources, counts = run(polymarket_run.Selection((), 500))
+    assert served[0] == 2 and counts["markets"] == 2 and len(sent) == 4
+    assert sources[0].error == "an empty page with a next cursor"
+
+
+@responses.activate
+def test_the_deadline_bounds_listing_and_the_run_prices_what_it_has() -> None:
+    # Given a deadline that loses 10 s a look, and a listing that would go on for ever
+    remaining = iter(range(60_000, -1, -10_000))
+    client = api()
+    client.deadline, client.timeout_s = Deadline(lambda: next(remaining)), 10.0
+    served = fresh_cursors()
+    responses.post(f"{CLOB}/books", json=[book(str(10**70), "0.40", "0.44")])
+    sent: list[OutgoingMessage] = []
+    # When 10,000 markets are wanted
+    sources, counts = polymarket_run.produce_prices(
+        client, polymarket_run.Selection((), 10_000), sent.append, "2026-11-23T00:00:00Z"
+    )
+    # Then listing stopped once 20 s (two timeouts) were left, and what it found was priced
+    assert served[0] == 4 and counts["markets"] == 3 and len(sent) == 6
+    assert sources[0].error == "the time left is kept for pricing" and counts["priced_by_clob"] == 1
+
+
+@responses.activate
+def test_a_failure_after_the_first_page_keeps_the_first_page_s_markets() -> None:
+    responses.get(KEYSET, json={"markets": numbered(2), "next_cursor": "a"})
+    responses.get(KEYSET, status=404)
+    responses.post(f"{CLOB}/books", json=[])
+    sent, sources, counts = run(polymarket_run.Selection((), 500))
+    assert counts["markets"] == 2 and len(sent) == 4
+    assert sources[0].status == "error" and sources[0].error == "gamma /markets/keyset: HTTP 404"
+
+
+@responses.activate
+def test_a_50_mb_gamma_answer_is_refused_by_the_size_cap() -> None:
+    # Given Gamma answering 50 MB (a list of markets padded with spaces)
+    responses.get(KEYSET, body=b'{"markets": [' + b" " * (50 * 1024 * 1024) + b"]}")
+    # When the run lists markets
+    sent, sources, counts = run()
+    # Then the answer is refused by the cap, a plain source error, and the run returns its summary
+    assert sent == [] and counts["markets"] == 0
+    assert sources[0].status == "error" and sources[0].error == "gamma /markets/keyset: body larger than 8388608 bytes"
+
+
+class BrokenBody(requests.Session):
+    """A session whose answers break while their body is read, the way urllib3 raises it."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        error = self.error
+
+        class Raw:
+            def read1(self, amount: int, decode_content: bool = True) -> bytes:
+                raise error
+
+            def close(self) -> None:
+                pass
+
+            def release_conn(self) -> None:
+                pass
+
+        answer = requests.Response()
+        answer.status_code, answer.raw = 200, Raw()
+        return answer
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead"), "connection broken while reading"),
+        (urllib3.exceptions.ReadTimeoutError(None, "/markets", "Read timed out."), "read timed out"),
+        (urllib3.exceptions.DecodeError("incorrect header check"), "body could not be decoded"),
+    ],
+    ids=["protocol", "read-timeout", "decode"],
+)
+def test_urllib3_errors_are_source_errors_with_a_plain_reason(error: Exception, reason: str) -> None:
+    client = PolymarketApi(BrokenBody(error), GAMMA, CLOB, retry=RetryPolicy(attempts=1))
+    sent: list[OutgoingMessage] = []
+    sources, _ = polymarket_run.produce_prices(client, polymarket_run.Selection((), 5), sent.append, "t")
+    assert sent == [] and sources[0].status == "error"
+    assert sources[0].error is not None and sources[0].error.startswith(f"gamma /markets/keyset: {reason}")

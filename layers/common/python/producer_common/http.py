@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from .deadline import Deadline
@@ -21,6 +22,17 @@ from .deadline import Deadline
 USER_AGENT = "kafka-data-producers/{component} (AWS Lambda; +https://github.com/kafka-data-producers)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 5
+CHUNK_BYTES = 64 * 1024
+# What urllib3 raises while a streamed body is read, in words a summary can show.
+_TRANSFER_ERRORS = {
+    urllib3.exceptions.ReadTimeoutError: "read timed out",
+    urllib3.exceptions.ProtocolError: "connection broken while reading the body",
+    urllib3.exceptions.DecodeError: "body could not be decoded (Content-Encoding)",
+}
+
+
+class BodyError(Exception):
+    """A response body refused: larger than its cap, slower than its budget, or broken in transit."""
 
 
 def build_session(component: str, pool_size: int = 10) -> requests.Session:
@@ -158,3 +170,31 @@ def _causes(error: BaseException) -> list[BaseException]:
 
 def _names(causes: list[BaseException]) -> set[str]:
     return {type(cause).__name__ for cause in causes}
+
+
+def read_capped(
+    response: requests.Response,
+    max_bytes: int,
+    started: float | None = None,
+    budget_s: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> bytes:
+    """The body of a streamed response (``stream=True``): at most ``max_bytes`` decoded bytes, all
+    received within ``budget_s`` of ``started`` (a ``clock`` time); BodyError with a plain reason otherwise."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise BodyError(f"body larger than {max_bytes} bytes")
+    body = bytearray()
+    try:
+        # read1 returns what one socket read brings, so a server trickling a byte a second (which
+        # never trips the per-read timeout) still meets the whole-body budget.
+        while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
+            body += chunk
+            if len(body) > max_bytes:
+                raise BodyError(f"body larger than {max_bytes} bytes")
+            if started is not None and budget_s is not None and clock() - started > budget_s:
+                raise BodyError(f"body not received within {budget_s:g} s")
+    except urllib3.exceptions.HTTPError as error:
+        reason = next((text for kind, text in _TRANSFER_ERRORS.items() if isinstance(error, kind)), None)
+        raise BodyError(reason or f"transfer failed ({type(error).__name__})") from None
+    return bytes(body)

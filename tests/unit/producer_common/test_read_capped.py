@@ -1,0 +1,67 @@
+"""read_capped: the one streamed, size-capped body read every producer uses (feeds and Polymarket's APIs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+import urllib3.exceptions
+from producer_common.http import BodyError, read_capped
+
+
+class Raw:
+    """urllib3's response as read_capped sees it: read1 gives one socket read, or raises what urllib3 raises."""
+
+    def __init__(self, chunks: list[bytes | Exception]) -> None:
+        self.chunks = chunks
+
+    def read1(self, amount: int, decode_content: bool = True) -> bytes:
+        if not self.chunks:
+            return b""
+        chunk = self.chunks.pop(0)
+        if isinstance(chunk, Exception):
+            raise chunk
+        return chunk
+
+
+def response(chunks: list[bytes | Exception], **headers: str) -> requests.Response:
+    answer = requests.Response()
+    answer.status_code, answer.raw = 200, Raw(chunks)
+    answer.headers.update(headers)
+    return answer
+
+
+def test_a_body_under_the_cap_is_read_whole() -> None:
+    assert read_capped(response([b"ab", b"cd"]), max_bytes=4) == b"abcd"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Content-Length": "5"}], ids=["streamed", "declared"])
+def test_a_body_over_the_cap_is_refused(headers: dict[str, str]) -> None:
+    # Given a body one byte over the cap, declared or not
+    answer = response([b"abc", b"de"], **headers)
+    # Then it is refused with the cap in the reason
+    with pytest.raises(BodyError, match="body larger than 4 bytes"):
+        read_capped(answer, max_bytes=4)
+
+
+def test_a_body_slower_than_its_budget_is_refused() -> None:
+    # Given a clock that moves 2 s a read and a budget of 3 s
+    ticks = iter(range(0, 100, 2))
+    with pytest.raises(BodyError, match="body not received within 3 s"):
+        read_capped(response([b"a"] * 10), 100, started=0.0, budget_s=3.0, clock=lambda: float(next(ticks)))
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead"), "connection broken while reading"),
+        (urllib3.exceptions.ReadTimeoutError(None, "/markets", "Read timed out."), "read timed out"),
+        (urllib3.exceptions.DecodeError("incorrect header check"), "could not be decoded"),
+        (urllib3.exceptions.SSLError("bad record mac"), "transfer failed (SSLError)"),
+    ],
+    ids=["protocol", "read-timeout", "decode", "other"],
+)
+def test_urllib3_errors_while_reading_become_a_plain_reason(error: Any, reason: str) -> None:
+    with pytest.raises(BodyError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        read_capped(response([b"{", error]), 100)
