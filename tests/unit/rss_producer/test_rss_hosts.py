@@ -1,0 +1,72 @@
+"""HostLimiter: never more than its slots to one host, one at a time and spaced once a host is slowed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from rss_hosts import HostLimiter, interleave_hosts
+
+
+def test_threads_never_hold_more_than_the_slots_of_one_host() -> None:
+    # Given 16 threads asking for two hosts, two slots each
+    limiter = HostLimiter(2)
+    held = {"a": 0, "b": 0}
+    most = {"a": 0, "b": 0}
+    lock = threading.Lock()
+
+    def fetch(host: str) -> None:
+        with limiter.slot(host):
+            with lock:
+                held[host] += 1
+                most[host] = max(most[host], held[host])
+            time.sleep(0.005)
+            with lock:
+                held[host] -= 1
+
+    # When 80 fetches run
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(fetch, ["a", "b"] * 40))
+    # Then each host had two at once at most, and the limit was reached
+    assert most == {"a": 2, "b": 2} and dict(limiter.peak) == {"a": 2, "b": 2}
+
+
+def test_a_slowed_host_gets_one_request_at_a_time_spaced_by_its_retry_after() -> None:
+    # Given a fake clock, and a host that asked for 5 s between requests
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = HostLimiter(4, clock=lambda: now[0], sleep=sleep)
+    limiter.slow_down("busy.example", 5.0)
+    # When three requests follow one another
+    for _ in range(3):
+        with limiter.slot("busy.example"):
+            pass
+    # Then the second and third waited their turn; another host is untouched
+    assert slept == [5.0, 5.0]
+    with limiter.slot("other.example"):
+        assert not limiter.slowed("other.example")
+
+
+def test_slow_down_is_bounded() -> None:
+    limiter = HostLimiter(2)
+    limiter.slow_down("h", 3600.0)
+    limiter.slow_down("g", 0.0)
+    assert limiter._gap_s == {"h": 30.0, "g": 1.0}
+
+
+def test_urls_are_taken_round_robin_by_host() -> None:
+    urls = ["http://a/1", "http://a/2", "http://a/3", "http://b/1", "http://c/1", "http://b/2"]
+    assert interleave_hosts(urls) == [
+        "http://a/1",
+        "http://b/1",
+        "http://c/1",
+        "http://a/2",
+        "http://b/2",
+        "http://a/3",
+    ]
