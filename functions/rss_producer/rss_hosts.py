@@ -25,7 +25,7 @@ from rss_fetch import FeedError, Fetched, Fetcher
 from rss_redirects import RedirectGuard
 
 SLOW_STATUSES = frozenset({429, 503})
-SLOW_GAP_S = 1.0  # between request starts to a slowed host, unless its Retry-After asks for more
+SLOW_GAP_S = 1.0  # of quiet after each request to a slowed host, unless its Retry-After asks for more
 MAX_SLOW_GAP_S = 30.0
 
 
@@ -62,7 +62,7 @@ class HostLimiter:
         return host in self._gap_s
 
     def slow_down(self, host: str, gap_s: float = SLOW_GAP_S) -> None:
-        """From now on one request at a time to ``host``, ``gap_s`` apart (never less than before)."""
+        """From now on one request at a time to ``host``, ``gap_s`` of quiet between them (never less than before)."""
         with self._changed:
             self._gap_s[host] = min(max(gap_s, self._gap_s.get(host, 0.0), SLOW_GAP_S), MAX_SLOW_GAP_S)
 
@@ -74,12 +74,8 @@ class HostLimiter:
                 self._changed.wait()
             self._busy[host] += 1
             self.peak[host] = max(self.peak[host], self._busy[host])
-            wait = 0.0
-            if host in self._gap_s:
-                now = self._clock()
-                start = max(now, self._next_start.get(host, now))
-                self._next_start[host] = start + self._gap_s[host]
-                wait = start - now
+            now = self._clock()
+            wait = max(0.0, self._next_start.get(host, now) - now) if host in self._gap_s else 0.0
         try:
             if wait > 0:
                 if deadline is not None and wait >= deadline.remaining_s():
@@ -89,6 +85,8 @@ class HostLimiter:
         finally:
             with self._changed:
                 self._busy[host] -= 1
+                if host in self._gap_s:  # quiet for the gap after each request (its retries included)
+                    self._next_start[host] = max(self._next_start.get(host, 0.0), self._clock() + self._gap_s[host])
                 self._changed.notify_all()
 
 
