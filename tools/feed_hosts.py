@@ -40,7 +40,8 @@ class FeedHosts:
         self._answered: set[str] = set()
         self._lock = threading.Lock()
         self._servers = [_Server((f"127.0.0.{FIRST_ADDRESS + n}", 0), self._handler()) for n in range(hosts)]
-        self.bases = [f"http://{s.server_address[0]}:{s.server_address[1]}" for s in self._servers]
+        self.addresses: list[tuple[str, int]] = [s.socket.getsockname()[:2] for s in self._servers]
+        self.bases = [f"http://{host}:{port}" for host, port in self.addresses]
         self.urls = [f"{self.bases[i % hosts]}/feeds/{i}.xml" for i in range(feeds)]
         self._threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in self._servers]
 
@@ -74,7 +75,7 @@ class FeedHosts:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                host = self.server.server_address[0]
+                host = self.server.socket.getsockname()[0]
                 with hosts._lock:
                     hosts._in_flight[host] += 1
                     hosts.peak_in_flight[host] = max(hosts.peak_in_flight[host], hosts._in_flight[host])
@@ -103,7 +104,7 @@ class FeedHosts:
                 body = synthetic_feed(int(index), hosts.items)
                 etag = _etag(body)
                 with hosts._lock:
-                    hosts.requests[f"http://{host}:{self.server.server_address[1]}{self.path}"] += 1
+                    hosts.requests[f"http://{host}:{self.server.socket.getsockname()[1]}{self.path}"] += 1
                 if self.headers.get("If-None-Match") == etag:
                     return 304, {"ETag": etag}, b""
                 return (

@@ -50,7 +50,7 @@ def test_a_host_answering_429_gets_one_request_at_a_time_with_quiet_between(
         summary = invoke(monkeypatch, broker, hosts.urls, tmp_path / "s.sqlite", FETCH_PER_HOST="2")
     # Then every feed was delivered (the 429 was retried)
     assert (summary["status"], summary["produced"]) == ("ok", 8 * 2)
-    throttled = sorted(hosts.spans[hosts.bases[0].split("//")[1].split(":")[0]])
+    throttled = sorted(hosts.spans[hosts.addresses[0][0]])
     answered_429 = next(end for _, end, status in throttled if status == 429)
     after = [span for span in throttled if span[0] >= answered_429]
     # and after its 429 that host never had two requests at once, each following a quiet gap (one
