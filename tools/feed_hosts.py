@@ -75,7 +75,7 @@ class FeedHosts:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                host = self.server.socket.getsockname()[0]
+                host = self.connection.getsockname()[0]
                 with hosts._lock:
                     hosts._in_flight[host] += 1
                     hosts.peak_in_flight[host] = max(hosts.peak_in_flight[host], hosts._in_flight[host])
@@ -104,7 +104,7 @@ class FeedHosts:
                 body = synthetic_feed(int(index), hosts.items)
                 etag = _etag(body)
                 with hosts._lock:
-                    hosts.requests[f"http://{host}:{self.server.socket.getsockname()[1]}{self.path}"] += 1
+                    hosts.requests[f"http://{host}:{self.connection.getsockname()[1]}{self.path}"] += 1
                 if self.headers.get("If-None-Match") == etag:
                     return 304, {"ETag": etag}, b""
                 return (
