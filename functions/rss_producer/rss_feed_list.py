@@ -11,13 +11,11 @@ and keeps the list it parsed when nothing changed. A list that cannot be read ra
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
 import threading
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -115,10 +113,10 @@ def _lines(body: bytes) -> list[Any]:
 class FeedListReader:
     """Reads one URI, again with a validator on every call, keeping the last list parsed."""
 
-    def __init__(self, uri: str, fetcher: Fetcher, s3_client: Callable[[], Any] | None = None) -> None:
+    def __init__(self, uri: str, fetcher: Fetcher, s3_client: Any = None) -> None:
         self.uri = check_uri(uri)
         self._fetcher = replace(fetcher, max_bytes=MAX_LIST_BYTES)
-        self._s3_client = s3_client or _default_s3_client
+        self._s3 = s3_client  # built on first use: boto3 only when a list lives in S3
         self._validator: Any = None
         self._list = FeedList(())
         self._lock = threading.Lock()
@@ -165,7 +163,11 @@ class FeedListReader:
 
         request = {"Bucket": bucket, "Key": key, **({"IfNoneMatch": etag} if etag else {})}
         try:
-            response = self._s3_client().get_object(**request)
+            if self._s3 is None:
+                import boto3  # in the Lambda runtime
+
+                self._s3 = boto3.client("s3")
+            response = self._s3.get_object(**request)
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code", ""))
             if code in ("304", "NotModified"):
@@ -189,10 +191,3 @@ class FeedListReader:
                 return handle.read(), now
         except OSError as error:
             raise FeedListError(f"cannot read the feed list {self.uri}: {error.strerror or error}") from None
-
-
-@functools.cache
-def _default_s3_client() -> Any:
-    import boto3  # in the Lambda runtime; imported only when a list lives in S3
-
-    return boto3.client("s3")

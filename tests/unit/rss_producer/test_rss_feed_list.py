@@ -97,7 +97,7 @@ def test_an_s3_list_is_asked_for_with_its_etag() -> None:
     client = boto3.client("s3", region_name="us-east-1")
     client.create_bucket(Bucket="lists")
     client.put_object(Bucket="lists", Key="team/feeds.json", Body=(LISTS / "urls.json").read_bytes())
-    reader = FeedListReader("s3://lists/team/feeds.json", fetcher(), s3_client=lambda: client)
+    reader = FeedListReader("s3://lists/team/feeds.json", fetcher(), s3_client=client)
     # When it is read, read again unchanged, then replaced
     first, again = reader.read(), reader.read()
     client.put_object(Bucket="lists", Key="team/feeds.json", Body=b"https://z.example/feed\n")
@@ -112,7 +112,7 @@ def test_a_list_that_cannot_be_read_is_an_error_naming_its_uri(tmp_path: Path) -
     client = boto3.client("s3", region_name="us-east-1")
     client.create_bucket(Bucket="lists")
     with pytest.raises(FeedListError, match="s3://lists/missing.opml: NoSuchKey"):
-        FeedListReader("s3://lists/missing.opml", fetcher(), s3_client=lambda: client).read()
+        FeedListReader("s3://lists/missing.opml", fetcher(), s3_client=client).read()
     with pytest.raises(FeedListError, match=f"file://{tmp_path}/none.txt: No such file"):
         FeedListReader(f"file://{tmp_path}/none.txt", fetcher()).read()
     (tmp_path / "rss.xml").write_bytes((LISTS / "not_opml.xml").read_bytes())
