@@ -17,6 +17,7 @@ Scenarios (each run REPEAT times; median, min, max):
   S  scale: each handler through `tools/invoke.py` on a small and a large list; the difference gives
      the CPU and wall time one more feed or market costs, hence how many one 300 s invocation at
      256 MB handles (Lambda gives 256 MB 256/1769 of a vCPU, so CPU counts 1769/256 times)
+  L  one shard of a long OPML feed list, per 1,000 feeds, beside the naive way (tools/bench_list.py)
   I  idle time: one-item, unchanged-feed and one-market runs, handler Duration cold and warm, against
      a bare confluent-kafka produce, and the whole `make invoke` against a naive script, on the
      embedded broker and on Apache Kafka (tools/bench_idle.py)
@@ -48,6 +49,7 @@ from typing import Any
 from tools import bench_idle
 from tools.bench_formats import f_rows
 from tools.bench_idle import i_rows
+from tools.bench_list import l_rows
 from tools.broker import EmbeddedBroker
 from tools.bytecode import python312
 from tools.fixture_server import FixtureServer
@@ -522,6 +524,7 @@ GROUPS: dict[str, Callable[[argparse.Namespace, str], list[list[str]]]] = {
     "R": r_rows,
     "P": p_rows,
     "S": s_rows,
+    "L": l_rows,
     "C": c_rows,
     "F": f_rows,
     "I": i_rows,

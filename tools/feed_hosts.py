@@ -56,19 +56,7 @@ class FeedHosts:
             server.server_close()
 
     def write_opml(self, path: Path, folders: int = 10) -> Path:
-        """The feeds as a feed reader exports them (OPML 2.0), spread over ``folders`` folders."""
-        outlines: dict[int, list[str]] = defaultdict(list)
-        for index, url in enumerate(self.urls):
-            outlines[index % folders].append(f'      <outline type="rss" text="Feed {index}" xmlUrl={quoteattr(url)}/>')
-        body = "\n".join(
-            f'    <outline text="Folder {folder}">\n' + "\n".join(lines) + "\n    </outline>"
-            for folder, lines in outlines.items()
-        )
-        path.write_text(
-            '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n  <head><title>Scale</title></head>\n'
-            f"  <body>\n{body}\n  </body>\n</opml>\n"
-        )
-        return path
+        return write_opml(self.urls, path, folders)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         hosts = self
@@ -117,3 +105,19 @@ class FeedHosts:
                 pass
 
         return Handler
+
+
+def write_opml(urls: list[str], path: Path, folders: int = 10) -> Path:
+    """``urls`` as a feed reader exports them (OPML 2.0), spread over ``folders`` folders."""
+    outlines: dict[int, list[str]] = defaultdict(list)
+    for index, url in enumerate(urls):
+        outlines[index % folders].append(f'      <outline type="rss" text="Feed {index}" xmlUrl={quoteattr(url)}/>')
+    body = "\n".join(
+        f'    <outline text="Folder {folder}">\n' + "\n".join(lines) + "\n    </outline>"
+        for folder, lines in outlines.items()
+    )
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n  <head><title>Feeds</title></head>\n'
+        f"  <body>\n{body}\n  </body>\n</opml>\n"
+    )
+    return path
