@@ -23,6 +23,7 @@ from producer_common.http import retry_after_s
 from producer_common.state import FeedValidators
 from rss_fetch import FeedError, Fetched, Fetcher
 from rss_redirects import RedirectGuard
+from rss_run import SKIPPED
 
 SLOW_STATUSES = frozenset({429, 503})
 SLOW_GAP_S = 1.0  # of quiet after each request to a slowed host, unless its Retry-After asks for more
@@ -67,19 +68,22 @@ class HostLimiter:
             self._gap_s[host] = min(max(gap_s, self._gap_s.get(host, 0.0), SLOW_GAP_S), MAX_SLOW_GAP_S)
 
     @contextmanager
-    def slot(self, host: str, deadline: Deadline | None = None) -> Iterator[None]:
-        """Hold one of ``host``'s slots; raises ``FeedError`` when a slowed host's turn would come too late."""
+    def slot(self, host: str, deadline: Deadline | None = None, reserve_s: float = 0.0) -> Iterator[None]:
+        """Hold one of ``host``'s slots. Raises ``FeedError`` (``rss_run.SKIPPED``, not a failure of the feed)
+        when the turn would come with less than ``reserve_s`` of the deadline left."""
         with self._changed:
             while self._busy[host] >= (1 if host in self._gap_s else self.per_host):
-                self._changed.wait()
+                if deadline is not None and deadline.remaining_s() <= reserve_s:
+                    raise FeedError(SKIPPED)
+                self._changed.wait(timeout=None if deadline is None else 0.5)
             self._busy[host] += 1
             self.peak[host] = max(self.peak[host], self._busy[host])
             now = self._clock()
             wait = max(0.0, self._next_start.get(host, now) - now) if host in self._gap_s else 0.0
         try:
             if wait > 0:
-                if deadline is not None and wait >= deadline.remaining_s():
-                    raise FeedError(f"host {host} asked to slow down; no time left for its turn")
+                if deadline is not None and wait + reserve_s >= deadline.remaining_s():
+                    raise FeedError(SKIPPED)
                 self._sleep(wait)
             yield
         finally:
@@ -122,7 +126,8 @@ class PoliteFetcher(Fetcher):
         return cls(**shared, redirects=guard, hosts=hosts, observe=observe)
 
     def fetch(self, url: str, known: FeedValidators | None = None, deadline: Deadline | None = None) -> Fetched:
-        with self.hosts.slot(host_of(url), deadline):
+        # the reserve produce_feeds keeps before starting a fetch: one more fetch and its parsing
+        with self.hosts.slot(host_of(url), deadline, reserve_s=self.timeout_s + 2.0):
             fetched = super().fetch(url, known, deadline)
         if self.observe is not None:
             self.observe(url, fetched)

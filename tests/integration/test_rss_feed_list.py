@@ -35,7 +35,11 @@ def s3_endpoint() -> Iterator[str]:
 
 
 def test_shards_split_a_10000_feed_list_read_from_s3(
-    broker: EmbeddedBroker, s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    broker: EmbeddedBroker,
+    s3_endpoint: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given 10,000 feeds on 20 loopback hosts, exported as OPML into S3
     with FeedHosts(hosts=20, feeds=FEEDS, items=2) as hosts:
@@ -70,7 +74,8 @@ def test_shards_split_a_10000_feed_list_read_from_s3(
         for index in range(SHARDS):
             event = {**load_event("schedule.json"), "detail": {"shard": {"index": index, "count": SHARDS}}}
             summaries.append(handler.lambda_handler(event, FakeLambdaContext()))
-    # Then the shards' sources partition the whole list, FEED_URLS playing no part
+    # Then the shards' sources partition the whole list, FEED_URLS playing no part (and said once)
+    assert capsys.readouterr().out.count("FEED_URLS ignored: FEED_LIST_URI names the feed list") == 1
     shares = [{source["source"] for source in summary["sources"]} for summary in summaries]
     assert sum(len(share) for share in shares) == FEEDS
     assert set().union(*shares) == set(hosts.urls)

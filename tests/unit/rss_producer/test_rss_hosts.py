@@ -6,7 +6,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+from producer_common.deadline import Deadline
+from rss_fetch import FeedError
 from rss_hosts import HostLimiter, interleave_hosts
+from rss_run import SKIPPED
 
 
 def test_threads_never_hold_more_than_the_slots_of_one_host() -> None:
@@ -51,6 +55,23 @@ def test_a_slowed_host_gets_one_request_at_a_time_spaced_by_its_retry_after() ->
     assert slept == [5.0, 5.0]
     with limiter.slot("other.example"):
         assert not limiter.slowed("other.example")
+
+
+def test_a_turn_that_would_come_too_late_is_skipped_not_failed() -> None:
+    # Given a host whose only slot is held, and a deadline with 5 s left
+    limiter = HostLimiter(1)
+    deadline = Deadline(fallback_s=5.0)
+    # When another fetch needs 12 s of reserve for its turn
+    with (
+        limiter.slot("busy.example"),
+        pytest.raises(FeedError) as raised,
+        limiter.slot("busy.example", deadline, reserve_s=12.0),
+    ):
+        pass
+    # Then it is skipped as near the deadline (not a failure of the feed), and the slot is free again
+    assert str(raised.value) == SKIPPED
+    with limiter.slot("busy.example", deadline, reserve_s=1.0):
+        assert limiter.peak["busy.example"] == 1
 
 
 def test_slow_down_is_bounded() -> None:
