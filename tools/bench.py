@@ -185,6 +185,8 @@ def rss_scenario(
                     "KAFKA_TOPIC": f"r-{uuid.uuid4().hex}",
                     "FEED_URLS": ",".join(server.synthetic_feed_urls()),
                     "FETCH_CONCURRENCY": str(concurrency),
+                    # one local server stands for 200 feed hosts: no per-host limit below the concurrency
+                    "FETCH_PER_HOST": str(concurrency),
                     "FEED_PARSER": parser,
                     "LOG_LEVEL": "WARNING",
                     "STATE_PATH": f"{state_dir}/state-{attempt}.sqlite",
@@ -319,6 +321,7 @@ def scale_scenario(bootstrap: str, feeds: tuple[int, int], markets: tuple[int, i
             for count in feeds:
                 env = {"FEED_URLS": ",".join(urls[:count]), "STATE_PATH": f"{state_dir}/{parser}-{count}.sqlite"}
                 env |= {"FEED_PARSER": parser, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+                env |= {"FETCH_PER_HOST": str(RSS_CONCURRENCY)}  # one local server stands for many hosts
                 runs[f"{kind} {count}"] = invoke("RssProducerFunction", env)
                 assert runs[f"{kind} {count}"][3]["produced"] == count * 30, runs[f"{kind} {count}"][3]
         for count in markets:
