@@ -62,6 +62,10 @@ class HostLimiter:
     def slowed(self, host: str) -> bool:
         return host in self._gap_s
 
+    def gap_s(self, host: str) -> float | None:
+        """The quiet a slowed host gets between requests; None when it is not slowed."""
+        return self._gap_s.get(host)
+
     def slow_down(self, host: str, gap_s: float = SLOW_GAP_S) -> None:
         """From now on one request at a time to ``host``, ``gap_s`` of quiet between them (never less than before)."""
         with self._changed:

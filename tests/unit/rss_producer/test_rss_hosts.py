@@ -7,9 +7,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 from producer_common.deadline import Deadline
 from rss_fetch import FeedError
-from rss_hosts import HostLimiter, interleave_hosts
+from rss_hosts import HostLimiter, SlowDownHook, interleave_hosts
 from rss_run import SKIPPED
 
 
@@ -78,7 +79,7 @@ def test_slow_down_is_bounded() -> None:
     limiter = HostLimiter(2)
     limiter.slow_down("h", 3600.0)
     limiter.slow_down("g", 0.0)
-    assert limiter._gap_s == {"h": 30.0, "g": 1.0}
+    assert (limiter.gap_s("h"), limiter.gap_s("g")) == (30.0, 1.0)
 
 
 def test_urls_are_taken_round_robin_by_host() -> None:
@@ -91,3 +92,17 @@ def test_urls_are_taken_round_robin_by_host() -> None:
         "http://b/2",
         "http://a/3",
     ]
+
+
+@pytest.mark.parametrize(("status", "retry_after", "gap"), [(503, "3", 3.0), (429, None, 1.0), (500, "3", None)])
+def test_429_and_503_slow_their_host_down(status: int, retry_after: str | None, gap: float | None) -> None:
+    # Given a response as requests hands it to the hook
+    limiter = HostLimiter(2)
+    response = requests.Response()
+    response.status_code, response.url = status, "https://busy.example/feed.xml"
+    if retry_after:
+        response.headers["Retry-After"] = retry_after
+    # When the hook sees it
+    SlowDownHook(limiter=limiter)(response)
+    # Then a 429 or 503 slows that host down, by its Retry-After when it gives one; a 500 does not
+    assert limiter.gap_s("busy.example") == gap
