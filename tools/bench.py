@@ -17,6 +17,7 @@ Scenarios (each run REPEAT times; median, min, max):
   S  scale: each handler through `tools/invoke.py` on a small and a large list; the difference gives
      the CPU and wall time one more feed or market costs, hence how many one 300 s invocation at
      256 MB handles (Lambda gives 256 MB 256/1769 of a vCPU, so CPU counts 1769/256 times)
+  L  one shard of a long OPML feed list, per 1,000 feeds, beside the naive way (tools/bench_list.py)
   I  idle time: one-item, unchanged-feed and one-market runs, handler Duration cold and warm, against
      a bare confluent-kafka produce, and the whole `make invoke` against a naive script, on the
      embedded broker and on Apache Kafka (tools/bench_idle.py)
@@ -48,6 +49,7 @@ from typing import Any
 from tools import bench_idle
 from tools.bench_formats import f_rows
 from tools.bench_idle import i_rows
+from tools.bench_list import l_rows
 from tools.broker import EmbeddedBroker
 from tools.bytecode import python312
 from tools.fixture_server import FixtureServer
@@ -183,6 +185,8 @@ def rss_scenario(
                     "KAFKA_TOPIC": f"r-{uuid.uuid4().hex}",
                     "FEED_URLS": ",".join(server.synthetic_feed_urls()),
                     "FETCH_CONCURRENCY": str(concurrency),
+                    # one local server stands for 200 feed hosts: no per-host limit below the concurrency
+                    "FETCH_PER_HOST": str(concurrency),
                     "FEED_PARSER": parser,
                     "LOG_LEVEL": "WARNING",
                     "STATE_PATH": f"{state_dir}/state-{attempt}.sqlite",
@@ -317,6 +321,7 @@ def scale_scenario(bootstrap: str, feeds: tuple[int, int], markets: tuple[int, i
             for count in feeds:
                 env = {"FEED_URLS": ",".join(urls[:count]), "STATE_PATH": f"{state_dir}/{parser}-{count}.sqlite"}
                 env |= {"FEED_PARSER": parser, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+                env |= {"FETCH_PER_HOST": str(RSS_CONCURRENCY)}  # one local server stands for many hosts
                 runs[f"{kind} {count}"] = invoke("RssProducerFunction", env)
                 assert runs[f"{kind} {count}"][3]["produced"] == count * 30, runs[f"{kind} {count}"][3]
         for count in markets:
@@ -522,6 +527,7 @@ GROUPS: dict[str, Callable[[argparse.Namespace, str], list[list[str]]]] = {
     "R": r_rows,
     "P": p_rows,
     "S": s_rows,
+    "L": l_rows,
     "C": c_rows,
     "F": f_rows,
     "I": i_rows,

@@ -305,7 +305,11 @@ def cost_rows(bootstrap: str) -> list[list[str]]:
     ):
         feeds = server.synthetic_feed_urls()
         scenarios = {
-            "rss": (RSS, {"FEED_URLS": ",".join(feeds), "STATE_PATH": f"{state_dir}/cost.sqlite"}),
+            # FETCH_PER_HOST: the one local server stands for five feed hosts
+            "rss": (
+                RSS,
+                {"FEED_URLS": ",".join(feeds), "STATE_PATH": f"{state_dir}/cost.sqlite", "FETCH_PER_HOST": "5"},
+            ),
             "polymarket": (
                 POLYMARKET,
                 {"POLYMARKET_GAMMA_URL": f"{server.url}/gamma", "POLYMARKET_CLOB_URL": f"{server.url}/clob"},

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import time
 from datetime import datetime, timezone
 from typing import Any
 
+import rss_cadence
 import rss_fetch
 import rss_items
 import rss_parse
@@ -19,6 +21,7 @@ from producer_common.observability import build_logger, build_metrics
 from producer_common.producer import DeliveryReport
 from producer_common.run import deliver_run
 from producer_common.state import StateStore, open_state_store
+from rss_feed_list import FeedListReader
 from rss_redirects import RedirectGuard
 from rss_settings import RssSettings
 
@@ -49,25 +52,46 @@ def state() -> StateStore | None:
     return open_state_store()
 
 
+@functools.cache
+def feed_list() -> FeedListReader | None:
+    config = settings()
+    if not config.feed_list_uri:
+        return None
+    if config.feed_urls:
+        logger.info("FEED_URLS ignored: FEED_LIST_URI names the feed list", extra={"feed_list": config.feed_list_uri})
+    return FeedListReader(config.feed_list_uri, fetcher())
+
+
+def configured_feeds() -> tuple[str, ...]:
+    """FEED_LIST_URI's list, read again (conditionally) on every invocation; else FEED_URLS."""
+    reader = feed_list()
+    return reader.read().urls if reader else settings().feed_urls
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = settings()
-    feeds = rss_run.select_feeds(event, config.feed_urls)
+    feeds = rss_run.select_feeds(event, configured_feeds())
     fetched_at = utc_iso(datetime.now(timezone.utc))
     outcome: list[rss_run.RssRun] = []  # filled by work, read once the broker has answered
+    plans: list[rss_cadence.Plan] = []
 
     def work(send: rss_run.Send, deadline: Deadline) -> tuple[list[Any], dict[str, Any]]:
-        run = rss_run.produce_feeds(
-            feeds, fetcher(), state(), send, fetched_at, deadline, config.fetch_concurrency, parser()
-        )
+        run, plan = rss_cadence.produce_due_feeds(
+            feeds, fetcher(), state(), send, fetched_at, deadline, now=time.time(), cadence=config.cadence,
+            concurrency=config.fetch_concurrency, per_host=config.fetch_per_host, parse=parser(),
+        )  # fmt: skip
         outcome.append(run)
+        plans.append(plan)
         record_metrics(run)
-        return run.sources, {"duplicates": run.duplicates}
+        metrics.add_metric(name="FeedsBackingOff", unit=MetricUnit.Count, value=plan.backing_off)
+        return run.sources, {"duplicates": run.duplicates, "backing_off": plan.backing_off}
 
     def advance_state(report: DeliveryReport) -> None:
         if outcome:
             rss_run.record_delivery(outcome[0], report, state())
+            rss_cadence.record_schedules(plans[0], outcome[0], report, state())
 
     return deliver_run(
         "rss", config.kafka, context, metrics, work, after_delivery=advance_state, value_schema=rss_items.SCHEMA
@@ -80,6 +104,7 @@ def record_metrics(run: rss_run.RssRun) -> None:
     metrics.add_metric(name="DuplicateItems", unit=MetricUnit.Count, value=run.duplicates)
     metrics.add_metric(name="FeedErrors", unit=MetricUnit.Count, value=run.count("error"))
     metrics.add_metric(name="FeedsNotModified", unit=MetricUnit.Count, value=run.count("not_modified"))
+    metrics.add_metric(name="FeedsNotDue", unit=MetricUnit.Count, value=run.count("not_due"))
     metrics.add_metric(name="FeedsParsedByReference", unit=MetricUnit.Count, value=run.reference_parsed)
     latencies = [feed.latency_s for feed in run.feeds if feed.latency_s is not None][:100]  # EMF holds 100 values
     for latency in latencies:

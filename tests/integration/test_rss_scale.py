@@ -32,6 +32,7 @@ def configure(monkeypatch: pytest.MonkeyPatch, bootstrap: str, topic: str, urls:
         "FEED_URLS": ",".join(urls),
         "STATE_PATH": str(state),
         "FETCH_CONCURRENCY": "16",
+        "FETCH_PER_HOST": "16",  # one local server stands for 200 feed hosts
         "KAFKA_DELIVERY_TIMEOUT_S": "5",
     }.items():
         monkeypatch.setenv(name, value)

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from producer_common.state import FeedValidators, open_state_store
+from producer_common.state import FeedSchedule, FeedValidators, open_state_store
 from producer_common.state.dynamodb import DynamoStateStore
 from producer_common.state.sqlite import SqliteStateStore
 
@@ -78,6 +78,22 @@ def test_validators_round_trip_per_feed(store: Any) -> None:
     }
     store.save_validators({"https://a/feed": FeedValidators('"v2"')})
     assert store.validators(["https://a/feed"])["https://a/feed"].etag == '"v2"'
+
+
+def test_schedules_round_trip_per_feed_beside_the_validators(store: Any) -> None:
+    # Given a feed with validators and two feeds with schedules
+    store.save_validators({"https://a/feed": FeedValidators('"v1"')})
+    store.save_schedules(
+        {"https://a/feed": FeedSchedule(1_800_000_900.5, 0, 900.0), "https://b/feed": FeedSchedule(2e9, 3)}
+    )
+    # When one schedule is replaced
+    store.save_schedules({"https://b/feed": FeedSchedule(2.5e9, 4)})
+    # Then each record kind reads back on its own
+    assert store.schedules(["https://a/feed", "https://b/feed", "https://c/feed"]) == {
+        "https://a/feed": FeedSchedule(1_800_000_900.5, 0, 900.0),
+        "https://b/feed": FeedSchedule(2.5e9, 4),
+    }
+    assert store.validators(["https://a/feed", "https://b/feed"]) == {"https://a/feed": FeedValidators('"v1"')}
 
 
 def test_unprocessed_dynamodb_work_is_retried(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:

@@ -25,3 +25,38 @@ def test_feed_parser_can_be_chosen(value: str) -> None:
 def test_an_unknown_feed_parser_is_named() -> None:
     with pytest.raises(ConfigurationError, match="FEED_PARSER"):
         RssSettings.from_env({**BASE, "FEED_PARSER": "lxml"})
+
+
+def test_feed_list_politeness_and_cadence_defaults() -> None:
+    settings = RssSettings.from_env(BASE)
+    assert (settings.feed_list_uri, settings.fetch_per_host) == (None, 2)
+    assert (settings.cadence.floor_s, settings.cadence.ceiling_s, settings.cadence.backoff_s) == (0.0, 86_400.0, 900.0)
+
+
+def test_feed_list_uri_and_cadence_are_read() -> None:
+    settings = RssSettings.from_env(
+        {
+            **BASE,
+            "FEED_LIST_URI": "s3://lists/feeds.opml",
+            "FETCH_PER_HOST": "4",
+            "FEED_MIN_INTERVAL_S": "300",
+            "FEED_MAX_INTERVAL_S": "3600",
+            "FEED_BACKOFF_S": "60",
+        }
+    )
+    assert (settings.feed_list_uri, settings.fetch_per_host) == ("s3://lists/feeds.opml", 4)
+    assert (settings.cadence.floor_s, settings.cadence.ceiling_s, settings.cadence.backoff_s) == (300.0, 3600.0, 60.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("FEED_LIST_URI", "lists/feeds.opml"),
+        ("FETCH_PER_HOST", "0"),
+        ("FEED_MAX_INTERVAL_S", "10"),
+        ("FEED_MIN_INTERVAL_S", "100000"),  # above the ceiling's default of a day
+    ],
+)
+def test_bad_list_and_cadence_values_are_named(name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        RssSettings.from_env({**BASE, name: value})

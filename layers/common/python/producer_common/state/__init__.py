@@ -1,4 +1,4 @@
-"""Run-to-run state: ids already delivered, and each feed's HTTP validators.
+"""Run-to-run state: ids already delivered, each feed's HTTP validators and its schedule.
 
 DynamoDB in AWS (``STATE_TABLE``), SQLite locally (``STATE_PATH``, which wins when both are
 set), behind one interface. Without either, every run starts from nothing.
@@ -12,9 +12,9 @@ from typing import Any
 
 from .. import constants as c
 from .. import env
-from .base import FeedValidators, StateStore
+from .base import FeedSchedule, FeedValidators, StateStore
 
-__all__ = ["FeedValidators", "StateStore", "open_state_store"]
+__all__ = ["FeedSchedule", "FeedValidators", "StateStore", "open_state_store"]
 
 DEFAULT_TTL_DAYS = 90
 

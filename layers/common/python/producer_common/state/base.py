@@ -27,6 +27,16 @@ class FeedValidators:
         return not (self.etag or self.last_modified)
 
 
+@dataclass(frozen=True)
+class FeedSchedule:
+    """When a feed is next due (epoch seconds), how many runs in a row it failed, and the interval
+    it last announced (kept for the runs it answers 304, which carry no document)."""
+
+    due_at: float = 0.0
+    failures: int = 0
+    interval_s: float = 0.0
+
+
 class StateStore(Protocol):
     """Batched reads and writes; ids are recorded only after the broker acknowledged them."""
 
@@ -43,6 +53,12 @@ class StateStore(Protocol):
 
     def save_validators(self, validators: Mapping[str, FeedValidators]) -> None:
         """Store validators per feed URL (empty ones erase what was stored)."""
+
+    def schedules(self, feeds: Sequence[str]) -> dict[str, FeedSchedule]:
+        """The stored schedules of those ``feeds`` that have one."""
+
+    def save_schedules(self, schedules: Mapping[str, FeedSchedule]) -> None:
+        """Store each feed's schedule, replacing what was stored."""
 
     def close(self) -> None:
         """Release the connection, if any."""

@@ -1,6 +1,7 @@
 """DynamoDB state for Lambda (``STATE_TABLE``): one table, partition key ``pk``, TTL on ``expires_at``.
 
-Items are ``item#<id>``; feeds are ``feed#<url>`` with their validators. Reads and writes go in
+Items are ``item#<id>``; feeds are ``feed#<url>`` with their validators, and ``due#<url>`` with
+when they are next due and their failures in a row. Reads and writes go in
 batches (100 keys per BatchGetItem, 25 items per BatchWriteItem) and retry what DynamoDB leaves
 unprocessed.
 """
@@ -12,7 +13,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from ..exceptions import ProducerError
-from .base import FeedValidators
+from .base import FeedSchedule, FeedValidators
 
 READ_BATCH = 100
 WRITE_BATCH = 25
@@ -102,6 +103,29 @@ class DynamoStateStore:
                 item["last_modified"] = {"S": value.last_modified}
             items.append(item)
         self._put(items)
+
+    def schedules(self, feeds: Sequence[str]) -> dict[str, FeedSchedule]:
+        found = {}
+        for item in self._get([f"due#{url}" for url in dict.fromkeys(feeds)], "pk, due_at, failures, interval_s"):
+            found[item["pk"]["S"].removeprefix("due#")] = FeedSchedule(
+                float(item["due_at"]["N"]), int(item["failures"]["N"]), float(item["interval_s"]["N"])
+            )
+        return found
+
+    def save_schedules(self, schedules: Mapping[str, FeedSchedule]) -> None:
+        expires = str(int(self._clock() + self.ttl_s))
+        self._put(
+            [
+                {
+                    "pk": {"S": f"due#{url}"},
+                    "due_at": {"N": f"{s.due_at:.3f}"},
+                    "failures": {"N": str(s.failures)},
+                    "interval_s": {"N": f"{s.interval_s:.3f}"},
+                    "expires_at": {"N": expires},
+                }
+                for url, s in schedules.items()
+            ]
+        )
 
     def close(self) -> None:
         """boto3 clients need no closing."""

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from .base import FeedValidators
+from .base import FeedSchedule, FeedValidators
 
 CHUNK = 500  # below SQLite's limit on bound parameters
 
@@ -29,6 +29,7 @@ class SqliteStateStore:
             PRAGMA journal_mode=WAL;
             CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, expires_at REAL NOT NULL);
             CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT);
+            CREATE TABLE IF NOT EXISTS schedules (url TEXT PRIMARY KEY, due_at REAL, failures INTEGER, interval_s REAL);
             """
         )
         self._db.execute("DELETE FROM seen WHERE expires_at < ?", (clock(),))
@@ -66,6 +67,24 @@ class SqliteStateStore:
             self._db.executemany(
                 "INSERT OR REPLACE INTO feeds (url, etag, last_modified) VALUES (?, ?, ?)",
                 [(url, v.etag, v.last_modified) for url, v in validators.items()],
+            )
+
+    def schedules(self, feeds: Sequence[str]) -> dict[str, FeedSchedule]:
+        found = {}
+        for chunk in _chunks(list(feeds)):
+            marks = ",".join("?" * len(chunk))
+            for url, due_at, failures, interval_s in self._db.execute(
+                f"SELECT url, due_at, failures, interval_s FROM schedules WHERE url IN ({marks})", chunk
+            ):
+                found[url] = FeedSchedule(due_at, failures, interval_s)
+        return found
+
+    def save_schedules(self, schedules: Mapping[str, FeedSchedule]) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO schedules (url, due_at, failures, interval_s) VALUES (?, ?, ?, ?)",
+                [(url, s.due_at, s.failures, s.interval_s) for url, s in schedules.items()],
             )
 
     def close(self) -> None:
