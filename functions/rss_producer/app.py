@@ -59,7 +59,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def work(send: rss_run.Send, deadline: Deadline) -> tuple[list[Any], dict[str, Any]]:
         run = rss_run.produce_feeds(
-            feeds, fetcher(), state(), send, fetched_at, deadline, config.fetch_concurrency, parser()
+            feeds, fetcher(), state(), send, fetched_at, deadline, config.fetch_concurrency, parser(), config.max_items
         )
         outcome.append(run)
         record_metrics(run)
@@ -78,6 +78,7 @@ def record_metrics(run: rss_run.RssRun) -> None:
     metrics.add_metric(name="FeedItems", unit=MetricUnit.Count, value=sum(feed.items for feed in run.feeds))
     metrics.add_metric(name="NewItems", unit=MetricUnit.Count, value=sum(feed.new for feed in run.feeds))
     metrics.add_metric(name="DuplicateItems", unit=MetricUnit.Count, value=run.duplicates)
+    metrics.add_metric(name="FeedItemsDropped", unit=MetricUnit.Count, value=run.dropped)
     metrics.add_metric(name="FeedErrors", unit=MetricUnit.Count, value=run.count("error"))
     metrics.add_metric(name="FeedsNotModified", unit=MetricUnit.Count, value=run.count("not_modified"))
     metrics.add_metric(name="FeedsParsedByReference", unit=MetricUnit.Count, value=run.reference_parsed)

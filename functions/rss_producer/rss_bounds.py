@@ -1,7 +1,7 @@
 """What a document may hold before a parser sees it: text runs and entries are cut to size.
 
 The reference parser's cost is not linear in every field: its e-mail regex over an author is
-quadratic (``tools/parse_bounds.py`` measures it: 20 KB 1.4 s, 80 KB 21 s), and it keeps every entry
+quadratic (20 KB took 1.4 s, 80 KB 21 s, 400 KB over 300 s: issue 22), and it keeps every entry
 of a document in memory (100,000 tiny items outgrow 256 MB). So text between tags is cut here, on
 the bytes, in one linear pass, before either parser reads it (both then read the same document),
 and the reference parser is handed at most ``MAX_PARSED_ENTRIES`` entries. What is cut is more

@@ -6,13 +6,20 @@ import time
 from dataclasses import dataclass, field
 
 import requests
+import urllib3.exceptions
 from producer_common.deadline import Deadline
-from producer_common.http import RetryPolicy, send_with_retries
+from producer_common.http import RetryPolicy, TimeLimit, send_with_retries, time_limit
 from producer_common.state import FeedValidators
 from rss_redirects import RedirectGuard, RedirectRefused
 
 CHUNK_BYTES = 64 * 1024
-BODY_BUDGET_FACTOR = 2  # a whole fetch may take at most twice the read timeout
+CONNECT_TIMEOUT_S = 5.0
+# urllib3's errors while the body is read, which requests does not wrap (the body is read raw)
+_BODY_ERRORS = {
+    urllib3.exceptions.ReadTimeoutError: "read timed out",
+    urllib3.exceptions.DecodeError: "body could not be decoded (Content-Encoding)",
+    urllib3.exceptions.ProtocolError: "connection broken while reading the body",
+}
 
 
 class FeedError(Exception):
@@ -31,8 +38,9 @@ class Fetched:
 
 @dataclass(frozen=True)
 class Fetcher:
-    """Polite GETs: timeouts, bounded retries honouring Retry-After, a streamed size cap, conditional GET,
-    and no redirect from a public address to a private one (``rss_redirects``)."""
+    """Polite GETs: one time limit for the whole fetch (connect, headers, body, retries), bounded retries
+    honouring Retry-After, a streamed size cap, conditional GET, and no redirect from a public
+    address to a private one (``rss_redirects``)."""
 
     session: requests.Session
     timeout_s: float = 10.0
@@ -41,9 +49,23 @@ class Fetcher:
     redirects: RedirectGuard = field(default_factory=RedirectGuard)
 
     def fetch(self, url: str, known: FeedValidators | None = None, deadline: Deadline | None = None) -> Fetched:
-        headers = known.request_headers() if known else {}
-        timeout = (min(self.timeout_s, 5.0), self.timeout_s)
         started = time.monotonic()
+        seconds = min(self.timeout_s, deadline.remaining_s()) if deadline else self.timeout_s
+        with time_limit(seconds) as limit:
+            try:
+                return self._fetch(url, known, Deadline(fallback_s=seconds), started, limit)
+            except (requests.RequestException, urllib3.exceptions.HTTPError, FeedError) as error:
+                if limit.expired:
+                    raise FeedError(f"no complete response within {seconds:g} s") from None
+                if isinstance(error, FeedError):
+                    raise
+                raise FeedError(_reason(error)) from None
+
+    def _fetch(
+        self, url: str, known: FeedValidators | None, deadline: Deadline, started: float, limit: TimeLimit
+    ) -> Fetched:
+        headers = known.request_headers() if known else {}
+        timeout = (min(self.timeout_s, CONNECT_TIMEOUT_S), self.timeout_s)
         try:
             response = send_with_retries(
                 lambda: self.session.get(
@@ -57,7 +79,7 @@ class Fetcher:
                     return Fetched(None, {}, known or FeedValidators(), time.monotonic() - started)
                 if response.status_code >= 400:
                     raise FeedError(f"HTTP {response.status_code}")
-                body = self._read(response, started)
+                body = self._read(response, limit)
                 received = {name.lower(): value for name, value in response.headers.items()}
         except RedirectRefused as error:
             raise FeedError(str(error)) from None
@@ -65,22 +87,27 @@ class Fetcher:
             raise FeedError("redirect to a URL that cannot be read") from None
         except requests.TooManyRedirects:
             raise FeedError("too many redirects") from None
-        except requests.RequestException as error:
-            raise FeedError(type(error).__name__) from None
         validators = FeedValidators(received.get("etag"), received.get("last-modified"))
         return Fetched(body, received, validators, time.monotonic() - started)
 
-    def _read(self, response: requests.Response, started: float) -> bytes:
+    def _read(self, response: requests.Response, limit: TimeLimit) -> bytes:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise FeedError(f"body larger than {self.max_bytes} bytes")
         body = bytearray()
-        # read1 returns what one socket read brings, so a server trickling a byte a second (which
-        # never trips the per-read timeout) still meets the whole-body budget below.
+        # read1 returns what one socket read brings; the time limit shuts the socket when it passes
         while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
             body += chunk
             if len(body) > self.max_bytes:
                 raise FeedError(f"body larger than {self.max_bytes} bytes")
-            if time.monotonic() - started > self.timeout_s * BODY_BUDGET_FACTOR:
-                raise FeedError(f"body not received within {self.timeout_s * BODY_BUDGET_FACTOR:g} s")
+        if limit.expired:  # the socket was shut: what came is not the whole body
+            raise requests.ConnectionError("time limit")
         return bytes(body)
+
+
+def _reason(error: Exception) -> str:
+    """A plain reason for a transport error: what happened, not a stack trace."""
+    for kind, reason in _BODY_ERRORS.items():
+        if isinstance(error, kind):
+            return reason
+    return type(error).__name__

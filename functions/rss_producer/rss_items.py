@@ -199,15 +199,15 @@ def plausible_date(written: str) -> bool:
     text = written.strip()
     if text.isdigit() and len(text) > 8:  # 20261123 is a date; 12345678901234567890 none
         return False
+    hour = minute = second = 0
     if found := _ISO_DATE.search(text):
         year, month, day, hour, minute, second = (int(g) if g else 0 for g in found.groups())
         if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year or 1, month)[1]:
             return False
-        if hour > 24 or minute > 59 or second > 60:
-            return False
     elif found := _RFC822_TIME.search(text):
-        if int(found.group(1)) > 24 or int(found.group(2)) > 59 or int(found.group(3) or 0) > 60:
-            return False
+        hour, minute, second = (int(g) if g else 0 for g in found.groups())
+    if hour > 24 or minute > 59 or second > 60:
+        return False
     offset = _OFFSET.search(text)
     return not offset or (int(offset.group(2)) <= 14 and int(offset.group(3)) <= 59)
 

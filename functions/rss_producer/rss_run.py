@@ -24,6 +24,7 @@ log = logging.getLogger("rss_producer")
 
 Send = Callable[[OutgoingMessage], None]
 SKIPPED = "skipped: too close to the Lambda deadline to start"
+DEFAULT_MAX_ITEMS = 1000  # FEED_MAX_ITEMS: the newest this many of a feed's entries are read
 
 
 def select_feeds(event: Mapping[str, Any] | None, configured: Sequence[str]) -> list[str]:
@@ -57,6 +58,13 @@ def _shard(shard: Any) -> tuple[int, int]:
     return index, count
 
 
+@dataclass(frozen=True)
+class FeedResult(SourceResult):
+    """A feed's result: ``dropped`` counts the entries over the item cap (the oldest), left unsent."""
+
+    dropped: int = 0
+
+
 @dataclass
 class FeedRun:
     """What happened to one feed, and what to record once the broker has answered."""
@@ -66,6 +74,7 @@ class FeedRun:
     items: int = 0
     new: int = 0
     error: str | None = None
+    dropped: int = 0
     latency_s: float | None = None
     sent_ids: list[str] = field(default_factory=list)
     records: dict[str, list[str]] = field(default_factory=dict)  # sent id -> what to record once acknowledged
@@ -73,7 +82,7 @@ class FeedRun:
     validators: FeedValidators | None = None  # to store once every sent item is acknowledged
 
     def result(self) -> SourceResult:
-        return SourceResult(self.url, self.status, self.items, self.new, self.error)  # type: ignore[arg-type]
+        return FeedResult(self.url, self.status, self.items, self.new, self.error, self.dropped)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -89,6 +98,10 @@ class RssRun:
     def count(self, status: str) -> int:
         return sum(feed.status == status for feed in self.feeds)
 
+    @property
+    def dropped(self) -> int:
+        return sum(feed.dropped for feed in self.feeds)
+
 
 def produce_feeds(
     urls: Sequence[str],
@@ -99,6 +112,7 @@ def produce_feeds(
     deadline: Deadline,
     concurrency: int = 16,
     parse: rss_parse.FeedParser = rss_parse.DEFAULT,
+    max_items: int = DEFAULT_MAX_ITEMS,
 ) -> RssRun:
     """Fetch and parse up to ``concurrency`` feeds at once; send each new entry once.
 
@@ -155,13 +169,35 @@ def produce_feeds(
                     run.reference_parsed += 1
                     log.debug("parsed by the reference parser", extra={"feed_url": feed.url, "reason": parsed.fallback})
                 feed.validators = fetched.validators
-                run.duplicates += _send_new(feed, parsed, state, send, fetched_at, seen_in_run)
+                entries = newest(parsed.entries, max_items)
+                feed.items = parsed.total or len(parsed.entries)
+                feed.dropped = feed.items - len(entries)
+                if feed.dropped:
+                    log.warning("feed has more items than read", extra={"feed_url": feed.url, "dropped": feed.dropped})
+                run.duplicates += _send_new(feed, parsed.title, entries, state, send, fetched_at, seen_in_run)
     return run
+
+
+def newest(entries: list[rss_parse.Entry], limit: int) -> list[rss_parse.Entry]:
+    """The ``limit`` newest entries by date (undated ones after dated), in document order."""
+    if len(entries) <= limit:
+        return entries
+    order = sorted(range(len(entries)), key=lambda index: _when(entries[index]), reverse=True)  # stable
+    return [entries[index] for index in sorted(order[:limit])]
+
+
+def _when(entry: rss_parse.Entry) -> tuple[int, ...]:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    try:
+        return (1, *(int(part) for part in tuple(parsed)[:6])) if parsed else (0,)
+    except (TypeError, ValueError):
+        return (0,)
 
 
 def _send_new(
     feed: FeedRun,
-    parsed: rss_parse.ParsedFeed,
+    title: str | None,
+    entries: list[rss_parse.Entry],
     state: StateStore | None,
     send: Send,
     fetched_at: str,
@@ -172,8 +208,7 @@ def _send_new(
     def skipped(error: Exception) -> None:
         log.warning("entry skipped", extra={"feed_url": feed.url, "reason": f"{type(error).__name__}: {error}"})
 
-    items = rss_items.to_items(feed.url, parsed.title, parsed.entries, fetched_at, on_error=skipped)
-    feed.items = len(parsed.entries)
+    items = rss_items.to_items(feed.url, title, entries, fetched_at, on_error=skipped)
     unique = []
     for item in items:  # different items never share an id; a repeated one is the same item again
         if item.message["id"] not in seen_in_run:

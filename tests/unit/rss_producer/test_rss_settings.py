@@ -25,3 +25,11 @@ def test_feed_parser_can_be_chosen(value: str) -> None:
 def test_an_unknown_feed_parser_is_named() -> None:
     with pytest.raises(ConfigurationError, match="FEED_PARSER"):
         RssSettings.from_env({**BASE, "FEED_PARSER": "lxml"})
+
+
+def test_the_item_cap_is_read_and_bounded() -> None:
+    assert RssSettings.from_env(BASE).max_items == 1000
+    assert RssSettings.from_env({**BASE, "FEED_MAX_ITEMS": "50"}).max_items == 50
+    for bad in ("0", "10001", "many"):
+        with pytest.raises(ConfigurationError, match="FEED_MAX_ITEMS"):
+            RssSettings.from_env({**BASE, "FEED_MAX_ITEMS": bad})
