@@ -16,7 +16,7 @@ from producer_common import utc_iso
 from producer_common.deadline import Deadline
 from producer_common.http import build_session
 from producer_common.observability import build_logger, build_metrics
-from producer_common.producer import DeliveryReport
+from producer_common.producer import DeliveryReport, MessageProducer
 from producer_common.run import deliver_run
 from producer_common.state import StateStore, open_state_store
 from rss_redirects import RedirectGuard
@@ -57,9 +57,18 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     fetched_at = utc_iso(datetime.now(timezone.utc))
     outcome: list[rss_run.RssRun] = []  # filled by work, read once the broker has answered
 
-    def work(send: rss_run.Send, deadline: Deadline) -> tuple[list[Any], dict[str, Any]]:
+    def work(producer: MessageProducer, deadline: Deadline) -> tuple[list[Any], dict[str, Any]]:
         run = rss_run.produce_feeds(
-            feeds, fetcher(), state(), send, fetched_at, deadline, config.fetch_concurrency, parser(), config.max_items
+            feeds,
+            fetcher(),
+            state(),
+            producer.send,
+            fetched_at,
+            deadline,
+            config.fetch_concurrency,
+            parser(),
+            config.max_items,
+            settled=producer.take_settled,
         )
         outcome.append(run)
         record_metrics(run)

@@ -1,11 +1,17 @@
-"""One RSS run: fetch feeds concurrently, keep what is new, send it, and advance state only for what was delivered."""
+"""One RSS run: fetch feeds concurrently, keep what is new, send it, and advance state only for what was delivered.
+
+State advances as the run goes: each feed is recorded (its items as seen, its validators) once the
+broker has settled every message it sent, at a checkpoint at least every ``CHECKPOINT_S``. A run
+killed at any point (out of memory, Lambda's timeout) sends again at most what was in flight.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +23,14 @@ import rss_seen
 from producer_common import HEADER_SCHEMA, HEADER_SOURCE, ConfigurationError, OutgoingMessage, SourceResult
 from producer_common.deadline import Deadline
 from producer_common.env import is_http_url
-from producer_common.producer import DeliveryReport
+from producer_common.producer import DeliveryReport, is_permanent
 from producer_common.state import FeedValidators, StateStore
 
 log = logging.getLogger("rss_producer")
 
 Send = Callable[[OutgoingMessage], None]
+Settled = Callable[[], Iterable[tuple[str, str | None]]]  # MessageProducer.take_settled
+CHECKPOINT_S = 0.5
 SKIPPED = "skipped: too close to the Lambda deadline to start"
 DEFAULT_MAX_ITEMS = 1000  # FEED_MAX_ITEMS: the newest this many of a feed's entries are read
 
@@ -80,6 +88,9 @@ class FeedRun:
     records: dict[str, list[str]] = field(default_factory=dict)  # sent id -> what to record once acknowledged
     refresh_ids: list[str] = field(default_factory=list)  # seen before and close to expiry, or adopted
     validators: FeedValidators | None = None  # to store once every sent item is acknowledged
+    unsettled: int = 0  # sent, with no word from the broker yet
+    delivered: list[str] = field(default_factory=list)  # acknowledged, or refused for good (never sendable)
+    recorded: bool = False  # its state is written: the final report changes nothing for it
 
     def result(self) -> SourceResult:
         return FeedResult(self.url, self.status, self.items, self.new, self.error, self.dropped)  # type: ignore[arg-type]
@@ -103,6 +114,41 @@ class RssRun:
         return sum(feed.dropped for feed in self.feeds)
 
 
+class Ledger:
+    """Feeds whose messages the broker has all settled, recorded in one state write per checkpoint."""
+
+    def __init__(self, state: StateStore | None, settled: Settled | None) -> None:
+        self._state, self._settled = state, settled
+        self._owners: dict[str, FeedRun] = {}  # sent id -> its feed, until settled
+        self._ready: list[FeedRun] = []
+        self._last = time.monotonic()
+
+    def add(self, feed: FeedRun) -> None:
+        """A feed whose new items were all sent."""
+        if self._settled is None:
+            return  # recorded from the final report alone
+        feed.unsettled = len(feed.sent_ids)
+        self._owners.update(dict.fromkeys(feed.sent_ids, feed))
+        if not feed.unsettled:
+            self._ready.append(feed)
+
+    def checkpoint(self, force: bool = False) -> None:
+        if self._settled is None or (not force and time.monotonic() - self._last < CHECKPOINT_S):
+            return
+        self._last = time.monotonic()
+        for ref, reason in self._settled():
+            feed = self._owners.pop(ref, None)
+            if feed is None:
+                continue
+            if reason is None or is_permanent(reason):
+                feed.delivered.append(ref)
+            feed.unsettled -= 1
+            if not feed.unsettled:
+                self._ready.append(feed)
+        ready, self._ready = self._ready, []
+        _record(ready, self._state)
+
+
 def produce_feeds(
     urls: Sequence[str],
     fetcher: rss_fetch.Fetcher,
@@ -113,17 +159,21 @@ def produce_feeds(
     concurrency: int = 16,
     parse: rss_parse.FeedParser = rss_parse.DEFAULT,
     max_items: int = DEFAULT_MAX_ITEMS,
+    settled: Settled | None = None,
 ) -> RssRun:
     """Fetch and parse up to ``concurrency`` feeds at once; send each new entry once.
 
     A new fetch starts only while the deadline leaves time for it to finish; the feeds not
     started are reported as skipped. Messages are sent from this thread as each feed completes.
+    With ``settled``, feeds are recorded as the broker settles their messages (checkpoints);
+    without it, ``record_delivery`` records them all from the final report.
     """
     feeds = {url: FeedRun(url) for url in urls}
     known = state.validators(list(urls)) if state else {}
     run = RssRun(list(feeds.values()))
     seen_in_run: set[str] = set()
     reserve_s = fetcher.timeout_s + 2.0  # long enough to fetch and parse one more feed
+    ledger = Ledger(state, settled)
 
     def load(url: str) -> tuple[rss_fetch.Fetched, rss_parse.ParsedFeed | None]:
         fetched = fetcher.fetch(url, known.get(url), deadline)
@@ -146,7 +196,8 @@ def produce_feeds(
                 running[pool.submit(load, url)] = url
             if not running:
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait(running, timeout=CHECKPOINT_S, return_when=FIRST_COMPLETED)
+            ledger.checkpoint()
             for future in done:
                 feed = feeds[running.pop(future)]
                 try:
@@ -175,6 +226,8 @@ def produce_feeds(
                 if feed.dropped:
                     log.warning("feed has more items than read", extra={"feed_url": feed.url, "dropped": feed.dropped})
                 run.duplicates += _send_new(feed, parsed.title, entries, state, send, fetched_at, seen_in_run)
+                ledger.add(feed)
+    ledger.checkpoint(force=True)
     return run
 
 
@@ -231,19 +284,30 @@ def _send_new(
 
 
 def record_delivery(run: RssRun, report: DeliveryReport, state: StateStore | None) -> None:
-    """Advance state for what the broker acknowledged: ids as seen, and the validators of feeds
-    whose every new item was acknowledged (so a feed with a failure is fetched in full again)."""
-    if state is None:
-        return
-    acknowledged = set(report.acknowledged)
+    """Advance state, from the final report, for the feeds no checkpoint recorded: ids the broker
+    acknowledged (or refused for good) as seen, and the validators of feeds whose every new item
+    was (so a feed with a failure a retry may mend is fetched in full again)."""
+    refused = {failure.ref for failure in report.failed if failure.permanent}
+    done = set(report.acknowledged) | refused
+    feeds = [feed for feed in run.feeds if not feed.recorded]
+    for feed in feeds:
+        feed.delivered = [item_id for item_id in feed.sent_ids if item_id in done]
+        feed.unsettled = 0
+    _record(feeds, state)
+
+
+def _record(feeds: list[FeedRun], state: StateStore | None) -> None:
+    """One state write for these feeds' delivered items, refreshed records and validators."""
     ids: list[str] = []
     validators: dict[str, FeedValidators] = {}
-    for feed in run.feeds:
-        delivered = [item_id for item_id in feed.sent_ids if item_id in acknowledged]
-        ids += [record for item_id in delivered for record in feed.records.get(item_id, [item_id])]
+    for feed in feeds:
+        ids += [record for item_id in feed.delivered for record in feed.records.get(item_id, [item_id])]
         ids += feed.refresh_ids
-        if feed.validators is not None and len(delivered) == len(feed.sent_ids):
+        if feed.validators is not None and len(feed.delivered) == len(feed.sent_ids):
             validators[feed.url] = feed.validators
+        feed.recorded = True
+    if state is None:
+        return
     if ids:
         state.mark_seen(ids)
     if validators:

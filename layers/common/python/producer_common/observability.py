@@ -39,3 +39,4 @@ def build_metrics(service: str) -> Metrics:
 def record_delivery(metrics: Metrics, report: DeliveryReport) -> None:
     metrics.add_metric(name="MessagesProduced", unit=MetricUnit.Count, value=len(report.acknowledged))
     metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=len(report.failed))
+    metrics.add_metric(name="MessagesRefused", unit=MetricUnit.Count, value=len(report.failed) - len(report.transient))
