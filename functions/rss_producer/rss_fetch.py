@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass, field
 
@@ -94,15 +95,14 @@ class Fetcher:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise FeedError(f"body larger than {self.max_bytes} bytes")
-        body = bytearray()
+        body = io.BytesIO()  # getvalue() hands over its buffer: no second copy of the body
         # read1 returns what one socket read brings; the time limit shuts the socket when it passes
         while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
-            body += chunk
-            if len(body) > self.max_bytes:
+            if body.write(chunk) and body.tell() > self.max_bytes:
                 raise FeedError(f"body larger than {self.max_bytes} bytes")
         if limit.expired:  # the socket was shut: what came is not the whole body
             raise requests.ConnectionError("time limit")
-        return bytes(body)
+        return body.getvalue()
 
 
 def _reason(error: Exception) -> str:
