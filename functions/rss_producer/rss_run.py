@@ -1,8 +1,8 @@
 """One RSS run: fetch feeds concurrently, keep what is new, send it, and advance state only for what was delivered.
 
-State advances as the run goes: each feed is recorded (its items as seen, its validators) once the
-broker has settled every message it sent, at a checkpoint at least every ``CHECKPOINT_S``. A run
-killed at any point (out of memory, Lambda's timeout) sends again at most what was in flight.
+State advances as the run goes, at checkpoints at most ``CHECKPOINT_S`` apart: each item the broker
+acknowledged is recorded as seen, and a feed's validators once the broker has settled all it sent.
+A run killed at any point (out of memory, Lambda's timeout) sends again at most what was in flight.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class FeedResult(SourceResult):
     dropped: int = 0
 
 
-@dataclass
+@dataclass(eq=False)  # one per feed, told apart by identity
 class FeedRun:
     """What happened to one feed, and what to record once the broker has answered."""
 
@@ -89,8 +89,9 @@ class FeedRun:
     refresh_ids: list[str] = field(default_factory=list)  # seen before and close to expiry, or adopted
     validators: FeedValidators | None = None  # to store once every sent item is acknowledged
     unsettled: int = 0  # sent, with no word from the broker yet
-    delivered: list[str] = field(default_factory=list)  # acknowledged, or refused for good (never sendable)
-    recorded: bool = False  # its state is written: the final report changes nothing for it
+    delivering: list[str] = field(default_factory=list)  # acknowledged (or refused for good), not yet recorded
+    delivered: set[str] = field(default_factory=set)  # acknowledged (or refused for good) and recorded
+    recorded: bool = False  # complete: the final report changes nothing for it
 
     def result(self) -> SourceResult:
         return FeedResult(self.url, self.status, self.items, self.new, self.error, self.dropped)  # type: ignore[arg-type]
@@ -133,20 +134,24 @@ class Ledger:
             self._ready.append(feed)
 
     def checkpoint(self, force: bool = False) -> None:
+        """Record what the broker settled since the last checkpoint: each delivered item at once,
+        a feed's refreshed records and validators once all it sent is settled."""
         if self._settled is None or (not force and time.monotonic() - self._last < CHECKPOINT_S):
             return
         self._last = time.monotonic()
+        delivered: list[FeedRun] = []
         for ref, reason in self._settled():
             feed = self._owners.pop(ref, None)
             if feed is None:
                 continue
             if reason is None or is_permanent(reason):
-                feed.delivered.append(ref)
+                feed.delivering.append(ref)
+                delivered.append(feed)
             feed.unsettled -= 1
             if not feed.unsettled:
                 self._ready.append(feed)
         ready, self._ready = self._ready, []
-        _record(ready, self._state)
+        _record(list(dict.fromkeys(delivered + ready)), ready, self._state)
 
 
 def produce_feeds(
@@ -289,24 +294,27 @@ def _send_new(
 
 
 def record_delivery(run: RssRun, report: DeliveryReport, state: StateStore | None) -> None:
-    """Advance state, from the final report, for the feeds no checkpoint recorded: ids the broker
+    """Advance state, from the final report, for what no checkpoint recorded: ids the broker
     acknowledged (or refused for good) as seen, and the validators of feeds whose every new item
     was (so a feed with a failure a retry may mend is fetched in full again)."""
     refused = {failure.ref for failure in report.failed if failure.permanent}
     done = set(report.acknowledged) | refused
     feeds = [feed for feed in run.feeds if not feed.recorded]
     for feed in feeds:
-        feed.delivered = [item_id for item_id in feed.sent_ids if item_id in done]
-        feed.unsettled = 0
-    _record(feeds, state)
+        feed.delivering = [item_id for item_id in feed.sent_ids if item_id in done and item_id not in feed.delivered]
+    _record(feeds, feeds, state)
 
 
-def _record(feeds: list[FeedRun], state: StateStore | None) -> None:
-    """One state write for these feeds' delivered items, refreshed records and validators."""
+def _record(delivered: list[FeedRun], complete: list[FeedRun], state: StateStore | None) -> None:
+    """One state write: the records of the items in each feed's ``delivering``, and, for the
+    ``complete`` feeds, their refreshed records and (when every sent item was delivered) validators."""
     ids: list[str] = []
+    for feed in delivered:
+        ids += [record for item_id in feed.delivering for record in feed.records.get(item_id, [item_id])]
+        feed.delivered.update(feed.delivering)
+        feed.delivering = []
     validators: dict[str, FeedValidators] = {}
-    for feed in feeds:
-        ids += [record for item_id in feed.delivered for record in feed.records.get(item_id, [item_id])]
+    for feed in complete:
         ids += feed.refresh_ids
         if feed.validators is not None and len(feed.delivered) == len(feed.sent_ids):
             validators[feed.url] = feed.validators
