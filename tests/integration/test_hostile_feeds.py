@@ -115,9 +115,12 @@ class Hostile(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        path = self.path.split("?")[0]
+        path, _, copy = self.path.partition("?")
         case = next(c for c in CASES_BY_NAME.values() if c.path == path)
-        body = self.bodies.setdefault(self.path, case.body().replace(b"<guid>", f"<guid>{self.path}".encode()))  # type: ignore[misc]
+        if self.path not in self.bodies:  # copies of a feed: each its own guids, so each its own items
+            body = case.body()  # type: ignore[misc]
+            self.bodies[self.path] = body.replace(b"<guid>", f"<guid>{copy}-".encode()) if copy else body
+        body = self.bodies[self.path]
         self.send_response(200)
         self.send_header("Content-Type", case.kind)
         self.send_header("Content-Length", str(len(body)))
