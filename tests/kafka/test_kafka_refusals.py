@@ -5,6 +5,7 @@ the next run on the same state sends none of them again."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from kafka_runs import invoke_rss, kafka_env, read_back, served_items
 from tools.fixture_server import FixtureServer
 from tools.kafka import ApacheKafka
 
-MAX_MESSAGE_BYTES = 1500  # the recorded feeds' messages run from a few hundred bytes to several KB
+MAX_MESSAGE_BYTES = 500  # the recorded feeds' messages are 336 to 605 bytes of JSON: some fit, some never will
 
 
 def small_topic(kafka: ApacheKafka) -> str:
@@ -30,7 +31,7 @@ def small_topic(kafka: ApacheKafka) -> str:
 def test_messages_the_broker_refuses_as_too_large_are_reported_not_retried(
     apache_kafka: ApacheKafka, feeds: FixtureServer, tmp_path: Path, client: str
 ) -> None:
-    # Given a topic that takes no record batch over 1,500 bytes, and the recorded feeds
+    # Given a topic that takes no record batch over 500 bytes, and the recorded feeds
     topic, state, feed_urls = small_topic(apache_kafka), tmp_path / "state.sqlite", feeds.feed_urls()
     env = kafka_env(apache_kafka, "PLAINTEXT", None, client)
     env |= {"KAFKA_TOPIC": topic, "FEED_URLS": ",".join(feed_urls), "KAFKA_COMPRESSION": "none"}
@@ -43,7 +44,7 @@ def test_messages_the_broker_refuses_as_too_large_are_reported_not_retried(
     assert summary["failed"] > 0 and summary["produced"] + summary["failed"] == expected
     assert summary["status"] == "partial"
     refused = first.logged("messages refused for good, not retried")
-    assert all("too large" in reason.lower() for reason in refused["reasons"]), refused
+    assert all(re.search("too ?large", reason, re.IGNORECASE) for reason in refused["reasons"]), refused
     assert len(read_back(apache_kafka, topic)) == summary["produced"]
     # When it runs again on the same state, Then nothing is sent again: delivered and refused alike are done
     second = invoke_rss(env, state)
