@@ -57,7 +57,7 @@ class Fetcher:
                 return self._fetch(url, known, Deadline(fallback_s=seconds), started, limit)
             except (requests.RequestException, urllib3.exceptions.HTTPError, FeedError) as error:
                 if limit.expired:
-                    raise FeedError(f"no complete response within {seconds:g} s") from None
+                    raise FeedError(f"no complete response within {seconds:.3g} s") from None
                 if isinstance(error, FeedError):
                     raise
                 raise FeedError(_reason(error)) from None
