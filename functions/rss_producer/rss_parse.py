@@ -67,7 +67,8 @@ class FeedParser:
 
     def __call__(self, url: str, body: bytes, headers: dict[str, str]) -> ParsedFeed:
         body = rss_entities.expand(body) or body  # raises for external entities and runaway expansion
-        body = rss_bounds.cap_text(body)
+        if not is_json(body):  # a cut inside a JSON string would break the document; JSON parses in linear time
+            body = rss_bounds.cap_text(body)
         reason = None
         # JSON Feed: only feedparser-rs reads it, whichever parser is chosen for XML
         if self.name == FAST or is_json(body):

@@ -3,6 +3,7 @@ a run reads; and what comes out is safe for a consumer (links, dates)."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -102,6 +103,15 @@ def test_text_is_cut_on_a_character_and_outside_an_entity() -> None:
         assert len(entry["title"]) == rss_bounds.MAX_TEXT_BYTES // 2
         assert len(entry["summary"]) == rss_bounds.MAX_TEXT_BYTES
         assert entry["id"] == "y" * (rss_bounds.MAX_TEXT_BYTES - 2), parser
+
+
+def test_a_json_feed_is_not_cut_inside_its_strings() -> None:
+    # Given a JSON Feed whose HTML content has 100 KB of text after a tag (text caps are for XML)
+    html = "<p>" + "x" * 100_000 + "</p>"
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "content_html": html}]})
+    # When it is parsed, Then it is still a feed, its item read
+    [entry] = rss_parse.FeedParser()(FEED, body.encode(), {}).entries
+    assert entry["id"] == "1" and len(entry["summary"]) == len(html)
 
 
 def test_a_channel_title_is_capped() -> None:
