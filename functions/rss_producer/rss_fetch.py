@@ -54,13 +54,16 @@ class Fetcher:
         seconds = min(self.timeout_s, deadline.remaining_s()) if deadline else self.timeout_s
         with time_limit(seconds) as limit:
             try:
-                return self._fetch(url, known, Deadline(fallback_s=seconds), started, limit)
+                fetched = self._fetch(url, known, Deadline(fallback_s=seconds), started, limit)
             except (requests.RequestException, urllib3.exceptions.HTTPError, FeedError) as error:
                 if limit.expired:
                     raise FeedError(f"no complete response within {seconds:.3g} s") from None
                 if isinstance(error, FeedError):
                     raise
                 raise FeedError(_reason(error)) from None
+            if limit.expired:  # headers cut short read as complete ones: a 304 of a trickling server, say
+                raise FeedError(f"no complete response within {seconds:.3g} s")
+            return fetched
 
     def _fetch(
         self, url: str, known: FeedValidators | None, deadline: Deadline, started: float, limit: TimeLimit

@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 import rss_bounds
 import rss_fetch
 import rss_items
 import rss_parse
 import rss_run
+import urllib3.exceptions
 from producer_common.http import build_session
 
 FEED = "https://bounds.example/feed.xml"
@@ -223,3 +225,22 @@ def test_a_connection_broken_mid_body_is_a_plain_source_error(server: tuple[sock
     answers.append(b"!HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n<rss>")
     # When it is fetched, Then the reason is plain
     assert fetch(listener, 5.0) == "connection broken while reading the body"
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (urllib3.exceptions.ReadTimeoutError(None, "/feed.xml", "Read timed out."), "read timed out"),
+        (
+            urllib3.exceptions.DecodeError("Received response with content-encoding: gzip"),
+            "body could not be decoded (Content-Encoding)",
+        ),
+        (
+            urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead"),
+            "connection broken while reading the body",
+        ),
+        (requests.ConnectionError("refused"), "ConnectionError"),
+    ],
+)
+def test_transport_errors_have_plain_reasons(error: Exception, reason: str) -> None:
+    assert rss_fetch._reason(error) == reason
