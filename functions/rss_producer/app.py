@@ -18,7 +18,7 @@ from producer_common import utc_iso
 from producer_common.deadline import Deadline
 from producer_common.http import build_session
 from producer_common.observability import build_logger, build_metrics
-from producer_common.producer import DeliveryReport
+from producer_common.producer import DeliveryReport, MessageProducer
 from producer_common.run import deliver_run
 from producer_common.state import StateStore, open_state_store
 from rss_feed_list import FeedListReader
@@ -77,10 +77,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outcome: list[rss_run.RssRun] = []  # filled by work, read once the broker has answered
     plans: list[rss_cadence.Plan] = []
 
-    def work(send: rss_run.Send, deadline: Deadline) -> tuple[list[Any], dict[str, Any]]:
+    def work(producer: MessageProducer, deadline: Deadline) -> tuple[list[Any], dict[str, Any]]:
         run, plan = rss_cadence.produce_due_feeds(
-            feeds, fetcher(), state(), send, fetched_at, deadline, now=time.time(), cadence=config.cadence,
+            feeds, fetcher(), state(), producer.send, fetched_at, deadline, now=time.time(), cadence=config.cadence,
             concurrency=config.fetch_concurrency, per_host=config.fetch_per_host, parse=parser(),
+            max_items=config.max_items, settled=producer.take_settled,
         )  # fmt: skip
         outcome.append(run)
         plans.append(plan)
@@ -102,6 +103,7 @@ def record_metrics(run: rss_run.RssRun) -> None:
     metrics.add_metric(name="FeedItems", unit=MetricUnit.Count, value=sum(feed.items for feed in run.feeds))
     metrics.add_metric(name="NewItems", unit=MetricUnit.Count, value=sum(feed.new for feed in run.feeds))
     metrics.add_metric(name="DuplicateItems", unit=MetricUnit.Count, value=run.duplicates)
+    metrics.add_metric(name="FeedItemsDropped", unit=MetricUnit.Count, value=run.dropped)
     metrics.add_metric(name="FeedErrors", unit=MetricUnit.Count, value=run.count("error"))
     metrics.add_metric(name="FeedsNotModified", unit=MetricUnit.Count, value=run.count("not_modified"))
     metrics.add_metric(name="FeedsNotDue", unit=MetricUnit.Count, value=run.count("not_due"))

@@ -79,12 +79,16 @@ def produce_due_feeds(
     concurrency: int,
     per_host: int,
     parse: rss_parse.FeedParser = rss_parse.DEFAULT,
+    max_items: int = rss_run.DEFAULT_MAX_ITEMS,
+    settled: rss_run.Settled | None = None,
 ) -> tuple[rss_run.RssRun, Plan]:
     """``rss_run.produce_feeds`` over the feeds that are due, interleaved by host, at most ``per_host``
     at once to one host; the others join the run as ``not_due``."""
     plan = plan_run(urls, state, now, cadence)
     polite = PoliteFetcher.around(fetcher, per_host, observe=plan.observe)
-    run = rss_run.produce_feeds(plan.due, polite, state, send, fetched_at, deadline, concurrency, parse)
+    run = rss_run.produce_feeds(
+        plan.due, polite, state, send, fetched_at, deadline, concurrency, parse, max_items, settled
+    )
     run.feeds += plan.waiting
     slowed = sorted(host for host in polite.hosts.peak if polite.hosts.slowed(host))
     if slowed:

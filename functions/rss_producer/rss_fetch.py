@@ -6,12 +6,22 @@ import time
 from dataclasses import dataclass, field
 
 import requests
+import urllib3.exceptions
 from producer_common.deadline import Deadline
-from producer_common.http import BodyError, RetryPolicy, describe_request_error, read_capped, send_with_retries
+from producer_common.http import (
+    BodyError,
+    RetryPolicy,
+    TimeLimit,
+    describe_request_error,
+    read_capped,
+    send_with_retries,
+    time_limit,
+    transfer_reason,
+)
 from producer_common.state import FeedValidators
 from rss_redirects import RedirectGuard, RedirectRefused
 
-BODY_BUDGET_FACTOR = 2  # a whole fetch may take at most twice the read timeout
+CONNECT_TIMEOUT_S = 5.0
 
 
 class FeedError(Exception):
@@ -30,8 +40,9 @@ class Fetched:
 
 @dataclass(frozen=True)
 class Fetcher:
-    """Polite GETs: timeouts, bounded retries honouring Retry-After, a streamed size cap, conditional GET,
-    and no redirect from a public address to a private one (``rss_redirects``)."""
+    """Polite GETs: one time limit for the whole fetch (connect, headers, body, retries), bounded retries
+    honouring Retry-After, a streamed size cap, conditional GET, and no redirect from a public
+    address to a private one (``rss_redirects``)."""
 
     session: requests.Session
     timeout_s: float = 10.0
@@ -40,9 +51,28 @@ class Fetcher:
     redirects: RedirectGuard = field(default_factory=RedirectGuard)
 
     def fetch(self, url: str, known: FeedValidators | None = None, deadline: Deadline | None = None) -> Fetched:
-        headers = known.request_headers() if known else {}
-        timeout = (min(self.timeout_s, 5.0), self.timeout_s)
         started = time.monotonic()
+        seconds = min(self.timeout_s, deadline.remaining_s()) if deadline else self.timeout_s
+        with time_limit(seconds) as limit:
+            try:
+                fetched = self._fetch(url, known, Deadline(fallback_s=seconds), started, limit)
+            except (requests.RequestException, urllib3.exceptions.HTTPError, FeedError) as error:
+                if limit.expired:
+                    raise FeedError(f"no complete response within {seconds:.3g} s") from None
+                if isinstance(error, FeedError):
+                    raise
+                if isinstance(error, requests.RequestException):
+                    raise FeedError(describe_request_error(error, url)) from None
+                raise FeedError(transfer_reason(error)) from None
+            if limit.expired:  # headers cut short read as complete ones: a 304 of a trickling server, say
+                raise FeedError(f"no complete response within {seconds:.3g} s")
+            return fetched
+
+    def _fetch(
+        self, url: str, known: FeedValidators | None, deadline: Deadline, started: float, limit: TimeLimit
+    ) -> Fetched:
+        headers = known.request_headers() if known else {}
+        timeout = (min(self.timeout_s, CONNECT_TIMEOUT_S), self.timeout_s)
         try:
             response = send_with_retries(
                 lambda: self.session.get(
@@ -56,7 +86,7 @@ class Fetcher:
                     return Fetched(None, {}, known or FeedValidators(), time.monotonic() - started)
                 if response.status_code >= 400:
                     raise FeedError(f"HTTP {response.status_code}")
-                body = self._read(response, started)
+                body = self._read(response, limit)
                 received = {name.lower(): value for name, value in response.headers.items()}
         except RedirectRefused as error:
             raise FeedError(str(error)) from None
@@ -64,13 +94,15 @@ class Fetcher:
             raise FeedError("redirect to a URL that cannot be read") from None
         except requests.TooManyRedirects:
             raise FeedError("too many redirects") from None
-        except requests.RequestException as error:
-            raise FeedError(describe_request_error(error, url)) from None
         validators = FeedValidators(received.get("etag"), received.get("last-modified"))
         return Fetched(body, received, validators, time.monotonic() - started)
 
-    def _read(self, response: requests.Response, started: float) -> bytes:
+    def _read(self, response: requests.Response, limit: TimeLimit) -> bytes:
+        # the time limit shuts the socket when it passes, which ends the read
         try:
-            return read_capped(response, self.max_bytes, started, self.timeout_s * BODY_BUDGET_FACTOR)
+            body = read_capped(response, self.max_bytes)
         except BodyError as error:
             raise FeedError(str(error)) from None
+        if limit.expired:  # the socket was shut: what came is not the whole body
+            raise requests.ConnectionError("time limit")
+        return body

@@ -22,6 +22,8 @@ MAX_TITLE_CHARS = 1000
 MAX_LINK_CHARS = 4096  # longer is no usable link
 MAX_TAGS = 100
 MAX_TAG_CHARS = 200
+MAX_FEED_TITLE_CHARS = 1000
+LINK_SCHEMES = frozenset({"http", "https"})  # what a consumer may follow (CONTRACT.md)
 
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _SPACE = re.compile(r"\s+")
@@ -155,10 +157,12 @@ def resolve_link(feed_url: str, link: Any) -> str | None:
         return None
     try:
         resolved = urljoin(feed_url, link)
-        urlsplit(resolved).port  # noqa: B018 - raises for a port that is not a number
+        parts = urlsplit(resolved)
+        parts.port  # noqa: B018 - raises for a port that is not a number
     except ValueError:
         return None
-    return resolved
+    # javascript:, data:, file: and the like would run or read something in a consumer's hands
+    return resolved if parts.scheme.lower() in LINK_SCHEMES and parts.hostname else None
 
 
 def clean_tags(tags: Any) -> list[str]:
@@ -168,14 +172,44 @@ def clean_tags(tags: Any) -> list[str]:
 
 
 def published_at(entry: Mapping[str, Any]) -> str | None:
-    """Both parsers give dates as UTC struct_time; None when the entry has no usable date."""
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    """Both parsers give dates as UTC struct_time; None when the entry has no usable date.
+
+    feedparser normalises what is no calendar time (month 13 becomes January, an offset of
+    +9999 shifts the hour by four days), so the date as written is checked first.
+    """
+    parsed, written = entry.get("published_parsed"), entry.get("published")
     if not parsed:
+        parsed, written = entry.get("updated_parsed"), entry.get("updated")
+    if not parsed or (isinstance(written, str) and not plausible_date(written)):
         return None
     try:
         return utc_iso(datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc))
     except (OverflowError, ValueError, OSError, TypeError):
         return None
+
+
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?")
+_RFC822_TIME = re.compile(r"\b(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?\b")
+_OFFSET = re.compile(r"(?:\d|\s)([+-])(\d{2}):?(\d{2})\s*$")
+
+
+def plausible_date(written: str) -> bool:
+    """False for what no calendar shows: a month, day, hour or minute out of range, an offset
+    beyond ±14:00, or a bare number (neither parser reads those alike)."""
+    text = written.strip()
+    if text.isdigit() and len(text) > 8:  # 20261123 is a date; 12345678901234567890 none
+        return False
+    hour = minute = second = 0
+    if found := _ISO_DATE.search(text):
+        year, month, day, hour, minute, second = (int(g) if g else 0 for g in found.groups())
+        if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year or 1, month)[1]:
+            return False
+    elif found := _RFC822_TIME.search(text):
+        hour, minute, second = (int(g) if g else 0 for g in found.groups())
+    if hour > 24 or minute > 59 or second > 60:
+        return False
+    offset = _OFFSET.search(text)
+    return not offset or (int(offset.group(2)) <= 14 and int(offset.group(3)) <= 59)
 
 
 def to_message(feed_url: str, feed_title: str | None, entry: Mapping[str, Any], fetched_at: str) -> dict[str, Any]:
@@ -184,7 +218,7 @@ def to_message(feed_url: str, feed_title: str | None, entry: Mapping[str, Any], 
         "schema": SCHEMA,
         "id": item_id(feed_url, entry),
         "feed_url": feed_url,
-        "feed_title": _CONTROL.sub("", feed_title) if isinstance(feed_title, str) else None,
+        "feed_title": _feed_title(feed_title),
         "title": clean_text(entry.get("title"), MAX_TITLE_CHARS),
         "link": resolve_link(feed_url, entry.get("link")),
         "summary": clean_text(entry.get("summary"), MAX_SUMMARY_CHARS),
@@ -193,3 +227,11 @@ def to_message(feed_url: str, feed_title: str | None, entry: Mapping[str, Any], 
         "published_at": published_at(entry),
         "fetched_at": fetched_at,
     }
+
+
+def _feed_title(title: str | None) -> str | None:
+    """The channel's title as given (controls removed), cut to ``MAX_FEED_TITLE_CHARS``."""
+    if not isinstance(title, str):
+        return None
+    title = _CONTROL.sub("", title)
+    return title if len(title) <= MAX_FEED_TITLE_CHARS else title[: MAX_FEED_TITLE_CHARS - 1] + "…"

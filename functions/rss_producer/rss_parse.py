@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypedDict
 
+import rss_bounds
 import rss_entities
 from rss_fetch import FeedError
 
@@ -55,6 +56,7 @@ class ParsedFeed:
     warning: str | None = None  # the reference parser read a malformed document
     parser: str = REFERENCE
     fallback: str | None = None  # why the fast parser's reading was not used
+    total: int | None = None  # the document's entries, when more than were read (``MAX_PARSED_ENTRIES``)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class FeedParser:
 
     def __call__(self, url: str, body: bytes, headers: dict[str, str]) -> ParsedFeed:
         body = rss_entities.expand(body) or body  # raises for external entities and runaway expansion
+        if not is_json(body):  # a cut inside a JSON string would break the document; JSON parses in linear time
+            body = rss_bounds.cap_text(body)
         reason = None
         # JSON Feed: only feedparser-rs reads it, whichever parser is chosen for XML
         if self.name == FAST or is_json(body):
@@ -95,18 +99,30 @@ def parse_fast(body: bytes, headers: dict[str, str]) -> tuple[ParsedFeed | None,
         document = feedparser_rs.parse(body, sanitize_html=False, resolve_relative_uris=atom)
     except Exception as error:  # a Rust panic surfaces as an exception; the reference gets its turn
         return None, f"failed: {type(error).__name__}"
-    reason = _why_not_fast(document, body)
+    truncated = _entry_limit_only(document)
+    reason = None if truncated else _why_not_fast(document, body)
     if reason:
         return None, reason
     if document.version.startswith("json"):
-        return ParsedFeed(_text(document.feed.get("title")), _json_entries(document, body), parser=FAST), None
+        entries, total = _json_entries(document, body)
+        return ParsedFeed(_text(document.feed.get("title")), entries, parser=FAST, total=total), None
     author = _text(document.feed.get("author")) if atom else None
     entries = [_entry(entry.get, author) for entry in document.entries]
-    return ParsedFeed(_text(document.feed.get("title")), entries, parser=FAST), None
+    total = rss_bounds.count_entries(body) if truncated else None
+    return ParsedFeed(_text(document.feed.get("title")), entries, parser=FAST, total=total), None
 
 
-def _json_entries(document: Any, body: bytes) -> list[Entry]:
-    """JSON Feed items: summary, else the content (text before HTML); every author; ids as strings.
+def _entry_limit_only(document: Any) -> bool:
+    """feedparser-rs read the first ``max_entries`` and stopped: the document is otherwise fine."""
+    if not document.bozo or not document.get("version"):
+        return False
+    message = str(document.get("bozo_exception") or "").lower()
+    return "entr" in message and "limit" in message and len(document.entries) >= rss_bounds.MAX_PARSED_ENTRIES
+
+
+def _json_entries(document: Any, body: bytes) -> tuple[list[Entry], int | None]:
+    """JSON Feed items: summary, else the content (text before HTML); every author; ids as strings;
+    and the number of items in the document when it holds more than were read.
 
     The spec asks a reader to coerce an id that is not a string; feedparser-rs drops it, so ids
     are read from the document itself when its items line up with the entries.
@@ -117,10 +133,12 @@ def _json_entries(document: Any, body: bytes) -> list[Entry]:
         raw = None
     items = raw.get("items") if isinstance(raw, dict) else None
     ids = [item.get("id") if isinstance(item, dict) else None for item in items] if isinstance(items, list) else []
+    read = len(document.entries)
+    aligned = len(ids) == read or (read == rss_bounds.MAX_PARSED_ENTRIES and len(ids) > read)  # cut at the limit
     entries = []
     for index, parsed in enumerate(document.entries):
         entry = _entry(parsed.get, None)
-        raw_id = ids[index] if len(ids) == len(document.entries) else None
+        raw_id = ids[index] if aligned else None
         if "id" not in entry and isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
             entry["id"] = str(raw_id)
         if "summary" not in entry:
@@ -133,7 +151,7 @@ def _json_entries(document: Any, body: bytes) -> list[Entry]:
         if names:
             entry["author"] = ", ".join(dict.fromkeys(names))
         entries.append(entry)
-    return entries
+    return entries, len(ids) if len(ids) > len(entries) else None
 
 
 def _why_not_fast(document: Any, body: bytes) -> str | None:
@@ -163,6 +181,9 @@ def parse_reference(url: str, body: bytes, headers: dict[str, str], fallback: st
     feedparser = _reference()
     # Without a content type feedparser flags every document; XML is what a feed URL promises.
     response_headers = {"content-location": url, "content-type": "application/xml", **headers}
+    total = rss_bounds.count_entries(body)
+    if total > rss_bounds.MAX_PARSED_ENTRIES:  # feedparser holds every entry of a document at once
+        body = rss_bounds.first_entries(body)
     document = feedparser.parse(body, response_headers=response_headers, sanitize_html=False)
     if not document.get("version") and not document.entries:
         reason = document.get("bozo_exception")
@@ -175,7 +196,8 @@ def parse_reference(url: str, body: bytes, headers: dict[str, str], fallback: st
     author = _text(dict.get(feed, "author")) if document.get("version", "").startswith("atom") else None
     # dict.get reads what the document holds, without FeedParserDict's aliases (updated -> published)
     entries = [_entry(partial(dict.get, entry), author) for entry in document.entries]
-    return ParsedFeed(_text(dict.get(feed, "title")), entries, warning, REFERENCE, fallback)
+    truncated = total if total > rss_bounds.MAX_PARSED_ENTRIES else None
+    return ParsedFeed(_text(dict.get(feed, "title")), entries, warning, REFERENCE, fallback, truncated)
 
 
 @functools.cache

@@ -4,6 +4,10 @@ A compromised feed host could otherwise send the producer to the Lambda Runtime 
 127.0.0.1, the instance metadata address or a service inside the VPC, and publish the answer.
 A feed configured at a private address (a test server, a self-hosted feed) is the operator's
 choice and may redirect within private space; a public one may not leave it, at any hop.
+
+The guard fails closed: the target's name is read as requests and urllib3 will read it (the
+Location decoded as requests decodes it, the host IDNA-encoded as urllib3 encodes it), so the
+name checked is the name connected to, and a name that cannot be encoded or resolved is refused.
 """
 
 from __future__ import annotations
@@ -13,13 +17,18 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
+
+from requests.sessions import SessionRedirectMixin
+from requests.utils import requote_uri
+from urllib3.util import parse_url
 
 if TYPE_CHECKING:
     import requests
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known prefix: the low 32 bits are an IPv4 address
+_REQUESTS = SessionRedirectMixin()  # how requests reads a Location
 
 
 class RedirectRefused(Exception):
@@ -59,7 +68,8 @@ def _embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
 
 
 def resolve(host: str) -> list[Address]:
-    """Every address ``host`` stands for: itself when it is a literal, else what DNS answers."""
+    """Every address ``host`` stands for: itself when it is a literal, else what DNS answers (none
+    when it cannot be resolved)."""
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
@@ -67,7 +77,7 @@ def resolve(host: str) -> list[Address]:
     try:
         answers = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        return []  # the request itself will fail and say so
+        return []
     return [ipaddress.ip_address(str(answer[4][0]).split("%")[0]) for answer in answers]
 
 
@@ -82,17 +92,31 @@ class RedirectGuard:
         if self.allow_private or not response.is_redirect:
             return response
         try:
-            source = urlsplit(response.url).hostname or ""
-            target = urlsplit(urljoin(response.url, response.headers["location"])).hostname or ""
-        except ValueError:
-            return response  # no URL to go to: requests refuses it and says so
+            source = parse_url(response.url).host or ""
+            target = redirect_host(response)
+        except ValueError as error:  # urllib3's LocationParseError is one
+            response.close()
+            raise RedirectRefused(f"redirect to a URL that cannot be read ({error})") from None
         if target == source:
             return response  # the same host: no address it did not have already
-        refused = next(((a, reason) for a in self.lookup(target) if (reason := not_public(a))), None)
-        if refused is None:
+        addresses = list(self.lookup(target))
+        refused = next(((a, reason) for a in addresses if (reason := not_public(a))), None)
+        if addresses and refused is None:
             return response
         origin = list(self.lookup(source))
         if origin and all(not_public(address) for address in origin):
             return response  # a private feed may redirect within private space
         response.close()
+        if refused is None:
+            raise RedirectRefused(f"redirect to {target}, a name that cannot be resolved, refused")
         raise RedirectRefused(f"redirect from a public address to {target} ({refused[0]}, {refused[1]}) refused")
+
+
+def redirect_host(response: requests.Response) -> str:
+    """The host requests will connect to for this redirect, as urllib3 encodes it; raises
+    ValueError when there is none."""
+    location = _REQUESTS.get_redirect_target(response) or ""
+    host = parse_url(urljoin(response.url, requote_uri(location))).host
+    if not host:
+        raise ValueError("no host")
+    return host

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import io
+import socket
+import threading
+import time
 from datetime import datetime, timezone
 
 import pytest
 import requests
 from producer_common.deadline import Deadline
-from producer_common.http import RateLimiter, RetryPolicy, build_session, retry_after_s, send_with_retries
+from producer_common.http import (
+    RateLimiter,
+    RetryPolicy,
+    build_session,
+    retry_after_s,
+    send_with_retries,
+    time_limit,
+)
 
 
 def response(status: int, retry_after: str | None = None) -> requests.Response:
@@ -109,3 +119,31 @@ def test_the_rate_limiter_spaces_calls_to_the_published_rate() -> None:
     # Then the first goes at once and each later one 0.2 s after the previous
     assert waits == [0.2, 0.2, 0.2, 0.2, 0.2]
     assert now[0] == pytest.approx(101.0)
+
+
+def test_a_time_limit_shuts_the_sockets_its_thread_reads_and_only_until_it_ends() -> None:
+    # Given a request whose server sends its headers and 2 of the 10 bytes it promised, then nothing
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        for _ in range(2):
+            connection, _ = listener.accept()
+            held.append(connection)
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab")
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    session = build_session("test")
+    # When it is made within a 0.3 s limit, with a 30 s read timeout
+    started = time.monotonic()
+    with time_limit(0.3) as limit, pytest.raises(requests.RequestException):
+        session.get(url, timeout=(1, 30))
+    # Then it ends at the limit, which says it expired
+    assert limit.expired and time.monotonic() - started < 5
+    # and a request after the block is not limited by it
+    with time_limit(30) as later, pytest.raises(requests.RequestException, match="Read timed out"):
+        session.get(url, timeout=(1, 0.5))
+    assert not later.expired
+    listener.close()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 from producer_common import Deadline, OutgoingMessage, ProducerError
-from producer_common.producer import NOT_ACKNOWLEDGED, MessageProducer
+from producer_common.producer import NOT_ACKNOWLEDGED, MessageProducer, is_permanent
 
 from tests.fakes import FakeBackend, factory
 
@@ -123,3 +123,37 @@ def test_late_callbacks_after_close_change_nothing() -> None:
     assert backend.settle is not None
     backend.settle(backend.pending[0][1], None)  # the broker answers after the account was closed
     assert producer.report.failed[0].ref == "a"
+
+
+def test_what_settles_is_handed_out_once_as_the_run_goes() -> None:
+    # Given a producer with three messages sent, two of them settled by a flush
+    backend = FakeBackend(fail_keys={b"b"})
+    with MessageProducer(factory(backend), "t", Deadline(fallback_s=30)) as producer:
+        producer.send(message("a"))
+        producer.send(message("b"))
+        assert producer.take_settled() == []  # nothing settled yet (the fake settles on flush)
+        producer.flush()
+        producer(message("c"))  # a producer is a Send
+        # When what settled is taken, twice
+        first, second = producer.take_settled(), producer.take_settled()
+    # Then each settled message comes once, with its outcome; the report stays the final word
+    assert first == [("a", None), ("b", "Broker: simulated failure")] and second == []
+    assert producer.report.acknowledged == ("a", "c")
+
+
+@pytest.mark.parametrize(
+    ("reason", "permanent"),
+    [
+        ("Broker: Message size too large", True),
+        ('KafkaError{code=MSG_SIZE_TOO_LARGE,val=10,str="Broker: Message size too large"}', True),
+        ("MessageSizeTooLargeError: The message is 1200000 bytes when serialized", True),
+        ("RecordListTooLargeError: [Error 18]", True),
+        ("Broker: Broker failed to validate record", True),
+        ("Local: Message timed out", False),
+        (NOT_ACKNOWLEDGED, False),
+        ("Kafka client could not start: KafkaException: ...", False),
+        ("Broker: Topic authorization failed", False),
+    ],
+)
+def test_permanent_failures_are_the_ones_no_retry_mends(reason: str, permanent: bool) -> None:
+    assert is_permanent(reason) is permanent

@@ -111,3 +111,50 @@ def test_work_that_raises_still_closes_the_producer() -> None:
             backend_factory=factory(backend),
         )
     assert backend.closed and backend.pending == []
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "Broker: Message size too large",  # librdkafka, the broker's MSG_SIZE_TOO_LARGE
+        'KafkaException: KafkaError{code=MSG_SIZE_TOO_LARGE,val=10,str="Message size too large"}',  # before sending
+        "MessageSizeTooLargeError: [Error 10] MessageSizeTooLargeError",  # kafka-python
+        "Broker: Broker failed to validate record",  # INVALID_RECORD
+    ],
+)
+def test_a_run_whose_only_failures_are_permanent_returns_and_reports_them(reason: str) -> None:
+    # Given a broker that refuses one message for good (too large), and acknowledges the other
+    backend = FakeBackend(fail_keys={b"b"}, fail_reason=reason)
+    # When the run ends
+    summary = deliver_run(
+        "rss",
+        SETTINGS,
+        FakeLambdaContext(),
+        Metrics(namespace="T", service="u"),
+        work_sending(["a", "b"], [SourceResult("s1", "ok", 2, 2)]),
+        backend_factory=factory(backend),
+    )
+    # Then it returns (Lambda would retry a run that fails the same way forever), counting the failure
+    assert (summary["status"], summary["produced"], summary["failed"]) == ("partial", 1, 1)
+
+
+def test_a_transient_failure_beside_a_permanent_one_still_raises() -> None:
+    # Given a broker that refuses "a" for good and times "b" out
+    backend = FakeBackend(fail_keys={b"a", b"b"}, fail_reason="Local: Message timed out")
+
+    def work(send, _deadline):  # type: ignore[no-untyped-def]
+        send(OutgoingMessage("a", {}))
+        send(OutgoingMessage("b", {}))
+        return [], {}
+
+    def both(settle):  # type: ignore[no-untyped-def]
+        def mixed(sequence: int, reason: str | None) -> None:  # the fake fails both with one reason
+            settle(sequence, "Broker: Message size too large" if sequence == 0 else reason)
+
+        backend.settle = mixed
+        return backend
+
+    # When the run ends, Then it raises: a later run may deliver "b"
+    with pytest.raises(DeliveryError, match="2 of 2 messages were not delivered"):
+        deliver_run("rss", SETTINGS, FakeLambdaContext(), Metrics(namespace="T", service="u"), work, both)
+    assert backend.closed

@@ -120,12 +120,16 @@ def test_a_charset_from_http_goes_to_the_reference() -> None:
     assert utf8.parser == rss_parse.FAST
 
 
-def test_more_entries_than_the_fast_parser_keeps_go_to_the_reference() -> None:
+def test_more_entries_than_the_parsers_read_are_counted_not_read() -> None:
+    # Given a document of one entry more than a parser reads (feedparser-rs's limit)
     items = b"".join(b"<item><guid>https://big.example/%d</guid><title>t</title></item>" % i for i in range(10_001))
     body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title>' + items + b"</channel></rss>"
-    feed = rss_parse.FeedParser()(FEED_URL, body, {})
-    assert feed.parser == rss_parse.REFERENCE and feed.fallback and feed.fallback.startswith("malformed")
-    assert len(feed.entries) == 10_001
+    for parser in rss_parse.PARSERS:
+        # When either parser reads it
+        feed = rss_parse.FeedParser(parser)(FEED_URL, body, {})
+        # Then the first 10,000 are read (the fast parser's reading stands) and the document's count is kept
+        assert (feed.parser, len(feed.entries), feed.total) == (parser, 10_000, 10_001)
+        assert feed.entries[-1]["id"] == "https://big.example/9999"
 
 
 def test_an_atom_entry_without_an_author_has_the_feeds() -> None:

@@ -51,11 +51,15 @@ DNS = {
     "rebound.example": ["::ffff:127.0.0.1"],
     "mixed.example": ["93.184.216.35", "10.0.0.9"],
     "intranet.example": ["10.0.0.5"],
+    "b%C3%BCcher.example": ["127.0.0.1"],  # bücher.example as requests re-quotes it: the name urllib3 looks up
+    "nowhere.example": [],  # no answer
 }
 
 
 def lookup(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    return [ipaddress.ip_address(a) for a in DNS.get(host, ())] or resolve(host)
+    if host in DNS:
+        return [ipaddress.ip_address(a) for a in DNS[host]]
+    return resolve(host)
 
 
 def fetcher(allow_private: bool = False) -> rss_fetch.Fetcher:
@@ -147,3 +151,31 @@ def test_the_setting_is_read_and_validated() -> None:
     assert RssSettings.from_env({**base, "FEED_ALLOW_PRIVATE_ADDRESSES": "true"}).allow_private_addresses is True
     with pytest.raises(ConfigurationError, match="FEED_ALLOW_PRIVATE_ADDRESSES"):
         RssSettings.from_env({**base, "FEED_ALLOW_PRIVATE_ADDRESSES": "yes"})
+
+
+@responses.activate
+def test_a_raw_non_ascii_host_is_checked_as_the_name_connected_to() -> None:
+    # Given a public feed whose Location holds a raw UTF-8 host name that resolves to loopback
+    # (http.client reads header bytes as Latin-1, requests re-reads them as UTF-8 and percent-quotes them)
+    location = "http://bücher.example/feed".encode().decode("latin-1")
+    responses.get("https://feeds.example/feed.xml", status=302, headers={"Location": location})
+    # When it is fetched, Then the name requests would connect to is the one looked up, and refused
+    with pytest.raises(rss_fetch.FeedError, match=r"to b%C3%BCcher\.example \(127\.0\.0\.1, loopback\) refused"):
+        fetcher().fetch("https://feeds.example/feed.xml")
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("http://nowhere.example/feed", r"redirect to nowhere\.example, a name that cannot be resolved, refused"),
+        ("http://a..b\u00e9.example/", r"redirect to a URL that cannot be read"),  # no valid IDNA label
+        ("http://\u2615" + "x" * 70 + ".example/", r"redirect to a URL that cannot be read"),  # a label over 63
+    ],
+)
+@responses.activate
+def test_a_target_that_cannot_be_encoded_or_resolved_is_refused(target: str, reason: str) -> None:
+    # Given a public feed redirecting to a name with no address, or none urllib3 can encode
+    redirect("https://feeds.example/feed.xml", target)
+    # When it is fetched, Then the guard refuses it (it fails closed)
+    with pytest.raises(rss_fetch.FeedError, match=reason):
+        fetcher().fetch("https://feeds.example/feed.xml")

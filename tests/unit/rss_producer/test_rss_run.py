@@ -150,3 +150,63 @@ def test_records_near_expiry_are_refreshed_while_the_item_is_still_listed() -> N
     second, sent_again = run([FEED], state)
     # Then nothing is sent again, and their records are due to be written afresh
     assert sent_again == [] and sorted(second.feeds[0].refresh_ids) == sorted(m.key for m in sent)
+
+
+class Broker:
+    """Settles what was sent when asked: acknowledged, or failed with a reason for chosen keys."""
+
+    def __init__(self, fail: dict[str, str] | None = None) -> None:
+        self.sent: list[OutgoingMessage] = []
+        self.fail = fail or {}
+        self.taken = 0
+
+    def settled(self) -> list[tuple[str, str | None]]:
+        new, self.taken = self.sent[self.taken :], len(self.sent)
+        return [(m.key, self.fail.get(m.key)) for m in new]
+
+
+@responses.activate
+def test_feeds_are_recorded_as_the_broker_settles_them_not_at_the_end(state: SqliteStateStore) -> None:
+    # Given two feeds and a broker that acknowledges what is sent
+    responses.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers={**RSS, "ETag": '"v1"'})
+    other = "https://feeds.test/atom.xml"
+    responses.get(other, body=(CASES / "atom_basic.xml").read_bytes(), headers={**RSS, "ETag": '"a1"'})
+    broker = Broker()
+    # When the run ends, with no final report recorded (a run killed before it would be)
+    result = rss_run.produce_feeds(
+        [FEED, other],
+        fetcher(),
+        state,
+        broker.sent.append,
+        "2026-11-23T00:00:00Z",
+        Deadline(fallback_s=60),
+        settled=broker.settled,
+    )
+    # Then both feeds are already recorded: their items as seen and their validators
+    assert len(broker.sent) == 5 and all(feed.recorded for feed in result.feeds)
+    assert set(state.seen([m.key for m in broker.sent])) == {m.key for m in broker.sent}
+    assert set(state.validators([FEED, other])) == {FEED, other}
+    # and a final report changes nothing for them
+    rss_run.record_delivery(result, DeliveryReport(), state)
+    assert set(state.validators([FEED, other])) == {FEED, other}
+
+
+@responses.activate
+def test_an_item_refused_for_good_is_recorded_and_one_that_timed_out_is_not(state: SqliteStateStore) -> None:
+    # Given a broker that refuses one item as too large and times another out
+    responses.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers={**RSS, "ETag": '"v1"'})
+    keys = [m.key for m in run([FEED])[1]]
+    broker = Broker({keys[0]: "Broker: Message size too large", keys[1]: "Local: Message timed out"})
+    # When the run checkpoints
+    rss_run.produce_feeds(
+        [FEED],
+        fetcher(),
+        state,
+        broker.sent.append,
+        "2026-11-23T00:00:00Z",
+        Deadline(fallback_s=60),
+        settled=broker.settled,
+    )
+    # Then the refused item is recorded (never sent again), the timed-out one is not, nor the ETag
+    assert set(state.seen(keys)) == {keys[0], keys[2]}
+    assert state.validators([FEED]) == {}

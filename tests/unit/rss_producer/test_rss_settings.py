@@ -60,3 +60,11 @@ def test_feed_list_uri_and_cadence_are_read() -> None:
 def test_bad_list_and_cadence_values_are_named(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):
         RssSettings.from_env({**BASE, name: value})
+
+
+def test_the_item_cap_is_read_and_bounded() -> None:
+    assert RssSettings.from_env(BASE).max_items == 1000
+    assert RssSettings.from_env({**BASE, "FEED_MAX_ITEMS": "50"}).max_items == 50
+    for bad in ("0", "10001", "many"):
+        with pytest.raises(ConfigurationError, match="FEED_MAX_ITEMS"):
+            RssSettings.from_env({**BASE, "FEED_MAX_ITEMS": bad})

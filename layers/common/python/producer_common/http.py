@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import random
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .deadline import Deadline
 
@@ -36,9 +41,10 @@ class BodyError(Exception):
 
 
 def build_session(component: str, pool_size: int = 10) -> requests.Session:
-    """A keep-alive session whose User-Agent names the producer, with few redirects allowed."""
+    """A keep-alive session whose User-Agent names the producer, with few redirects allowed; its
+    requests honour a ``time_limit`` around them."""
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = _LimitedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT.format(component=component)
@@ -184,17 +190,115 @@ def read_capped(
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise BodyError(f"body larger than {max_bytes} bytes")
-    body = bytearray()
+    body = io.BytesIO()  # getvalue() hands over its buffer: no second copy of the body
     try:
         # read1 returns what one socket read brings, so a server trickling a byte a second (which
         # never trips the per-read timeout) still meets the whole-body budget.
         while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
-            body += chunk
-            if len(body) > max_bytes:
+            if body.write(chunk) and body.tell() > max_bytes:
                 raise BodyError(f"body larger than {max_bytes} bytes")
             if started is not None and budget_s is not None and clock() - started > budget_s:
                 raise BodyError(f"body not received within {budget_s:g} s")
     except urllib3.exceptions.HTTPError as error:
-        reason = next((text for kind, text in _TRANSFER_ERRORS.items() if isinstance(error, kind)), None)
-        raise BodyError(reason or f"transfer failed ({type(error).__name__})") from None
-    return bytes(body)
+        raise BodyError(transfer_reason(error)) from None
+    return body.getvalue()
+
+
+def transfer_reason(error: urllib3.exceptions.HTTPError) -> str:
+    """A plain reason for what urllib3 raised underneath requests (not wrapped when a body is read raw)."""
+    reason = next((text for kind, text in _TRANSFER_ERRORS.items() if isinstance(error, kind)), None)
+    return reason or f"transfer failed ({type(error).__name__})"
+
+
+class TimeLimit:
+    """A whole-exchange time limit: when it passes, every socket its thread read from is shut down,
+    so a read blocked on a server that trickles its status line, headers or body returns at once.
+
+    Socket timeouts cannot do this: they bound one read, and a byte every few seconds resets them.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._over = False
+
+    def watch(self, sock: Any) -> None:
+        with self._lock:
+            if self.expired:
+                _shut(sock)
+            elif not self._over:
+                self._sockets.append(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            if self._over:
+                return
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def end(self) -> None:
+        with self._lock:
+            self._over = True
+            self._sockets.clear()
+
+
+_active = threading.local()
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[TimeLimit]:
+    """Requests made by this thread inside the block (sessions from ``build_session``) end by
+    ``seconds`` from now: reading then fails, and ``TimeLimit.expired`` says why."""
+    limit = TimeLimit(seconds)
+    timer = threading.Timer(seconds, limit.expire)
+    timer.daemon = True
+    outer, _active.limit = getattr(_active, "limit", None), limit
+    timer.start()
+    try:
+        yield limit
+    finally:
+        timer.cancel()
+        limit.end()
+        _active.limit = outer
+
+
+def _shut(sock: Any) -> None:
+    with suppress(OSError, ValueError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Limited:
+    """Hands a connection's socket to the thread's ``TimeLimit`` before waiting for the response."""
+
+    sock: Any
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        limit = getattr(_active, "limit", None)
+        if limit is not None and self.sock is not None:
+            limit.watch(self.sock)
+        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+
+
+class _LimitedHTTPConnection(_Limited, HTTPConnection):
+    pass
+
+
+class _LimitedHTTPSConnection(_Limited, HTTPSConnection):
+    pass
+
+
+class _LimitedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _LimitedHTTPConnection
+
+
+class _LimitedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _LimitedHTTPSConnection
+
+
+class _LimitedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _LimitedHTTPPool, "https": _LimitedHTTPSPool}

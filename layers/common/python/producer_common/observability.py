@@ -25,6 +25,9 @@ def build_logger(service: str) -> Logger:
     # runtime puts on the root logger: keep it and its HTTP stack at INFO.
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger(name).level))
+    # A server's malformed headers are that source's error, reported with a plain reason; urllib3
+    # would log a warning with a stack trace for them as well.
+    logging.getLogger("urllib3.connection").setLevel(logging.ERROR)
     return logger
 
 
@@ -39,3 +42,4 @@ def build_metrics(service: str) -> Metrics:
 def record_delivery(metrics: Metrics, report: DeliveryReport) -> None:
     metrics.add_metric(name="MessagesProduced", unit=MetricUnit.Count, value=len(report.acknowledged))
     metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=len(report.failed))
+    metrics.add_metric(name="MessagesRefused", unit=MetricUnit.Count, value=len(report.failed) - len(report.transient))

@@ -9,6 +9,7 @@ by then, closes the client, and freezes ``report``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
@@ -30,6 +31,20 @@ log = logging.getLogger(__name__)
 CLOSE_TIMEOUT_S = 2.0
 DEADLINE_CHECK_EVERY = 256  # sends between clock reads: a read costs more than it tells
 POLL_EVERY = 64  # sends between serving delivery callbacks; flush and close serve the rest
+# What no retry can mend: the broker (or the client, before sending) refuses the record itself, as
+# librdkafka (MSG_SIZE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD) and kafka-python
+# (MessageSizeTooLargeError, RecordListTooLargeError, InvalidRecordError) name it.
+_PERMANENT = re.compile(
+    r"MSG_SIZE_TOO_LARGE|message size too large|MessageSizeTooLarge|RECORD_LIST_TOO_LARGE|RecordListTooLarge"
+    r"|message batch larger|INVALID_RECORD|InvalidRecordError|failed to validate record",
+    re.IGNORECASE,
+)
+
+
+def is_permanent(reason: str) -> bool:
+    """True when the reason says the broker will never take this record as it is: sending it again
+    cannot help. Everything else (time-outs, an unreachable broker, refused credentials) is transient."""
+    return _PERMANENT.search(reason) is not None
 
 
 class OutgoingMessage(NamedTuple):
@@ -48,6 +63,10 @@ class FailedMessage:
     ref: str
     reason: str
 
+    @property
+    def permanent(self) -> bool:
+        return is_permanent(self.reason)
+
 
 @dataclass(frozen=True)
 class DeliveryReport:
@@ -59,6 +78,11 @@ class DeliveryReport:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    @property
+    def transient(self) -> tuple[FailedMessage, ...]:
+        """The failures a later run may mend (``is_permanent`` says which are not)."""
+        return tuple(failure for failure in self.failed if not failure.permanent)
 
     def reasons(self, limit: int = 3) -> list[str]:
         return sorted({failure.reason for failure in self.failed})[:limit]
@@ -82,7 +106,8 @@ class MessageProducer:
         # sequence number -> None (acknowledged) or the reason it failed; the first word is final.
         # setdefault is atomic, so a client's own thread may settle while send() appends.
         self._outcomes: dict[int, str | None] = {}
-        self._settle = self._outcomes.setdefault
+        self._settled_order: list[int] = []  # sequences as they settle (a repeat is harmless), for ``take_settled``
+        self._taken = 0
         self._closed = False
         self._refusing: str | None = None  # why every further message fails at once, if one does
         self._report: DeliveryReport | None = None
@@ -92,6 +117,25 @@ class MessageProducer:
         except Exception as error:  # e.g. no broker reachable: every message will be reported failed
             self._refusing = f"Kafka client could not start: {type(error).__name__}: {error}"
             log.error(self._refusing)
+
+    def _settle(self, sequence: int, reason: str | None) -> None:
+        self._outcomes.setdefault(sequence, reason)
+        self._settled_order.append(sequence)  # list.append is atomic too
+
+    def __call__(self, message: OutgoingMessage) -> None:
+        """A producer is a ``Send``: ``producer(message)`` is ``producer.send(message)``."""
+        self.send(message)
+
+    def take_settled(self) -> list[tuple[str, str | None]]:
+        """Serve delivery callbacks, then what settled since the last call: ``(ref, None)`` for an
+        acknowledged message, ``(ref, reason)`` for a failed one. For checkpoints along the run;
+        the report stays the final word."""
+        if self._backend is not None and not self._closed:
+            self._backend.poll()
+        order, outcomes, refs = self._settled_order, self._outcomes, self._refs
+        end = len(order)
+        taken, self._taken = order[self._taken : end], end
+        return [(refs[sequence], outcomes[sequence]) for sequence in dict.fromkeys(taken)]
 
     def __enter__(self) -> MessageProducer:
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -55,6 +56,8 @@ class KafkaPythonBackend:
         self, settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float, settle: Settle
     ) -> None:
         self._settle = settle
+        self._unsettled = 0  # sent, no callback yet: a batch the broker found too large is split and resent
+        self._lock = threading.Lock()
         # Every message sent so far has expired once the delivery timeout has passed since the flush
         # began, so waiting longer gains nothing; kafka-python 3.0 does not expire batches whose broker
         # died mid-run, and would otherwise hold the flush until the Lambda's deadline.
@@ -72,19 +75,37 @@ class KafkaPythonBackend:
         sequence: int,
     ) -> None:
         future = self._producer.send(topic, value=value, key=key, headers=headers)
+        with self._lock:
+            self._unsettled += 1
         # Callbacks run on kafka-python's sender thread; settle is thread-safe.
-        settle = self._settle
-        future.add_callback(lambda _metadata: settle(sequence, None))
-        future.add_errback(lambda error: settle(sequence, f"{type(error).__name__}: {error}"))
+        future.add_callback(lambda _metadata: self._settled(sequence, None))
+        future.add_errback(lambda error: self._settled(sequence, f"{type(error).__name__}: {error}"))
+
+    def _settled(self, sequence: int, reason: str | None) -> None:
+        with self._lock:
+            self._unsettled -= 1
+        self._settle(sequence, reason)
 
     def poll(self) -> None:
         """kafka-python settles futures on its own thread; nothing to serve here."""
 
     def flush(self, timeout_s: float) -> None:
-        try:
-            self._producer.flush(timeout=max(0.0, min(timeout_s, self._flush_limit_s)))
-        except Exception as error:  # KafkaTimeoutError: what is unsettled is reported by the caller
-            log.warning("Kafka flush did not complete: %s", type(error).__name__)
+        # kafka-python's flush returns (or raises "Future not done") once the batches it found are
+        # over; a batch the broker refused as too large is split and queued again after that, its
+        # records' futures still open. So flush until nothing is unsettled, or the time is up.
+        end = time.monotonic() + max(0.0, min(timeout_s, self._flush_limit_s))
+        while True:
+            failure: str | None = None
+            try:
+                self._producer.flush(timeout=max(0.0, end - time.monotonic()))
+            except Exception as error:  # KafkaTimeoutError, UnknownError: what is unsettled is reported
+                failure = type(error).__name__
+            if not self._unsettled:
+                return
+            if time.monotonic() >= end:
+                log.warning("Kafka flush did not complete: %s", failure or f"{self._unsettled} unsettled")
+                return
+            time.sleep(0.05)  # the sender thread queues the split batches
 
     def close(self, timeout_s: float) -> None:
         self._producer.close(timeout=max(0.0, timeout_s))
