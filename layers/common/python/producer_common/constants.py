@@ -10,6 +10,7 @@ KAFKA_SECRET_ID = "KAFKA_SECRET_ID"
 KAFKA_USERNAME = "KAFKA_USERNAME"
 KAFKA_PASSWORD = "KAFKA_PASSWORD"
 KAFKA_COMPRESSION = "KAFKA_COMPRESSION"
+KAFKA_PARTITIONER = "KAFKA_PARTITIONER"
 KAFKA_LINGER_MS = "KAFKA_LINGER_MS"
 KAFKA_DELIVERY_TIMEOUT_S = "KAFKA_DELIVERY_TIMEOUT_S"
 KAFKA_FLUSH_MARGIN_S = "KAFKA_FLUSH_MARGIN_S"
@@ -42,6 +43,11 @@ SASL_SCRAM_512 = "SCRAM-SHA-512"
 SASL_MSK_IAM = "AWS_MSK_IAM"
 SASL_MECHANISMS = (SASL_PLAIN, SASL_SCRAM_256, SASL_SCRAM_512, SASL_MSK_IAM)
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
+# murmur2 of the key, as Apache Kafka's Java client and kafka-python; consistent_random is librdkafka's
+# own default (CRC32), kept for a topic whose keys must stay where earlier releases put them.
+PARTITIONER_MURMUR2 = "murmur2_random"
+PARTITIONER_CRC32 = "consistent_random"
+PARTITIONERS = (PARTITIONER_MURMUR2, PARTITIONER_CRC32)
 FORMAT_JSON = "json"  # plain JSON, no registry
 FORMAT_JSON_SCHEMA = "json_schema"  # JSON in the Confluent wire format, validated
 FORMAT_AVRO = "avro"  # Avro binary in the Confluent wire format

@@ -36,6 +36,9 @@ def producer_config(
         "client.id": settings.client_id,
         "enable.idempotence": True,
         "acks": "all",
+        # murmur2_random unless KAFKA_PARTITIONER says otherwise: the partition Apache Kafka's Java
+        # client and kafka-python choose for a key (librdkafka's own default is CRC32).
+        "partitioner": settings.partitioner,
         "compression.type": settings.compression,
         "linger.ms": settings.linger_ms,
         "message.timeout.ms": int(delivery_timeout_s * 1000),
