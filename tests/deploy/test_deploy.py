@@ -39,7 +39,7 @@ UPDATE = {
 # The managed policies SAM attaches to each function's role beside the template's own Policies.
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 VPC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
-deleted: set[str] = set()  # stacks test_sam_delete_leaves_nothing_behind deleted
+deleted: set[str] = set()  # stacks test_sam_delete_keeps_the_state_table_and_nothing_else deleted
 # The sharded stack also switches on the optional layers the template offers, so that each is seen attached.
 OPTIONAL_LAYERS = {"SchemaRegistryUrl": "https://registry.example.org"}
 
@@ -417,7 +417,10 @@ def inventory(stack: Stack) -> dict[str, list[str]]:
     }
 
 
-def test_sam_delete_leaves_nothing_behind(deployer: Deployer, stacks: dict[str, Stack]) -> None:
+RECORD = {"pk": {"S": "item#https://example.org/item-1"}, "expires_at": {"N": "4102444800"}}
+
+
+def test_sam_delete_keeps_the_state_table_and_nothing_else(deployer: Deployer, stacks: dict[str, Stack]) -> None:
     # Given both stacks as CloudFormation lists them now (the update may have replaced resources)
     recorded: dict[str, tuple[str, str]] = {}
     for name in stacks:
@@ -431,12 +434,23 @@ def test_sam_delete_leaves_nothing_behind(deployer: Deployer, stacks: dict[str, 
     # topic the template does not name, and its legacy engine goes on listing the old, deleted, ARN.
     assert len(probed) > 40
     assert [key for key in sorted(probed) if not present[key]] == [f"{DEFAULT_STACK}/AlarmTopic"]
+    # and a record in the default stack's state table, as a run leaves one
+    any_stack.client("dynamodb").put_item(TableName=recorded[f"{DEFAULT_STACK}/StateTable"][1], Item=RECORD)
     # When both are deleted
     for name in stacks:
         deployer.delete(name)
         deleted.add(name)
-    # Then none of their resources remain, nothing else of their kinds either, nor their artifacts
-    assert [key for key in sorted(probed) if exists(any_stack, *recorded[key])] == []
+    # Then the state tables remain, with their records (DeletionPolicy: Retain), and nothing else of the stacks
+    kept = {key: recorded[key][1] for key in sorted(probed) if exists(any_stack, *recorded[key])}
+    assert kept == {f"{name}/StateTable": recorded[f"{name}/StateTable"][1] for name in stacks}
+    dynamodb = any_stack.client("dynamodb")
+    table = kept[f"{DEFAULT_STACK}/StateTable"]
+    assert dynamodb.get_item(TableName=table, Key={"pk": {"S": RECORD["pk"]["S"]}})["Item"] == RECORD
+    left = {kind: sorted(names) for kind, names in inventory(any_stack).items() if names}
+    assert left == {"tables": sorted(kept.values())}
+    # and removing them by hand, as the README's delete instructions say, leaves nothing of their kinds either
+    for table in kept.values():
+        dynamodb.delete_table(TableName=table)
     assert {kind: names for kind, names in inventory(any_stack).items() if names} == {}
     cloudformation, s3 = any_stack.client("cloudformation"), any_stack.client("s3")
     summaries = cloudformation.list_stacks()["StackSummaries"]
