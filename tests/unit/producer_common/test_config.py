@@ -44,6 +44,7 @@ def test_settings_are_frozen() -> None:
         ({"KAFKA_LINGER_MS": "soon"}, "KAFKA_LINGER_MS"),
         ({"KAFKA_DELIVERY_TIMEOUT_S": "0"}, "KAFKA_DELIVERY_TIMEOUT_S"),
         ({"KAFKA_COMPRESSION": "brotli"}, "KAFKA_COMPRESSION"),
+        ({"KAFKA_COMPRESSION": "zstd", "KAFKA_CLIENT": "kafka-python"}, "KAFKA_COMPRESSION"),
         ({"KAFKA_PARTITIONER": "random"}, "KAFKA_PARTITIONER"),
         ({"KAFKA_PARTITIONER": "consistent_random", "KAFKA_CLIENT": "kafka-python"}, "KAFKA_PARTITIONER"),
     ],

@@ -66,7 +66,7 @@ class KafkaSettings:
             sasl_mechanism=mechanism,
             secret_id=secret_id,
             ssl_ca_location=_ssl_ca_location(e, protocol),
-            compression=env.choice(e, c.KAFKA_COMPRESSION, c.COMPRESSIONS, c.DEFAULT_COMPRESSION[client]) or "none",
+            compression=_compression(e, client),
             partitioner=_partitioner(e, client),
             linger_ms=env.integer(e, c.KAFKA_LINGER_MS, c.DEFAULT_LINGER_MS, 0, 60_000),
             delivery_timeout_s=env.number(e, c.KAFKA_DELIVERY_TIMEOUT_S, c.DEFAULT_DELIVERY_TIMEOUT_S, 1, 900),
@@ -86,6 +86,18 @@ class KafkaSettings:
                 c.KAFKA_SECRET_ID, f"(or KAFKA_USERNAME and KAFKA_PASSWORD) is required for SASL {mechanism}"
             )
         return settings
+
+
+def _compression(e: Mapping[str, str], client: str) -> str:
+    compression = env.choice(e, c.KAFKA_COMPRESSION, c.COMPRESSIONS, c.DEFAULT_COMPRESSION[client]) or "none"
+    supported = c.CLIENT_COMPRESSIONS[client]
+    if compression not in supported:
+        raise ConfigurationError(
+            c.KAFKA_COMPRESSION,
+            f"{compression} is not available with KAFKA_CLIENT={client} (it has {', '.join(supported)}); "
+            f"use KAFKA_CLIENT={c.CLIENT_CONFLUENT} for {compression}",
+        )
+    return compression
 
 
 def _partitioner(e: Mapping[str, str], client: str) -> str:
