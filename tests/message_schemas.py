@@ -6,7 +6,7 @@ Three hooks, all in the test harness (the product is untouched):
 - ``tests.fakes.FakeBackend`` checks what reaches it;
 - ``tools.broker.read_topic`` checks what it reads back (which covers handlers run in a subprocess).
 
-A message is checked when its ``schema`` header or field names one of ours (``rss_item/1``); test
+A message is checked when its ``schema`` header or field names one of ours (``rss_item/2``); test
 values such as ``test/1`` are not.
 """
 
@@ -36,8 +36,16 @@ def _validators(ref: str) -> tuple[Any, Any] | None:
     if not avsc.exists() or not json_schema.exists():
         return None
     document = json.loads(json_schema.read_text())
+    return json_validator(document), fastavro.parse_schema(json.loads(avsc.read_text()))
+
+
+def json_validator(document: Mapping[str, Any]) -> Any:
+    """A draft-07 validator that asserts formats (jsonschema only annotates them unless asked):
+    ``date-time`` through rfc3339-validator, ``uri`` through rfc3987, and the rest it knows."""
     jsonschema.Draft7Validator.check_schema(document)
-    return jsonschema.Draft7Validator(document), fastavro.parse_schema(json.loads(avsc.read_text()))
+    checker = jsonschema.Draft7Validator.FORMAT_CHECKER
+    assert "date-time" in checker.checkers, "rfc3339-validator is missing: date-time would go unchecked"
+    return jsonschema.Draft7Validator(document, format_checker=checker)
 
 
 def misfit(value: Any, headers: Mapping[str, str] | None = None) -> str | None:

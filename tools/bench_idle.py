@@ -295,7 +295,7 @@ def cost_rows(bootstrap: str) -> list[list[str]]:
     """The default schedules' runs at the template's default sizes (5 feeds of 30 items, 50 markets),
     every source answering after 100 ms as a stand-in for the internet, at LOG_LEVEL INFO; their
     cost inputs, and the cost table from them (COST)."""
-    from tools.cost import Run, deployment, monthly_cost, table
+    from tools.cost import Run, by_architecture, deployment, table
 
     rows: list[list[str]] = []
     runs: dict[str, Run] = {}
@@ -340,8 +340,8 @@ def cost_rows(bootstrap: str) -> list[list[str]]:
             "",
         ]
     )
-    lines = monthly_cost(runs, deployment(ROOT / "template.yaml"))
-    COST["table"] = table(lines)
+    lines, *others = by_architecture(runs, deployment(ROOT / "template.yaml")).values()
+    COST["table"] = table(lines, *others)
     rows.append(
         [
             "I",

@@ -20,7 +20,9 @@ from tools.cfn_template import Resolver, load_template
 # free tiers; update the date and figures together.
 PRICES_AS_OF = "2025"
 PRICES = {
-    "lambda_gb_s": 0.0000166667,  # x86, first 6 billion GB-s a month
+    "lambda_gb_s": 0.0000166667,  # x86_64, first 6 billion GB-s a month
+    "lambda_gb_s_arm64": 0.0000133334,  # arm64 (Graviton), first 7.5 billion GB-s a month: 20 % less
+    "scheduler_invocation": 1.00 / 1e6,  # EventBridge Scheduler, after 14 million free a month
     "lambda_request": 0.20 / 1e6,
     "dynamodb_read_unit": 0.125 / 1e6,  # on demand (since the November 2024 reduction)
     "dynamodb_write_unit": 0.625 / 1e6,
@@ -35,6 +37,8 @@ PRICES = {
 HOURS_PER_MONTH = 730
 FUNCTIONS = {"rss": "RssProducerFunction", "polymarket": "PolymarketProducerFunction"}
 SCHEDULES = {"rss": "RssSchedule", "polymarket": "PolymarketSchedule"}
+ARCHITECTURES = ("arm64", "x86_64")
+GB_S_PRICE = {"arm64": "lambda_gb_s_arm64", "x86_64": "lambda_gb_s"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ def deployment(template_path: Path) -> dict[str, Any]:
     return {
         "schedules": {name: resolver.parameters[SCHEDULES[name]] for name in FUNCTIONS},
         "memory_mb": int(memory),
+        "architecture": resolver.parameters.get("Architecture", "x86_64"),
         "alarms": count("AWS::CloudWatch::Alarm"),
         "queues": count("AWS::SQS::Queue"),
         "topics": count("AWS::SNS::Topic"),
@@ -86,16 +91,17 @@ def monthly_cost(runs: Mapping[str, Run], deployed: Mapping[str, Any]) -> list[t
     gb = deployed["memory_mb"] / 1024
     counts = {name: runs_per_month(deployed["schedules"][name]) for name in FUNCTIONS}
     lines: list[tuple[str, str, float]] = []
+    architecture = deployed.get("architecture", "x86_64")
+    gb_s_price = PRICES[GB_S_PRICE[architecture]]
     for name, run in runs.items():
         count = counts[name]
         gb_s = count * math.ceil(run.billed_ms) / 1000 * gb
         lines.append(
             (
-                f"Lambda compute, {name}",
+                f"Lambda compute, {name} ({architecture})",
                 f"{count:,} runs ({deployed['schedules'][name]}) x {math.ceil(run.billed_ms):,} ms billed "
-                f"(Init + Duration, a cold start every run) x {gb:g} GB = {gb_s:,.0f} GB-s x "
-                f"${PRICES['lambda_gb_s']:.10f}",
-                gb_s * PRICES["lambda_gb_s"],
+                f"(Init + Duration, a cold start every run) x {gb:g} GB = {gb_s:,.0f} GB-s x ${gb_s_price:.10f}",
+                gb_s * gb_s_price,
             )
         )
     requests = sum(counts.values())
@@ -104,6 +110,14 @@ def monthly_cost(runs: Mapping[str, Run], deployed: Mapping[str, Any]) -> list[t
             "Lambda requests",
             f"{requests:,} invocations x ${PRICES['lambda_request'] * 1e6:.2f} per million",
             requests * PRICES["lambda_request"],
+        )
+    )
+    lines.append(
+        (
+            "EventBridge Scheduler",
+            f"{requests:,} scheduled invocations x ${PRICES['scheduler_invocation'] * 1e6:.2f} per million "
+            "(the first 14 million a month are free)",
+            requests * PRICES["scheduler_invocation"],
         )
     )
     reads = sum(counts[name] * run.read_units for name, run in runs.items())
@@ -177,9 +191,32 @@ def monthly_cost(runs: Mapping[str, Run], deployed: Mapping[str, Any]) -> list[t
     return lines
 
 
-def table(lines: list[tuple[str, str, float]]) -> str:
+def by_architecture(runs: Mapping[str, Run], deployed: Mapping[str, Any]) -> dict[str, list[tuple[str, str, float]]]:
+    """The month's lines with the functions on each architecture, the deployed one first."""
+    order = sorted(ARCHITECTURES, key=lambda arch: arch != deployed.get("architecture", "x86_64"))
+    return {arch: monthly_cost(runs, {**deployed, "architecture": arch}) for arch in order}
+
+
+def table(lines: list[tuple[str, str, float]], *others: list[tuple[str, str, float]]) -> str:
+    """The lines and their total; each of ``others`` (the month on another architecture) adds the
+    lines that differ and its own total."""
     total = sum(cost for _, _, cost in lines)
     text = "| item | arithmetic | US$ / month |\n| --- | --- | --- |\n"
     text += "".join(f"| {item} | {arithmetic} | {cost:.4f} |\n" for item, arithmetic, cost in lines)
-    text += f"| **total** | free tiers not deducted | **{total:.2f}** |\n"
+    text += f"| **total**{_architecture_of(lines)} | free tiers not deducted | **{total:.2f}** |\n"
+    for other in others:
+        text += "".join(
+            f"| {item} | {arithmetic} | {cost:.4f} |\n"
+            for item, arithmetic, cost in other
+            if (item, arithmetic, cost) not in lines
+        )
+        other_total = sum(cost for _, _, cost in other)
+        text += f"| **total**{_architecture_of(other)} | the same, the functions on it | **{other_total:.2f}** |\n"
     return text
+
+
+def _architecture_of(lines: list[tuple[str, str, float]]) -> str:
+    found = re.search(
+        r"\((arm64|x86_64)\)$", next((item for item, _, _ in lines if item.startswith("Lambda compute")), "")
+    )
+    return f" on {found.group(1)}" if found else ""

@@ -71,6 +71,9 @@ def server_environment(port: int, root: Path) -> dict[str, str]:
         # The default (v2) engine resolves !GetAtt of SAM-generated resources before the transform
         # runs, and fails on this template; the legacy engine transforms first.
         "PROVIDER_OVERRIDE_CLOUDFORMATION": "engine-legacy",
+        # Its CloudFormation handler of AWS::Scheduler::Schedule makes a boto3 client whose credential
+        # chain ends at the EC2 metadata service (169.254.169.254): never asked, as there is none here.
+        "AWS_EC2_METADATA_DISABLED": "true",
     }
 
 

@@ -1,12 +1,14 @@
-"""EventBridge schedule expressions: `rate(...)` and six-field `cron(...)`, evaluated in UTC.
+"""EventBridge schedule expressions: `rate(...)` and six-field `cron(...)`, evaluated in UTC or, as
+EventBridge Scheduler does with ScheduleExpressionTimezone, in an IANA time zone.
 
-    schedule = parse("cron(0/15 8-18 ? * MON-FRI *)")
+    schedule = parse("cron(0/15 8-18 ? * MON-FRI *)", "Europe/Berlin")
     schedule.next_after(datetime.now(timezone.utc))
 
 Rules as EventBridge documents them ("Schedule expressions for rules"):
 - `rate(value unit)`: a positive integer and minute(s), hour(s) or day(s); the unit singular for 1,
   plural otherwise. The schedule starts when it is created and fires every interval from there.
-- `cron(Minutes Hours Day-of-month Month Day-of-week Year)`, UTC, one-minute granularity.
+- `cron(Minutes Hours Day-of-month Month Day-of-week Year)`, in UTC unless a time zone is given
+  (then wall-clock time there: 08:00 stays 08:00 across daylight saving time), one-minute granularity.
   `, - * /` in every field; Day-of-month also `?`, `L` (last day), `nW` (weekday nearest n) and
   `LW`; Day-of-week also `?`, `L` (Saturday, the week's last day), `nL` (the month's last
   weekday n) and `n#k` (its k-th weekday n). Months JAN-DEC, weekdays SUN-SAT (1-7, Sunday 1).
@@ -21,7 +23,8 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MONTHS = {name.upper(): number for number, name in enumerate(calendar.month_abbr) if name}  # JAN=1
 WEEKDAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
@@ -61,6 +64,7 @@ class Cron:
     years: frozenset[int]
     day_of_month: str  # kept as text: L and W depend on the month
     day_of_week: str
+    zone: tzinfo = timezone.utc  # where the fields are wall-clock times
 
     def first(self, started: datetime) -> datetime:
         """The first matching minute from `started` on (that minute included)."""
@@ -68,7 +72,7 @@ class Cron:
 
     def next_after(self, moment: datetime) -> datetime:
         """The first minute strictly after `moment` that the expression matches."""
-        moment = moment.astimezone(timezone.utc).replace(second=0, microsecond=0)
+        moment = moment.astimezone(self.zone).replace(second=0, microsecond=0)
         day = moment.date()
         for year in sorted(y for y in self.years if y >= day.year):
             for month in sorted(self.months):
@@ -89,7 +93,7 @@ class Cron:
         for hour in sorted(self.hours):
             for minute in sorted(self.minutes):
                 if after is None or (hour, minute) > (after.hour, after.minute):
-                    return datetime.combine(day, time(hour, minute), tzinfo=timezone.utc)
+                    return datetime.combine(day, time(hour, minute), tzinfo=self.zone)
         return None
 
     def _day_matches(self, day: date) -> bool:
@@ -98,12 +102,17 @@ class Cron:
         return _month_day_matches(self.day_of_month, day)
 
 
-def parse(expression: str) -> Rate | Cron:
+def parse(expression: str, zone: str = "UTC") -> Rate | Cron:
+    """``zone``: an IANA time zone name, for cron (a rate counts from its start wherever it is)."""
     text = expression.strip()
     if text.startswith("rate("):
         return _parse_rate(text)
     if text.startswith("cron(") and text.endswith(")"):
-        return _parse_cron(text)
+        try:
+            where = timezone.utc if zone == "UTC" else ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ScheduleError(f"{zone!r} is not an IANA time zone") from None
+        return _parse_cron(text, where)
     raise ScheduleError(f"{expression!r}: expected rate(value unit) or cron(six fields)")
 
 
@@ -119,7 +128,7 @@ def _parse_rate(text: str) -> Rate:
     return Rate(text, value * _UNITS[unit.rstrip("s")])
 
 
-def _parse_cron(text: str) -> Cron:
+def _parse_cron(text: str, zone: tzinfo) -> Cron:
     fields = text[len("cron(") : -1].split()
     if len(fields) != 6:
         raise ScheduleError(f"{text!r}: cron takes six fields (minutes hours day-of-month month day-of-week year)")
@@ -138,6 +147,7 @@ def _parse_cron(text: str) -> Cron:
         years=_values(year, FIRST_YEAR, LAST_YEAR, {}, text),
         day_of_month=day_of_month,
         day_of_week=day_of_week,
+        zone=zone,
     )
 
 

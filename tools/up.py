@@ -3,8 +3,8 @@
     python -m tools.up [--speedup N] [--live] [--parameter-overrides 'Key=Value ...'] [--env-vars FILE]
 
 Starts the embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set, or a broker already listens on
-BROKER_PORT) and the fixture server (unless --live), reads every function's Schedule events from
-the template (parameters and overrides resolved, disabled schedules left out), and runs each
+BROKER_PORT) and the fixture server (unless --live), reads every function's Schedule and ScheduleV2
+events from the template (parameters and overrides resolved, disabled schedules left out), and runs each
 function at the times its expression gives, each run a subprocess of tools/invoke.py with the
 scheduled event EventBridge would send. A function runs one invocation at a time (reserved
 concurrency 1): a tick that comes while it runs waits, and is dropped once older than the
@@ -27,6 +27,7 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
@@ -34,12 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from tools.broker import EmbeddedBroker
-from tools.cfn_template import Resolver, TemplateError, default_region, load_template
+from tools.cfn_template import ACCOUNT_ID, Resolver, TemplateError, default_region, load_template
 from tools.invoke import parameter_overrides
 from tools.local_invoke import ROOT, Invocation, Result, command, scheduled_event
 from tools.schedule import Cron, Rate, parse
 
 HISTORY = 5  # runs shown per function
+SCHEDULE_EVENTS = ("Schedule", "ScheduleV2")
 DEFAULT_EVENT_AGE_S = 6 * 3600  # Lambda's default MaximumEventAgeInSeconds
 
 
@@ -53,26 +55,29 @@ class ScheduledFunction:
     schedule: Rate | Cron
     max_event_age: timedelta
     input: Any = None  # the event's Input: sent instead of the scheduled event, as EventBridge does
+    kind: str = "Schedule"  # or ScheduleV2 (EventBridge Scheduler): its ARN names a schedule, not a rule
 
 
 def scheduled_functions(
     template: Mapping[str, Any], overrides: Mapping[str, str] | None = None, region: str | None = None
 ) -> list[ScheduledFunction]:
-    """Every enabled `Type: Schedule` event of every AWS::Serverless::Function."""
+    """Every enabled `Type: Schedule` (EventBridge rule) or `ScheduleV2` (EventBridge Scheduler) event
+    of every AWS::Serverless::Function."""
     resolver = Resolver(template, overrides, region)
     found = []
     for name, resource in (template.get("Resources") or {}).items():
         if resource.get("Type") != "AWS::Serverless::Function" or not _created(resolver, resource):
             continue
-        for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
-            if event.get("Type") != "Schedule":
+        for event_name, event in _events(resource).items():
+            if event.get("Type") not in SCHEDULE_EVENTS:
                 continue
             props = event.get("Properties") or {}
             state = resolver.resolve(props["State"]) if "State" in props else None
             enabled = resolver.resolve(props["Enabled"]) if "Enabled" in props else True
             if state == "DISABLED" or enabled in (False, "false"):
                 continue
-            expression = str(resolver.resolve(props["Schedule"]))
+            expression = str(resolver.resolve(props.get("Schedule") or props["ScheduleExpression"]))
+            zone = str(resolver.resolve(props.get("ScheduleExpressionTimezone") or "UTC"))
             age = (resolver.resolve(props.get("RetryPolicy") or {}) or {}).get("MaximumEventAgeInSeconds")
             given = resolver.resolve(props["Input"]) if "Input" in props else None
             found.append(
@@ -80,9 +85,10 @@ def scheduled_functions(
                     function=name,
                     rule=f"{name}{event_name}",
                     expression=expression,
-                    schedule=parse(expression),
+                    schedule=parse(expression, zone),
                     max_event_age=timedelta(seconds=int(age or DEFAULT_EVENT_AGE_S)),
                     input=json.loads(given) if isinstance(given, str) else None,
+                    kind=event["Type"],
                 )
             )
     return found
@@ -96,8 +102,12 @@ def scheduled_state_machines(template: Mapping[str, Any], overrides: Mapping[str
         for name, resource in (template.get("Resources") or {}).items()
         if resource.get("Type") == "AWS::Serverless::StateMachine"
         and _created(resolver, resource)
-        and any(e.get("Type") == "Schedule" for e in ((resource.get("Properties") or {}).get("Events") or {}).values())
+        and any(e.get("Type") in SCHEDULE_EVENTS for e in _events(resource).values())
     ]
+
+
+def _events(resource: Mapping[str, Any]) -> Mapping[str, Any]:
+    return (resource.get("Properties") or {}).get("Events") or {}
 
 
 def _created(resolver: Resolver, resource: Mapping[str, Any]) -> bool:
@@ -206,9 +216,10 @@ class Producer:
                     run.status = "expired"  # Lambda's event queue gives up on it
                     self.total[run.status] += 1
                     continue
-                event = self.spec.input
-                if event is None:
+                if self.spec.input is None:
                     event = scheduled_event(_iso(tick), self.spec.rule, self._environ["AWS_REGION"])
+                else:
+                    event = scheduler_input(self.spec, tick, self._environ["AWS_REGION"])
                 self._current = Invocation(self._argv, event, self._environ, self._log)
                 run.status, run.started = "running", datetime.now(timezone.utc).strftime("%H:%M:%S")
             result = self._current.run()
@@ -234,6 +245,23 @@ class Producer:
                 "totals": dict(self.total),
                 "runs": [asdict(run) for run in self.runs],
             }
+
+
+def scheduler_input(spec: ScheduledFunction, tick: datetime, region: str) -> Any:
+    """The schedule's Input as EventBridge Scheduler sends it: its context attributes filled in
+    (a rule's Input goes as it is, and has none)."""
+    if spec.kind != "ScheduleV2":
+        return spec.input
+    attributes = {
+        "<aws.scheduler.schedule-arn>": f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule/default/{spec.rule}",
+        "<aws.scheduler.scheduled-time>": _iso(tick),
+        "<aws.scheduler.execution-id>": str(uuid.uuid4()),
+        "<aws.scheduler.attempt-number>": "1",
+    }
+    text = json.dumps(spec.input)
+    for name, value in attributes.items():
+        text = text.replace(name, value)
+    return json.loads(text)
 
 
 def _iso(moment: datetime) -> str:

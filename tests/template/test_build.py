@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import platform
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,6 +36,10 @@ OFFLINE_AWS = {
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     "AWS_EC2_METADATA_DISABLED": "true",
 }
+# This session's build is for the machine it runs on, so that python3.12 here can import the layers;
+# test_arm64_layers.py builds them for aarch64 and reads their machine code's architecture.
+HOST_MACHINE = "aarch64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+HOST_ARCHITECTURE = {"aarch64": "arm64", "x86_64": "x86_64"}[HOST_MACHINE]
 FUNCTIONS = {"RssProducerFunction": "rss_run.py", "PolymarketProducerFunction": "polymarket_run.py"}
 # The registry client's libraries: in SchemaRegistryLayer only, never in the default layer.
 REGISTRY_LIBRARIES = ["fastavro", "jsonschema", "httpx2", "authlib", "cryptography", "cachetools", "attrs"]
@@ -110,9 +115,11 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             "--cache-dir",
             str(build_root / "cache"),
             "--parallel",
+            "--parameter-overrides",
+            f"Architecture={HOST_ARCHITECTURE}",
         ],
         cwd=ROOT,
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0", "LAMBDA_ARCHITECTURE": HOST_ARCHITECTURE},
         capture_output=True,
         text=True,
         timeout=900,
@@ -143,11 +150,11 @@ def test_the_dependency_layer_is_small_and_built_for_lambda(build_dir: Path) -> 
     layer = build_dir / "KafkaDepsLayer" / "python"
     # Given the built layer, Then it fits with room to spare
     assert tree_bytes(layer) <= MAX_LAYER_BYTES, f"{tree_bytes(layer) / 2**20:.1f} MiB"
-    # and its compiled parts are for CPython 3.12 on manylinux x86_64, whatever built them
-    assert (layer / "confluent_kafka" / "cimpl.cpython-312-x86_64-linux-gnu.so").is_file()
+    # and its compiled parts are for CPython 3.12 on manylinux for the architecture asked, whatever built them
+    assert (layer / "confluent_kafka" / f"cimpl.cpython-312-{HOST_MACHINE}-linux-gnu.so").is_file()
     wheel = next(layer.glob("confluent_kafka-*.dist-info")) / "WHEEL"
     tags = [line.split(": ", 1)[1] for line in wheel.read_text().splitlines() if line.startswith("Tag: ")]
-    assert tags and all(tag.startswith("cp312-cp312-manylinux") and tag.endswith("x86_64") for tag in tags), tags
+    assert tags and all(tag.startswith("cp312-cp312-manylinux") and tag.endswith(HOST_MACHINE) for tag in tags), tags
     # and it leaves out what the runtime ships
     for name in RUNTIME_PROVIDED:
         assert not (layer / name).exists() and not list(layer.glob(f"{name}-*.dist-info")), name

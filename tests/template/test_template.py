@@ -88,11 +88,34 @@ def test_globals_give_every_function_the_lambda_shape(template: dict[str, Any]) 
 )
 def test_each_function_runs_on_its_schedule(template: dict[str, Any], function: str, schedule: str) -> None:
     properties = template["Resources"][function]["Properties"]
-    events = [event for event in properties["Events"].values() if event["Type"] == "Schedule"]
-    assert len(events) == 1
-    parameter = events[0]["Properties"]["Schedule"]["Ref"]
+    # EventBridge Scheduler (ScheduleV2), not a legacy EventBridge rule, in the stack's time zone
+    events = [event for event in properties["Events"].values() if event["Type"] == "ScheduleV2"]
+    assert len(events) == 1 == len(properties["Events"])
+    parameter = events[0]["Properties"]["ScheduleExpression"]["Ref"]
     assert template["Parameters"][parameter]["Default"] == schedule
+    assert events[0]["Properties"]["ScheduleExpressionTimezone"] == {"Ref": "ScheduleTimezone"}
+    assert template["Parameters"]["ScheduleTimezone"]["Default"] == "UTC"
     assert properties["Handler"] == "app.lambda_handler"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_schedule_sends_the_event_the_handlers_take(template: dict[str, Any], function: str) -> None:
+    # Given the schedule's Input with Scheduler's context attributes filled in as Scheduler fills them
+    pattern = template["Resources"][function]["Properties"]["Events"]["Schedule"]["Properties"]["Input"]["Fn::Sub"]
+    attributes = {
+        "<aws.scheduler.execution-id>": "d2b8c5a1-5f0e-4a53-9c3e-6e1f2f0f7d11",
+        "<aws.scheduler.scheduled-time>": "2026-12-04T19:00:00Z",
+        "<aws.scheduler.schedule-arn>": "arn:aws:scheduler:us-east-1:123456789012:schedule/default/s",
+    }
+    text = pattern.replace("${AWS::AccountId}", "123456789012").replace("${AWS::Region}", "us-east-1")
+    for name, value in attributes.items():
+        text = text.replace(name, value)
+    event = json.loads(text)
+    # Then it has events/schedule.json's keys and types, with an empty detail (the configuration applies)
+    reference = json.loads((ROOT / "events" / "schedule.json").read_text())
+    assert {key: type(value) for key, value in event.items()} == {key: type(v) for key, v in reference.items()}
+    assert (event["detail-type"], event["source"], event["detail"]) == ("Scheduled Event", "aws.events", {})
+    assert "${" not in text and "<aws." not in text
 
 
 def test_everything_is_built_by_makefiles(template: dict[str, Any]) -> None:
@@ -201,6 +224,9 @@ def test_the_state_table_is_encrypted_expiring_and_recoverable(template: dict[st
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["SSESpecification"]["SSEEnabled"] is True
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    # kept when the stack is deleted or the table replaced: losing it re-sends every item of every feed
+    resource = template["Resources"]["StateTable"]
+    assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
 
 def test_table_and_secret_access_name_exactly_one_resource(template: dict[str, Any]) -> None:
@@ -312,7 +338,7 @@ def test_rss_fans_out_over_shards_only_when_asked(template: dict[str, Any]) -> N
     assert function["Events"]["Schedule"]["Properties"]["State"] == {"Fn::If": ["RssSharded", "DISABLED", "ENABLED"]}
     fan_out = template["Resources"]["RssFanOut"]
     assert fan_out["Condition"] == "RssSharded"
-    assert fan_out["Properties"]["Events"]["Schedule"]["Properties"]["Schedule"] == {"Ref": "RssSchedule"}
+    assert fan_out["Properties"]["Events"]["Schedule"]["Properties"]["ScheduleExpression"] == {"Ref": "RssSchedule"}
     invoke_only_the_function = {"LambdaInvokePolicy": {"FunctionName": {"Ref": "RssProducerFunction"}}}
     assert fan_out["Properties"]["Policies"] == [invoke_only_the_function]
     assert template["Resources"]["RssFanOutFailedAlarm"]["Condition"] == "RssSharded"

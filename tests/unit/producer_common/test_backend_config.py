@@ -23,6 +23,12 @@ def test_confluent_is_idempotent_with_acks_all_batching_and_compression() -> Non
     assert config["compression.type"] == "lz4" and config["linger.ms"] == 20
     assert config["message.timeout.ms"] == 42_000
     assert config["security.protocol"] == "PLAINTEXT" and "sasl.mechanisms" not in config
+    assert config["partitioner"] == "murmur2_random"  # Java's choice of partition (tests/kafka shows it)
+
+
+def test_confluent_keeps_librdkafkas_old_partitioner_when_asked() -> None:
+    settings = KafkaSettings.from_env({**BASE, "KAFKA_PARTITIONER": "consistent_random"}, "t")
+    assert confluent.producer_config(settings, None, 42)["partitioner"] == "consistent_random"
 
 
 def test_kafka_python_is_idempotent_with_bounded_blocking() -> None:

@@ -14,6 +14,7 @@ def test_defaults_from_a_minimal_environment() -> None:
     assert settings.bootstrap_servers == "b1:9092,b2:9093"
     assert (settings.topic, settings.client, settings.security_protocol) == ("rss.items", "confluent", "PLAINTEXT")
     assert settings.compression == "lz4" and settings.sasl_mechanism is None
+    assert settings.partitioner == "murmur2_random"
 
 
 def test_kafka_python_defaults_to_gzip_and_empty_strings_count_as_unset() -> None:
@@ -43,6 +44,9 @@ def test_settings_are_frozen() -> None:
         ({"KAFKA_LINGER_MS": "soon"}, "KAFKA_LINGER_MS"),
         ({"KAFKA_DELIVERY_TIMEOUT_S": "0"}, "KAFKA_DELIVERY_TIMEOUT_S"),
         ({"KAFKA_COMPRESSION": "brotli"}, "KAFKA_COMPRESSION"),
+        ({"KAFKA_COMPRESSION": "zstd", "KAFKA_CLIENT": "kafka-python"}, "KAFKA_COMPRESSION"),
+        ({"KAFKA_PARTITIONER": "random"}, "KAFKA_PARTITIONER"),
+        ({"KAFKA_PARTITIONER": "consistent_random", "KAFKA_CLIENT": "kafka-python"}, "KAFKA_PARTITIONER"),
     ],
 )
 def test_invalid_values_name_the_variable(overrides: dict[str, str], variable: str) -> None:

@@ -1,4 +1,5 @@
-"""Credentials come from Secrets Manager (cached) or the local environment, and never show their values."""
+"""Credentials come from Secrets Manager (kept for a bounded age) or the local environment, and never
+show their values."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from moto import mock_aws
-from producer_common import CredentialsError, KafkaSettings, SaslCredentials, resolve_credentials
-from producer_common.credentials import clear_cache
+from producer_common import ConfigurationError, CredentialsError, KafkaSettings, SaslCredentials, resolve_credentials
+from producer_common.credentials import clear_cache, refresher
 
 SASL = {
     "KAFKA_BOOTSTRAP_SERVERS": "b:9096",
@@ -44,7 +45,7 @@ class CountingClient:
         return self.inner.get_secret_value(**kwargs)  # type: ignore[attr-defined,no-any-return]
 
 
-def test_secret_is_read_once_per_container(secrets: object) -> None:
+def test_secret_is_read_once_within_its_max_age(secrets: object) -> None:
     arn = secrets.create_secret(Name="kafka", SecretString=json.dumps({"username": "svc", "password": PASSWORD}))["ARN"]  # type: ignore[attr-defined]
     settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": arn}, "t")
     client = CountingClient(secrets)
@@ -53,6 +54,64 @@ def test_secret_is_read_once_per_container(secrets: object) -> None:
     assert first == second == SaslCredentials("svc", PASSWORD)
     assert client.calls == 1
     assert PASSWORD not in repr(first)
+
+
+def rotate(secrets: object, name: str, password: str) -> None:
+    secrets.put_secret_value(SecretId=name, SecretString=json.dumps({"username": "svc", "password": password}))  # type: ignore[attr-defined]
+
+
+def test_a_secret_older_than_its_max_age_is_read_again(secrets: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a secret read once, then rotated
+    from datetime import datetime, timedelta
+
+    from aws_lambda_powertools.utilities.parameters import base
+
+    secrets.create_secret(Name="kafka", SecretString=json.dumps({"username": "svc", "password": PASSWORD}))  # type: ignore[attr-defined]
+    settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": "kafka"}, "t")
+    client = CountingClient(secrets)
+    resolve_credentials(settings, {"POWERTOOLS_PARAMETERS_MAX_AGE": "60"}, client)
+    rotate(secrets, "kafka", "rotated-password")
+    assert resolve_credentials(settings, {"POWERTOOLS_PARAMETERS_MAX_AGE": "60"}, client).password == PASSWORD  # type: ignore[union-attr]
+
+    # When 61 s have passed (Powertools' cache reads datetime.now())
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> Later:  # type: ignore[override]
+            return datetime.now() + timedelta(seconds=61)  # type: ignore[return-value]
+
+    monkeypatch.setattr(base, "datetime", Later)
+    again = resolve_credentials(settings, {"POWERTOOLS_PARAMETERS_MAX_AGE": "60"}, client)
+
+    # Then the secret is read again and the rotated password is the one used
+    assert again == SaslCredentials("svc", "rotated-password") and client.calls == 2
+
+
+def test_an_authentication_failure_reads_the_secret_at_once(secrets: object) -> None:
+    # Given a secret read and kept, then rotated
+    secrets.create_secret(Name="kafka", SecretString=json.dumps({"username": "svc", "password": PASSWORD}))  # type: ignore[attr-defined]
+    settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": "kafka"}, "t")
+    client = CountingClient(secrets)
+    resolve_credentials(settings, {}, client)
+    rotate(secrets, "kafka", "rotated-password")
+    # When a backend, refused, asks for the credentials again
+    refresh = refresher(settings, {}, client)
+    assert refresh is not None
+    # Then they are read at once, and what later runs get is the new password too
+    assert refresh() == SaslCredentials("svc", "rotated-password") and client.calls == 2
+    assert resolve_credentials(settings, {}, client) == SaslCredentials("svc", "rotated-password")
+    assert client.calls == 2
+
+
+def test_credentials_that_cannot_rotate_have_no_refresher() -> None:
+    local = {**SASL, "KAFKA_USERNAME": "me", "KAFKA_PASSWORD": PASSWORD}
+    assert refresher(KafkaSettings.from_env(local, "t"), local) is None
+    assert refresher(KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:1"}, "t"), {}) is None
+
+
+def test_an_invalid_max_age_names_the_variable(secrets: object) -> None:
+    settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": "kafka"}, "t")
+    with pytest.raises(ConfigurationError, match="^POWERTOOLS_PARAMETERS_MAX_AGE"):
+        resolve_credentials(settings, {"POWERTOOLS_PARAMETERS_MAX_AGE": "soon"}, secrets)
 
 
 def test_a_missing_secret_names_the_secret_not_its_content(secrets: object) -> None:

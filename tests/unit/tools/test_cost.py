@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tools.bench_idle import emf_metrics
-from tools.cost import PRICES, Run, deployment, monthly_cost, runs_per_month, table
+from tools.cost import PRICES, Run, by_architecture, deployment, monthly_cost, runs_per_month, table
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 
@@ -28,7 +28,7 @@ def test_a_cron_schedule_is_refused_rather_than_guessed() -> None:
 def test_the_default_deployment_is_read_from_the_template() -> None:
     deployed = deployment(TEMPLATE)
     assert deployed["schedules"] == {"rss": "rate(15 minutes)", "polymarket": "rate(5 minutes)"}
-    assert deployed["memory_mb"] == 256
+    assert deployed["memory_mb"] == 256 and deployed["architecture"] == "arm64"
     # RssFanOutFailedAlarm exists only with RssShards > 1; no secret without KafkaSecretArn
     assert deployed["alarms"] == 8 and deployed["queues"] == 4 and deployed["topics"] == 1
     assert deployed["secrets"] == 0
@@ -45,9 +45,10 @@ def test_each_line_is_its_arithmetic() -> None:
     # When the month is priced
     lines = {item: cost for item, _, cost in monthly_cost(runs, deployed)}
     # Then each line is count x unit x price
-    assert lines["Lambda compute, rss"] == pytest.approx(2920 * 0.401 * 0.25 * PRICES["lambda_gb_s"])
-    assert lines["Lambda compute, polymarket"] == pytest.approx(8760 * 1.0 * 0.25 * PRICES["lambda_gb_s"])
+    assert lines["Lambda compute, rss (x86_64)"] == pytest.approx(2920 * 0.401 * 0.25 * PRICES["lambda_gb_s"])
+    assert lines["Lambda compute, polymarket (x86_64)"] == pytest.approx(8760 * 1.0 * 0.25 * PRICES["lambda_gb_s"])
     assert lines["Lambda requests"] == pytest.approx(11680 * PRICES["lambda_request"])
+    assert lines["EventBridge Scheduler"] == pytest.approx(11680 * 1.00 / 1e6)
     assert lines["DynamoDB on-demand reads"] == pytest.approx(2920 * 155 * PRICES["dynamodb_read_unit"])
     assert lines["DynamoDB on-demand writes"] == pytest.approx(2920 * 5 * PRICES["dynamodb_write_unit"])
     assert lines["CloudWatch custom metrics (EMF)"] == pytest.approx(3 * 0.30)
@@ -55,6 +56,23 @@ def test_each_line_is_its_arithmetic() -> None:
     assert lines["CloudWatch Logs ingested"] == pytest.approx((2920 * 2000 + 8760 * 1000) / 1e9 * 0.50)
     assert lines["Secrets Manager"] == 0
     assert "**total**" in table(monthly_cost(runs, deployed))
+
+
+def test_the_table_prices_the_functions_on_both_architectures() -> None:
+    # Given one measured run of each function, deployed on arm64 (the template's default)
+    deployed = {"schedules": {"rss": "rate(15 minutes)", "polymarket": "rate(5 minutes)"}, "memory_mb": 256}
+    deployed |= {"alarms": 8, "queues": 4, "topics": 1, "secrets": 0, "architecture": "arm64"}
+    runs = {"rss": Run(400, 2000, frozenset()), "polymarket": Run(1000, 1000, frozenset())}
+    # When the month is priced on each
+    months = by_architecture(runs, deployed)
+    arm, x86 = ({item: cost for item, _, cost in lines} for lines in months.values())
+    # Then the deployed one comes first, arm64 GB-seconds cost 20 % less, and nothing else differs
+    assert list(months) == ["arm64", "x86_64"]
+    assert arm["Lambda compute, rss (arm64)"] == pytest.approx(0.8 * x86["Lambda compute, rss (x86_64)"], rel=1e-4)
+    assert {k: v for k, v in arm.items() if "compute" not in k} == {k: v for k, v in x86.items() if "compute" not in k}
+    text = table(*months.values())
+    assert "| **total** on arm64 |" in text and "| **total** on x86_64 |" in text
+    assert text.count("Lambda requests") == 1 and text.count("Lambda compute, rss") == 2
 
 
 def test_a_custom_metric_is_a_name_with_its_dimensions_and_their_values() -> None:

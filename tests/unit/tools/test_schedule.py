@@ -110,3 +110,19 @@ def test_what_eventbridge_refuses_is_a_schedule_error(expression: str, message: 
 def test_a_cron_that_can_never_fire_again_says_so() -> None:
     with pytest.raises(ScheduleError, match="never fires"):
         parse("cron(0 0 1 1 ? 1999)").first(utc(2026, 1, 1))
+
+
+def test_cron_in_a_time_zone_keeps_its_wall_clock_time_across_daylight_saving() -> None:
+    # Given 08:00 every day in Berlin (ScheduleExpressionTimezone), around the switch to summer time
+    schedule = parse("cron(0 8 * * ? *)", "Europe/Berlin")
+    # When the next runs are asked for, Then each is 08:00 there: 07:00Z in winter, 06:00Z in summer
+    first = schedule.next_after(datetime(2026, 3, 28, 0, 0, tzinfo=timezone.utc))
+    second = schedule.next_after(first)
+    assert first.astimezone(timezone.utc) == datetime(2026, 3, 28, 7, 0, tzinfo=timezone.utc)
+    assert second.astimezone(timezone.utc) == datetime(2026, 3, 29, 6, 0, tzinfo=timezone.utc)
+
+
+def test_a_rate_is_the_same_in_any_time_zone_and_an_unknown_zone_is_refused() -> None:
+    assert parse("rate(5 minutes)", "Europe/Berlin") == parse("rate(5 minutes)")
+    with pytest.raises(ScheduleError, match="'Mars/Olympus' is not an IANA time zone"):
+        parse("cron(0 8 * * ? *)", "Mars/Olympus")

@@ -10,7 +10,7 @@ from pathlib import Path
 from tools.cfn_template import load_template, loads
 from tools.local_invoke import Result
 from tools.schedule import Cron, Rate
-from tools.up import Clock, outcome, scheduled_functions, scheduled_state_machines
+from tools.up import Clock, outcome, scheduled_functions, scheduled_state_machines, scheduler_input
 
 ROOT = Path(__file__).resolve().parents[3]
 PROJECT = load_template(ROOT / "template.yaml")
@@ -24,6 +24,28 @@ def test_the_project_templates_schedules_with_their_defaults() -> None:
     assert isinstance(rss.schedule, Rate) and rss.schedule.interval == timedelta(minutes=15)
     assert polymarket.expression == "rate(5 minutes)"
     assert rss.max_event_age == timedelta(seconds=3600)  # the template's RetryPolicy
+
+
+def test_the_project_schedules_send_the_scheduled_event_the_handlers_take() -> None:
+    # Given the template's EventBridge Scheduler schedules
+    specs = scheduled_functions(PROJECT, region="us-east-1")
+    reference = json.loads((ROOT / "events" / "schedule.json").read_text())
+    tick = datetime(2026, 12, 4, 19, 15, tzinfo=timezone.utc)
+    for spec in specs:
+        assert spec.kind == "ScheduleV2"
+        # When a tick comes, Then the event is events/schedule.json's shape, its context filled in
+        event = scheduler_input(spec, tick, "us-east-1")
+        assert set(event) == set(reference) and event["detail"] == {} and event["source"] == "aws.events"
+        assert event["time"] == "2026-12-04T19:15:00Z" and event["region"] == "us-east-1"
+        assert event["resources"] == [f"arn:aws:scheduler:us-east-1:123456789012:schedule/default/{spec.rule}"]
+        assert "<aws." not in json.dumps(event)
+
+
+def test_the_schedule_time_zone_parameter_reaches_cron_schedules() -> None:
+    overrides = {"PolymarketSchedule": "cron(0 8 * * ? *)", "ScheduleTimezone": "America/New_York"}
+    specs = {spec.function: spec for spec in scheduled_functions(PROJECT, overrides, region="us-east-1")}
+    after = specs["PolymarketProducerFunction"].schedule.next_after(datetime(2026, 12, 4, 0, 0, tzinfo=timezone.utc))
+    assert after.astimezone(timezone.utc) == datetime(2026, 12, 4, 13, 0, tzinfo=timezone.utc)  # 08:00 EST
 
 
 def test_parameter_overrides_change_the_schedules_and_a_disabled_schedule_is_left_out() -> None:

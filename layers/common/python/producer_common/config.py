@@ -23,6 +23,7 @@ class KafkaSettings:
     secret_id: str | None = None
     ssl_ca_location: str | None = None  # a CA bundle (PEM); None: the system's trust store
     compression: str = c.DEFAULT_COMPRESSION[c.DEFAULT_CLIENT]
+    partitioner: str = c.PARTITIONER_MURMUR2
     linger_ms: int = c.DEFAULT_LINGER_MS
     delivery_timeout_s: float = c.DEFAULT_DELIVERY_TIMEOUT_S
     flush_margin_s: float = c.DEFAULT_FLUSH_MARGIN_S
@@ -65,7 +66,8 @@ class KafkaSettings:
             sasl_mechanism=mechanism,
             secret_id=secret_id,
             ssl_ca_location=_ssl_ca_location(e, protocol),
-            compression=env.choice(e, c.KAFKA_COMPRESSION, c.COMPRESSIONS, c.DEFAULT_COMPRESSION[client]) or "none",
+            compression=_compression(e, client),
+            partitioner=_partitioner(e, client),
             linger_ms=env.integer(e, c.KAFKA_LINGER_MS, c.DEFAULT_LINGER_MS, 0, 60_000),
             delivery_timeout_s=env.number(e, c.KAFKA_DELIVERY_TIMEOUT_S, c.DEFAULT_DELIVERY_TIMEOUT_S, 1, 900),
             flush_margin_s=env.number(e, c.KAFKA_FLUSH_MARGIN_S, c.DEFAULT_FLUSH_MARGIN_S, 0, 120),
@@ -84,6 +86,28 @@ class KafkaSettings:
                 c.KAFKA_SECRET_ID, f"(or KAFKA_USERNAME and KAFKA_PASSWORD) is required for SASL {mechanism}"
             )
         return settings
+
+
+def _compression(e: Mapping[str, str], client: str) -> str:
+    compression = env.choice(e, c.KAFKA_COMPRESSION, c.COMPRESSIONS, c.DEFAULT_COMPRESSION[client]) or "none"
+    supported = c.CLIENT_COMPRESSIONS[client]
+    if compression not in supported:
+        raise ConfigurationError(
+            c.KAFKA_COMPRESSION,
+            f"{compression} is not available with KAFKA_CLIENT={client} (it has {', '.join(supported)}); "
+            f"use KAFKA_CLIENT={c.CLIENT_CONFLUENT} for {compression}",
+        )
+    return compression
+
+
+def _partitioner(e: Mapping[str, str], client: str) -> str:
+    partitioner = env.choice(e, c.KAFKA_PARTITIONER, c.PARTITIONERS, c.PARTITIONER_MURMUR2)
+    assert partitioner is not None
+    if partitioner != c.PARTITIONER_MURMUR2 and client != c.CLIENT_CONFLUENT:
+        raise ConfigurationError(
+            c.KAFKA_PARTITIONER, f"{partitioner} is librdkafka's: it needs KAFKA_CLIENT=confluent, not {client}"
+        )
+    return partitioner
 
 
 def _bootstrap_servers(e: Mapping[str, str]) -> str:

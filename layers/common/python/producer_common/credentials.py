@@ -1,4 +1,9 @@
-"""SASL and schema registry credentials: from Secrets Manager (cached per container) or, locally, the environment.
+"""SASL and schema registry credentials: from Secrets Manager or, locally, the environment.
+
+A secret is read through Powertools Parameters' ``SecretsProvider``, which keeps it for
+``POWERTOOLS_PARAMETERS_MAX_AGE`` seconds (300 unless set): a rotated password is picked up by the
+next run after that, and at once by a run the broker refused (``refresher``), so a rotation costs
+at most one failed connection attempt, not every run until Lambda recycles the container.
 
 Values never reach a log line: ``SaslCredentials`` hides the password in its
 repr, and errors name the secret id, never its content.
@@ -9,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,22 +30,39 @@ class SaslCredentials:
     password: str = field(repr=False)
 
 
-_cache: dict[str, SaslCredentials] = {}
-_cache_lock = threading.Lock()
+Refresh = Callable[[], SaslCredentials | None]
+
+MAX_AGE_VARIABLE = "POWERTOOLS_PARAMETERS_MAX_AGE"  # Powertools' own name for it
+DEFAULT_MAX_AGE_S = 300  # a GetSecretValue per container every 5 minutes at most
+# One SecretsProvider (and its cache) per region, or per client a caller passes in.
+_providers: dict[object, Any] = {}
+_providers_lock = threading.Lock()
 
 
 def resolve_credentials(
     settings: KafkaSettings,
     environ: Mapping[str, str] | None = None,
     secrets_client: Any = None,
+    force_fetch: bool = False,
 ) -> SaslCredentials | None:
-    """The username and password the SASL mechanism needs, or None when it needs none."""
+    """The username and password the SASL mechanism needs, or None when it needs none.
+    ``force_fetch`` reads the secret again however young the kept value is."""
     if not settings.needs_password:
         return None
-    if settings.secret_id:
-        return _from_secret(settings.secret_id, settings.region, secrets_client, "Kafka")
     e = os.environ if environ is None else environ
+    if settings.secret_id:
+        return _from_secret(settings.secret_id, settings.region, secrets_client, "Kafka", e, force_fetch)
     return SaslCredentials(env.required_str(e, c.KAFKA_USERNAME), env.required_str(e, c.KAFKA_PASSWORD))
+
+
+def refresher(
+    settings: KafkaSettings, environ: Mapping[str, str] | None = None, secrets_client: Any = None
+) -> Refresh | None:
+    """What a backend calls when the broker refused its credentials: the secret read afresh.
+    None when the credentials cannot change under a running container (none, or the environment's)."""
+    if not settings.needs_password or not settings.secret_id:
+        return None
+    return lambda: resolve_credentials(settings, environ, secrets_client, force_fetch=True)
 
 
 def resolve_registry_credentials(
@@ -51,9 +73,9 @@ def resolve_registry_credentials(
     """The schema registry's basic-auth user (a Confluent Cloud API key and secret), or None for
     a registry that needs none: from SCHEMA_REGISTRY_SECRET_ID, else SCHEMA_REGISTRY_USERNAME and
     SCHEMA_REGISTRY_PASSWORD."""
-    if settings.schema_registry_secret_id:
-        return _from_secret(settings.schema_registry_secret_id, settings.region, secrets_client, "schema registry")
     e = os.environ if environ is None else environ
+    if settings.schema_registry_secret_id:
+        return _from_secret(settings.schema_registry_secret_id, settings.region, secrets_client, "schema registry", e)
     username = env.optional_str(e, c.SCHEMA_REGISTRY_USERNAME)
     if username is None:
         return None
@@ -61,26 +83,33 @@ def resolve_registry_credentials(
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    with _providers_lock:
+        _providers.clear()
 
 
-def _from_secret(secret_id: str, region: str, client: Any, what: str) -> SaslCredentials:
-    with _cache_lock:
-        cached = _cache.get(secret_id)
-    if cached is not None:
-        return cached
-    if client is None:
-        client = secrets_client(region)
+def _from_secret(
+    secret_id: str,
+    region: str,
+    client: Any,
+    what: str,
+    environ: Mapping[str, str],
+    force_fetch: bool = False,
+) -> SaslCredentials:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    max_age = env.integer(environ, MAX_AGE_VARIABLE, DEFAULT_MAX_AGE_S, 0, 86_400)
+    with _providers_lock:
+        provider = _providers.get(region if client is None else client)
+        if provider is None:
+            provider = SecretsProvider(boto3_client=client or secrets_client(region))
+            _providers[region if client is None else client] = provider
     try:
-        response = client.get_secret_value(SecretId=secret_id)
-    except Exception as error:  # botocore's errors: keep the type and code, not the payload
-        code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
+        text = provider.get(secret_id, max_age=max_age, force_fetch=force_fetch)
+    except Exception as error:  # GetParameterError around botocore's: keep the type and code, not the payload
+        cause = error.__context__ or error
+        code = getattr(cause, "response", {}).get("Error", {}).get("Code", type(cause).__name__)
         raise CredentialsError(f"could not read {what} secret {secret_id!r}: {code}") from None
-    credentials = _parse_secret(secret_id, response.get("SecretString"), what)
-    with _cache_lock:
-        _cache[secret_id] = credentials
-    return credentials
+    return _parse_secret(secret_id, text if isinstance(text, str) else None, what)
 
 
 def secrets_client(region: str) -> Any:

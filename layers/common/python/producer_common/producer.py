@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .backends import Backend, Settle, create_backend
 from .backends.base import NOT_ACKNOWLEDGED
 from .config import KafkaSettings
-from .credentials import resolve_credentials, resolve_registry_credentials
+from .credentials import refresher, resolve_credentials, resolve_registry_credentials
 from .deadline import Deadline
 from .exceptions import ProducerError
 from .serialization import encode_headers, encode_key, value_encoder
@@ -277,7 +277,9 @@ def open_producer(
         # Messages may not outlive the invocation: librdkafka/kafka-python time them out by then.
         delivery_timeout_s = max(1.0, min(settings.delivery_timeout_s, deadline.remaining_s()))
 
+        refresh = refresher(settings, environ, secrets_client)  # once the broker refuses the credentials
+
         def backend_factory(settle: Settle) -> Backend:
-            return create_backend(settings, credentials, delivery_timeout_s, settle)
+            return create_backend(settings, credentials, delivery_timeout_s, settle, refresh)
 
     return MessageProducer(backend_factory, settings.topic, deadline, registry_values)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..config import KafkaSettings
 from ..constants import SASL_MSK_IAM
-from ..credentials import SaslCredentials
+from ..credentials import Refresh, SaslCredentials
+from ..exceptions import CredentialsError
+
+log = logging.getLogger(__name__)
 
 # Called once per message with its sequence number: None when the broker acknowledged it, else the
 # reason. One callable per producer, not one per message: nothing per message outlives send() but
@@ -24,6 +28,9 @@ UNREACHABLE_AFTER_S = 5.0
 def unreachable(bootstrap_servers: str, detail: str) -> str:
     """The reason every message of a run failed when no broker could be reached."""
     return f"no Kafka broker reachable at {bootstrap_servers} within {UNREACHABLE_AFTER_S:g} s: {detail}"
+
+
+AUTHENTICATION_FAILED = "authentication failed"  # how both backends begin a refusal of the credentials
 
 
 class Backend(Protocol):
@@ -78,3 +85,19 @@ def sasl_config(
         config[keys.username] = credentials.username
         config[keys.password] = credentials.password
     return config
+
+
+def fresher_credentials(refresh: Refresh | None, current: SaslCredentials | None) -> SaslCredentials | None:
+    """After the broker refused ``current``: the secret read again, if that gives other credentials
+    (a rotation the kept value predates); None when there is nothing new to try."""
+    if refresh is None:
+        return None
+    try:
+        fresh = refresh()
+    except CredentialsError as error:
+        log.error("could not read the Kafka credentials again: %s", error)
+        return None
+    if fresh is None or fresh == current:
+        return None
+    log.warning("Kafka refused the credentials; the secret holds new ones, trying them")
+    return fresh

@@ -10,10 +10,19 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from ..config import KafkaSettings
-from ..credentials import SaslCredentials
+from ..credentials import Refresh, SaslCredentials
 from ..exceptions import ProducerError
 from ..msk_iam import confluent_oauth_cb
-from .base import NOT_ACKNOWLEDGED, UNREACHABLE_AFTER_S, SaslKeys, Settle, sasl_config, unreachable
+from .base import (
+    AUTHENTICATION_FAILED,
+    NOT_ACKNOWLEDGED,
+    UNREACHABLE_AFTER_S,
+    SaslKeys,
+    Settle,
+    fresher_credentials,
+    sasl_config,
+    unreachable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +33,7 @@ BOOTSTRAP_BROKER_ID = -1  # how librdkafka names a broker known only by its boot
 MAX_METADATA_ASKS = 3  # the first may come back from the bootstrap connection, being closed
 # Before the broker has acknowledged anything, these mean the configuration is wrong (a password, a CA,
 # a host name): librdkafka would only repeat them until the delivery timeout, so the run gives up.
-_REFUSALS = {KafkaError._AUTHENTICATION: "authentication failed", KafkaError._SSL: "TLS handshake failed"}
+_REFUSALS = {KafkaError._AUTHENTICATION: AUTHENTICATION_FAILED, KafkaError._SSL: "TLS handshake failed"}
 FLUSH_SLICE_S = 0.25  # how often a flush looks for a refusal
 # How librdkafka says it could not reach a broker: the connection failed, the name did not resolve.
 _UNREACHABLE = {KafkaError._TRANSPORT, KafkaError._RESOLVE, KafkaError._ALL_BROKERS_DOWN}
@@ -38,6 +47,9 @@ def producer_config(
         "client.id": settings.client_id,
         "enable.idempotence": True,
         "acks": "all",
+        # murmur2_random unless KAFKA_PARTITIONER says otherwise: the partition Apache Kafka's Java
+        # client and kafka-python choose for a key (librdkafka's own default is CRC32).
+        "partitioner": settings.partitioner,
         "compression.type": settings.compression,
         "linger.ms": settings.linger_ms,
         "message.timeout.ms": int(delivery_timeout_s * 1000),
@@ -60,10 +72,18 @@ class ConfluentBackend:
     name = "confluent"
 
     def __init__(
-        self, settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float, settle: Settle
+        self,
+        settings: KafkaSettings,
+        credentials: SaslCredentials | None,
+        delivery_timeout_s: float,
+        settle: Settle,
+        refresh: Refresh | None = None,
     ) -> None:
         self._settle = settle
         self._delivery_timeout_s = delivery_timeout_s
+        self._credentials = credentials
+        self._refresh = refresh  # called once, at the first authentication failure
+        self._fresh: SaslCredentials | None = None  # what it gave, for the client to use from now on
         # Sequence numbers awaiting a delivery report, by message key: a deque only for a key sent
         # again before its report came. A key always maps to one partition, and librdkafka reports
         # a partition's messages in the order they were produced, so the oldest number is the one.
@@ -88,6 +108,13 @@ class ConfluentBackend:
         if code not in self._seen_errors:
             self._seen_errors.add(code)
             log.warning("Kafka client error: %s", error.str())
+        if code == KafkaError._AUTHENTICATION and self._refresh is not None:
+            # The secret may have been rotated since it was read: librdkafka authenticates its next
+            # connection with what the secret holds now, and the queued messages wait for it.
+            # (Set once the callback has returned: the client may not be called from its own callback.)
+            self._fresh, self._refresh = fresher_credentials(self._refresh, self._credentials), None
+            if self._fresh is not None:
+                return
         if code in _REFUSALS and not self._acknowledged and self._refused is None:
             self._refused = f"{_REFUSALS[code]}: {error.str()}"
             log.error("Kafka refused the connection, giving up: %s", self._refused)
@@ -149,6 +176,15 @@ class ConfluentBackend:
 
     def poll(self) -> None:
         self._producer.poll(0)
+        self._use_fresh_credentials()
+
+    def _use_fresh_credentials(self) -> None:
+        """Hand librdkafka the credentials an authentication failure had read: its next connection
+        authenticates with them, and the queued messages wait for it."""
+        fresh, self._fresh = self._fresh, None
+        if fresh is not None:
+            self._credentials = fresh
+            self._producer.set_sasl_credentials(fresh.username, fresh.password)
 
     def flush(self, timeout_s: float) -> None:
         """Wait for every report, but not past a refusal (the rest is then purged by close)."""
@@ -160,6 +196,7 @@ class ConfluentBackend:
             if left <= 0 or self._producer.flush(min(FLUSH_SLICE_S, left)) == 0:
                 return
             self._give_up_if_unreachable()
+            self._use_fresh_credentials()
 
     def _meet_producer_id_broker(self, end: float) -> None:
         """Have librdkafka ask for its producer id now rather than on its 500 ms timer.
@@ -183,7 +220,7 @@ class ConfluentBackend:
             try:
                 metadata = self._producer.list_topics(self._topic, timeout=min(remaining, FLUSH_SLICE_S))
             except KafkaException:  # no answer yet: serve the error callback (a refusal ends this), ask again
-                self._producer.poll(0)
+                self.poll()
                 self._give_up_if_unreachable()
                 continue
             asks += 1

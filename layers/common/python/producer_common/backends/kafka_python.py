@@ -12,10 +12,18 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaTimeoutError
 
 from ..config import KafkaSettings
-from ..credentials import SaslCredentials
+from ..credentials import Refresh, SaslCredentials
 from ..exceptions import ProducerError
 from ..msk_iam import kafka_python_token_provider
-from .base import UNREACHABLE_AFTER_S, SaslKeys, Settle, sasl_config, unreachable
+from .base import (
+    AUTHENTICATION_FAILED,
+    UNREACHABLE_AFTER_S,
+    SaslKeys,
+    Settle,
+    fresher_credentials,
+    sasl_config,
+    unreachable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +61,12 @@ class KafkaPythonBackend:
     name = "kafka-python"
 
     def __init__(
-        self, settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float, settle: Settle
+        self,
+        settings: KafkaSettings,
+        credentials: SaslCredentials | None,
+        delivery_timeout_s: float,
+        settle: Settle,
+        refresh: Refresh | None = None,
     ) -> None:
         self._settle = settle
         self._unsettled = 0  # sent, no callback yet: a batch the broker found too large is split and resent
@@ -62,9 +75,15 @@ class KafkaPythonBackend:
         # began, so waiting longer gains nothing; kafka-python 3.0 does not expire batches whose broker
         # died mid-run, and would otherwise hold the flush until the Lambda's deadline.
         self._flush_limit_s = delivery_timeout_s + FLUSH_SLACK_S
-        config = producer_config(settings, credentials, delivery_timeout_s)
-        config["kafka_client"] = _client_tracking(settings.topic)
-        self._producer = _start_within(config, config["bootstrap_timeout_ms"] / 1000 + 2)
+        try:
+            self._producer = _start(settings, credentials, delivery_timeout_s)
+        except ProducerError as refusal:
+            # The secret may have been rotated since it was read: one more start with what it holds now.
+            refused_credentials = str(refusal).startswith(AUTHENTICATION_FAILED)
+            fresh = fresher_credentials(refresh, credentials) if refused_credentials else None
+            if fresh is None:
+                raise
+            self._producer = _start(settings, fresh, delivery_timeout_s)
 
     def produce(
         self,
@@ -111,6 +130,12 @@ class KafkaPythonBackend:
         self._producer.close(timeout=max(0.0, timeout_s))
 
 
+def _start(settings: KafkaSettings, credentials: SaslCredentials | None, delivery_timeout_s: float) -> KafkaProducer:
+    config = producer_config(settings, credentials, delivery_timeout_s)
+    config["kafka_client"] = _client_tracking(settings.topic)
+    return _start_within(config, config["bootstrap_timeout_ms"] / 1000 + 2)
+
+
 def _client_tracking(topic: str) -> Callable[..., Any]:
     """kafka-python's own client, told the producer's topic before it bootstraps.
 
@@ -131,12 +156,12 @@ def _client_tracking(topic: str) -> Callable[..., Any]:
 
 # How kafka-python says, in the log line of a failed bootstrap connection, that the configuration is
 # wrong (a password, a CA, a host name); the constructor itself only ever says "Unable to bootstrap".
-_REFUSALS = {"SaslAuthenticationFailedError": "authentication failed", "Handshake failed": "TLS handshake failed"}
+_REFUSALS = {"SaslAuthenticationFailedError": AUTHENTICATION_FAILED, "Handshake failed": "TLS handshake failed"}
 # kafka-python 3.0 drops the broker's last response when the connection's close arrives in the same
 # read, which is how a broker answers a wrong password: then all it logs is a disconnect after the
 # version exchange, that is, during SASL. Twice, that is a refusal too.
 _SASL_CLOSES_FOR_REFUSAL = 2
-_CLOSED_IN_SASL = "authentication failed: the broker closed the connection during SASL authentication"
+_CLOSED_IN_SASL = f"{AUTHENTICATION_FAILED}: the broker closed the connection during SASL authentication"
 
 
 class _BootstrapRefusal(logging.Handler):
