@@ -20,6 +20,9 @@ Scenarios (each run REPEAT times; median, min, max):
   I  idle time: one-item, unchanged-feed and one-market runs, handler Duration cold and warm, against
      a bare confluent-kafka produce, and the whole `make invoke` against a naive script, on the
      embedded broker and on Apache Kafka (tools/bench_idle.py)
+  B  billed: CPU per 1,000 items past start-up, start-up CPU, peak memory and billed Duration at
+     256 MB (under a 14.5 % CPU quota where cgroups allow) of RSS (200 feeds x 30 items, 20 hosts)
+     and Polymarket (1,000 tokens), beside the naive scripts (tools/bench_cpu.py)
 
 Writes the table to stdout, to BENCHMARKS.md and into the README between its bench marks.
 `--only K,C` (make bench ONLY=K,C) runs some groups and only prints.
@@ -46,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import bench_idle
+from tools.bench_cpu import b_rows
 from tools.bench_formats import f_rows
 from tools.bench_idle import i_rows
 from tools.broker import EmbeddedBroker
@@ -525,6 +529,7 @@ GROUPS: dict[str, Callable[[argparse.Namespace, str], list[list[str]]]] = {
     "C": c_rows,
     "F": f_rows,
     "I": i_rows,
+    "B": b_rows,
 }
 # The bare loops' producer: the settings producer_common gives librdkafka that matter for throughput.
 BARE_PRODUCER = {
