@@ -24,7 +24,6 @@ MAX_TAGS = 100
 MAX_TAG_CHARS = 200
 
 _TAG = re.compile(r"<[^>]{0,2000}>")
-_SPACE = re.compile(r"\s+")
 # C0 and C1 controls other than whitespace, and lone surrogates (which no UTF-8 encoder takes)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
 _CARRIED = ("title", "link", "summary", "author", "tags", "published_at")  # what tells two items apart
@@ -112,8 +111,11 @@ def item_id(feed_url: str, entry: Mapping[str, Any]) -> str:
     return _digest(f"{feed_url}\x1f{identity_basis(feed_url, entry)}")
 
 
+_KEY_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps with options builds one a call
+
+
 def content_key(message: Mapping[str, Any]) -> str:
-    return json.dumps([message[field] for field in _CARRIED], ensure_ascii=False, separators=(",", ":"))
+    return _KEY_ENCODER.encode([message[field] for field in _CARRIED])
 
 
 def content_id(feed_url: str, message: Mapping[str, Any]) -> str:
@@ -140,7 +142,10 @@ def clean_text(value: Any, limit: int) -> str | None:
     """Plain text from possibly-HTML content: tags dropped, entities decoded, controls removed, space folded."""
     if not isinstance(value, str):
         return None
-    text = _SPACE.sub(" ", _CONTROL.sub("", unescape(_TAG.sub(" ", value)))).strip()
+    if "<" in value:
+        value = _TAG.sub(" ", value)
+    # str.split() splits on exactly what the regex \s+ matches (str.isspace), at a tenth of its cost
+    text = " ".join(_CONTROL.sub("", unescape(value)).split())
     if not text:
         return None
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
