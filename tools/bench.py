@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import bench_idle
-from tools.bench_cpu import b_rows
+from tools.bench_cpu import b_rows, scale_cost
 from tools.bench_formats import f_rows
 from tools.bench_idle import i_rows
 from tools.broker import EmbeddedBroker
@@ -543,6 +543,7 @@ README_MARKS = ("<!-- bench:begin -->", "<!-- bench:end -->")
 
 
 COST_MARKS = ("<!-- cost:begin -->", "<!-- cost:end -->")
+SCALE_MARKS = ("<!-- cost-scale:begin -->", "<!-- cost-scale:end -->")
 
 
 def into_readme(readme: Path, table: str, marks: tuple[str, str] = README_MARKS) -> None:
@@ -584,11 +585,17 @@ def main(argv: list[str] | None = None) -> int:
     cost = bench_idle.COST.get("table")  # group I's cost table, from the same run
     if cost:
         print(cost)
+    scale = scale_cost()  # group B's compute at scale, from the same run
+    if scale:
+        print(scale)
     if not args.only:
-        args.output.write_text("# Benchmarks\n\n" + table + (f"\n## Monthly cost\n\n{cost}" if cost else ""))
+        text = "# Benchmarks\n\n" + table + (f"\n## Monthly cost\n\n{cost}" if cost else "")
+        args.output.write_text(text + (f"\n## Compute at scale\n\n{scale}" if scale else ""))
         into_readme(args.readme, table)
         if cost:
             into_readme(args.readme, cost, COST_MARKS)
+        if scale:
+            into_readme(args.readme, scale, SCALE_MARKS)
     return 0
 
 

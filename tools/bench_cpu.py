@@ -283,3 +283,30 @@ def b_rows(args: Any, bootstrap: str) -> list[list[str]]:
         naive_label = "naive script" + (f" ({NAIVE_MARKETS * 2} tokens)" if name == "polymarket" else "")
         rows += rows_for(f"{label}, {naive_label}", MEASURED[f"{name} naive"], unit)
     return rows
+
+
+def scale_cost() -> str | None:
+    """tools/cost.py's compute-at-scale table from the last b_rows figures (None before them)."""
+    from tools.cost import Workload, scale_table
+
+    if "rss" not in MEASURED or "polymarket" not in MEASURED:
+        return None
+
+    def workload(name: str, label: str, schedule: str, items: int) -> Workload:
+        measured = MEASURED[name]
+        startup = statistics.median(p.cpu_s for p in measured.startup)
+        wall = statistics.median(p.wall_s for p in measured.large) - statistics.median(
+            p.wall_s for p in measured.startup
+        )
+        per_item = statistics.median(measured.per_thousand()) / 1000
+        return Workload(label, schedule, items, startup, per_item, max(0.0, wall) / measured.items)
+
+    workloads = [
+        workload("rss", f"RSS, {feeds:,} feeds x {ITEMS} items", "rate(15 minutes)", feeds * ITEMS)
+        for feeds in (100, 1000, 10_000)
+    ]
+    workloads.append(
+        workload("rss naive", f"RSS, 1,000 feeds x {ITEMS} items, naive script", "rate(15 minutes)", 30_000)
+    )
+    workloads.append(workload("polymarket", "Polymarket, 1,000 tokens", "rate(5 minutes)", 1000))
+    return scale_table(workloads)
