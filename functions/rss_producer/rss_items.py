@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import json
 import re
@@ -35,9 +36,15 @@ class Item:
 
     message: dict[str, Any]  # its ``id`` is the one it takes when its basis was never delivered
     basis_id: str  # ``item_id``: the feed URL with the guid, else the link, else title and date
-    content_id: str  # the feed URL with every field the message carries
+    feed_url: str
     by_content: bool  # its basis is told apart by content: no guid, or a guid shared with a different item
     leads: bool  # it is (a copy of) the item that holds ``basis_id`` in its document
+
+    @functools.cached_property
+    def content_id(self) -> str:
+        """The feed URL with every field the message carries (computed when asked: most items,
+        alone with their guid, are never judged by content)."""
+        return _content_digest(self.feed_url, content_key(self.message))
 
 
 def to_messages(
@@ -65,28 +72,31 @@ def to_items(
     are different items: the first (the first with a guid, if any has one) and its copies keep the
     basis id, every other takes its content id. An item alone with its basis keeps the basis id.
     """
-    built: list[tuple[Mapping[str, Any], dict[str, Any], str]] = []
+    built: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     for entry in entries:
         try:
-            message = to_message(feed_url, feed_title, entry, fetched_at)
-            built.append((entry, message, content_key(message)))
+            built.append((entry, to_message(feed_url, feed_title, entry, fetched_at)))
         except Exception as error:  # one odd entry costs itself, not its feed
             if on_error is None:
                 raise
             on_error(error)
+    if len({message["id"] for _, message in built}) == len(built):  # each alone with its basis: no content compared
+        return [Item(message, message["id"], feed_url, not entry.get("id"), True) for entry, message in built]
+    keyed = [(entry, message, content_key(message)) for entry, message in built]
     groups: dict[str, list[tuple[bool, str]]] = defaultdict(list)  # basis id -> (has a guid, content)
-    for entry, message, key in built:
+    for entry, message, key in keyed:
         groups[message["id"]].append((bool(entry.get("id")), key))
     leader, by_content = {}, {}
     for basis_id, members in groups.items():
         leader[basis_id] = next((key for guid, key in members if guid), members[0][1])
         by_content[basis_id] = not all(guid for guid, _ in members) or any(key != members[0][1] for _, key in members)
     items = []
-    for _, message, key in built:
-        basis_id, own = message["id"], _content_digest(feed_url, key)
+    for _, message, key in keyed:
+        basis_id = message["id"]
         leads = key == leader[basis_id]
-        message["id"] = basis_id if leads else own
-        items.append(Item(message, basis_id, own, by_content[basis_id], leads))
+        if not leads:
+            message["id"] = _content_digest(feed_url, key)
+        items.append(Item(message, basis_id, feed_url, by_content[basis_id], leads))
     return items
 
 
