@@ -13,6 +13,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "functions" / "rss_producer"))
+sys.path.insert(1, str(ROOT / "layers" / "common" / "python"))  # rss_items needs producer_common
 
 import rss_items  # noqa: E402 - the same normalisation as the product, so only the plumbing differs
 

@@ -21,6 +21,9 @@ Scenarios (each run REPEAT times; median, min, max):
   I  idle time: one-item, unchanged-feed and one-market runs, handler Duration cold and warm, against
      a bare confluent-kafka produce, and the whole `make invoke` against a naive script, on the
      embedded broker and on Apache Kafka (tools/bench_idle.py)
+  B  billed: CPU per 1,000 items past start-up, start-up CPU, peak memory and billed Duration at
+     256 MB (under a 14.5 % CPU quota where cgroups allow) of RSS (200 feeds x 30 items, 20 hosts)
+     and Polymarket (1,000 tokens), beside the naive scripts (tools/bench_cpu.py)
 
 Writes the table to stdout, to BENCHMARKS.md and into the README between its bench marks.
 `--only K,C` (make bench ONLY=K,C) runs some groups and only prints.
@@ -47,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import bench_idle
+from tools.bench_cpu import b_rows, scale_cost
 from tools.bench_formats import f_rows
 from tools.bench_idle import i_rows
 from tools.bench_list import l_rows
@@ -531,6 +535,7 @@ GROUPS: dict[str, Callable[[argparse.Namespace, str], list[list[str]]]] = {
     "C": c_rows,
     "F": f_rows,
     "I": i_rows,
+    "B": b_rows,
 }
 # The bare loops' producer: the settings producer_common gives librdkafka that matter for throughput.
 BARE_PRODUCER = {
@@ -544,6 +549,7 @@ README_MARKS = ("<!-- bench:begin -->", "<!-- bench:end -->")
 
 
 COST_MARKS = ("<!-- cost:begin -->", "<!-- cost:end -->")
+SCALE_MARKS = ("<!-- cost-scale:begin -->", "<!-- cost-scale:end -->")
 
 
 def into_readme(readme: Path, table: str, marks: tuple[str, str] = README_MARKS) -> None:
@@ -585,11 +591,17 @@ def main(argv: list[str] | None = None) -> int:
     cost = bench_idle.COST.get("table")  # group I's cost table, from the same run
     if cost:
         print(cost)
+    scale = scale_cost()  # group B's compute at scale, from the same run
+    if scale:
+        print(scale)
     if not args.only:
-        args.output.write_text("# Benchmarks\n\n" + table + (f"\n## Monthly cost\n\n{cost}" if cost else ""))
+        text = "# Benchmarks\n\n" + table + (f"\n## Monthly cost\n\n{cost}" if cost else "")
+        args.output.write_text(text + (f"\n## Compute at scale\n\n{scale}" if scale else ""))
         into_readme(args.readme, table)
         if cost:
             into_readme(args.readme, cost, COST_MARKS)
+        if scale:
+            into_readme(args.readme, scale, SCALE_MARKS)
     return 0
 
 

@@ -220,3 +220,58 @@ def _architecture_of(lines: list[tuple[str, str, float]]) -> str:
         r"\((arm64|x86_64)\)$", next((item for item, _, _ in lines if item.startswith("Lambda compute")), "")
     )
     return f" on {found.group(1)}" if found else ""
+
+
+# --- Compute at scale (issue 26): what a run's measured CPU costs as the work grows ----------------
+LAMBDA_MB_PER_VCPU = 1769  # Lambda allots CPU in proportion to memory: one vCPU at 1,769 MB
+MEMORY_SIZES_MB = (128, 256, 512, 1024, 1769)
+TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One function's run at a size, from measured figures: CPU = start-up + items x CPU per item;
+    the wall time it cannot go below (the sources' latency) grows with the items too."""
+
+    label: str
+    schedule: str
+    items: int
+    startup_cpu_s: float
+    cpu_per_item_s: float
+    wall_per_item_s: float  # the unthrottled run's wall time past start-up, per item
+
+    @property
+    def cpu_s(self) -> float:
+        return self.startup_cpu_s + self.items * self.cpu_per_item_s
+
+    def billed_s(self, memory_mb: int) -> float:
+        """Duration at ``memory_mb``: the CPU at Lambda's share of a core (one core at most: the work
+        is one Python process), or the wall floor, whichever is longer."""
+        share = min(1.0, memory_mb / LAMBDA_MB_PER_VCPU)
+        return max(self.items * self.wall_per_item_s, self.cpu_s / share)
+
+    def monthly(self, memory_mb: int) -> float:
+        runs = runs_per_month(self.schedule)
+        gb_s = runs * math.ceil(self.billed_s(memory_mb) * 1000) / 1000 * memory_mb / 1024
+        return gb_s * PRICES["lambda_gb_s"] + runs * PRICES["lambda_request"]
+
+    def crossover_mb(self) -> float:
+        """Below this size a run is bound by CPU and costs the same at any memory (duration x memory is
+        constant); above it the run waits on its sources and every MB is paid for waiting."""
+        return LAMBDA_MB_PER_VCPU * self.cpu_s / max(self.items * self.wall_per_item_s, 1e-9)
+
+
+def scale_table(workloads: list[Workload], sizes: tuple[int, ...] = MEMORY_SIZES_MB) -> str:
+    """Lambda compute and requests a month for each workload at each memory size; a size whose run
+    would pass the 300 s timeout is marked."""
+    text = "| workload | schedule | CPU a run | " + " | ".join(f"{mb} MB" for mb in sizes)
+    text += " | CPU-bound up to |\n| --- | --- | --- |" + " --- |" * len(sizes) + " --- |\n"
+    for work in workloads:
+        cells = []
+        for mb in sizes:
+            billed = work.billed_s(mb)
+            over = " (over 300 s)" if billed > TIMEOUT_S else ""
+            cells.append(f"${work.monthly(mb):,.2f} ({billed:,.1f} s){over}")
+        text += f"| {work.label} | {work.schedule} | {work.cpu_s:,.2f} s | " + " | ".join(cells)
+        text += f" | {work.crossover_mb():,.0f} MB |\n"
+    return text

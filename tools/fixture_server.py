@@ -128,6 +128,7 @@ class FixtureServer:
         synthetic_feeds: int = 0,
         items: int = 30,
         seed: int = SEED,
+        host: str = "127.0.0.1",  # any of 127.0.0.0/8: one server a host name, to stand for many hosts
     ) -> None:
         self.feeds_dir = Path(feeds)
         self.synthetic_feeds, self.items = synthetic_feeds, items
@@ -136,8 +137,8 @@ class FixtureServer:
         self.verbose = verbose
         self.requests: Counter[str] = Counter()  # "GET /gamma/markets/keyset" -> count
         self._lock = threading.Lock()
-        self._http = _Server(("127.0.0.1", port), _handler_for(self))
-        self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
+        self._http = _Server((host, port), _handler_for(self))
+        self.url = f"http://{host}:{self._http.server_address[1]}"
         self._thread = threading.Thread(target=self._http.serve_forever, name="fixture-server", daemon=True)
 
     def feed_urls(self) -> list[str]:
