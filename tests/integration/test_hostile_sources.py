@@ -9,15 +9,15 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from tests.support.http import serving
 from tools.broker import EmbeddedBroker, read_topic
 from tools.fixture_server import FixtureServer
 
@@ -88,11 +88,8 @@ class Hostile(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def hostile() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(Hostile) as url:
+        yield url
 
 
 def invoke(function: str, env: dict[str, str]) -> tuple[int, dict, str]:  # type: ignore[type-arg]
