@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from producer_common.backends import confluent
-from producer_common.backends.kafka_python import _BootstrapRefusal
+from producer_common.backends.kafka_python import _BootstrapRefusal, _listening
 
 LOST = "Connection lost: KafkaConnectionError: socket disconnected"
 
@@ -48,6 +48,32 @@ def test_one_disconnect_or_one_before_the_version_exchange_is_no_refusal() -> No
     for _ in range(3):
         without_sasl.emit(record(f"<KafkaConnection broker_version=(4, 1)>: {LOST}"))
     assert without_sasl.reason is None
+
+
+@pytest.mark.parametrize("silenced", ["kafka", ""])  # the library's logger, or the root (ApplicationLogLevel)
+def test_a_refusal_is_heard_however_quiet_the_kafka_logger_was_made(
+    silenced: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a logger told to pass nothing below CRITICAL, with a handler of its own
+    quiet = logging.getLogger(silenced)
+    level, handlers = quiet.level, quiet.handlers
+    quiet.handlers = [logging.StreamHandler()]
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        # When kafka-python logs a refusal while a producer bootstraps
+        refusal = _BootstrapRefusal(sasl=True)
+        with _listening(refusal):
+            logging.getLogger("kafka.net.connection").error("<KafkaConnection>: SaslAuthenticationFailedError: bad")
+        logging.getLogger("kafka.net.connection").error("after the bootstrap")
+
+        # Then the refusal was heard, the quiet logger's handler saw nothing, and the kafka logger is as it was
+        assert refusal.reason == "authentication failed: SaslAuthenticationFailedError: bad"
+        assert capsys.readouterr().err == ""
+        kafka = logging.getLogger("kafka")
+        assert (kafka.level, kafka.propagate) == (logging.CRITICAL if silenced else logging.NOTSET, True)
+    finally:
+        quiet.handlers = handlers
+        quiet.setLevel(level)
 
 
 def test_librdkafka_lines_are_logged_once_per_kind_and_broker(caplog: pytest.LogCaptureFixture) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kafka import KafkaProducer
@@ -200,6 +201,31 @@ class _BootstrapRefusal(logging.Handler):
         self.seen.set()
 
 
+@contextmanager
+def _listening(refusal: _BootstrapRefusal) -> Iterator[None]:
+    """``refusal`` hears kafka-python's warnings and errors while a producer bootstraps, whatever
+    level the ``kafka`` logger was given (Lambda's ApplicationLogLevel=ERROR sets the root logger's,
+    a caller may silence it): when it would not pass them, it does so for the bootstrap's length,
+    and keeps them from its other handlers and from the root logger's, which were told to be quiet."""
+    kafka_log = logging.getLogger("kafka")
+    level, propagate = kafka_log.level, kafka_log.propagate
+    silenced = not kafka_log.isEnabledFor(logging.WARNING)
+    kept = kafka_log.handlers[:] if silenced else []
+    if silenced:
+        kafka_log.setLevel(logging.WARNING)
+        kafka_log.propagate = False
+        kafka_log.handlers = []
+    kafka_log.addHandler(refusal)
+    try:
+        yield
+    finally:
+        kafka_log.removeHandler(refusal)
+        if silenced:
+            kafka_log.handlers = kept
+            kafka_log.setLevel(level)
+            kafka_log.propagate = propagate
+
+
 def _start_within(config: dict[str, Any], timeout_s: float) -> KafkaProducer:
     """KafkaProducer's constructor connects to the cluster, and kafka-python 3.0 can wait there
     forever (a TLS handshake the server never answers ignores bootstrap_timeout_ms). Build it on
@@ -215,9 +241,7 @@ def _start_within(config: dict[str, Any], timeout_s: float) -> KafkaProducer:
             outcome["error"] = error
         refusal.seen.set()
 
-    kafka_log = logging.getLogger("kafka")
-    kafka_log.addHandler(refusal)
-    try:
+    with _listening(refusal):
         builder = threading.Thread(target=build, name="kafka-python-bootstrap", daemon=True)
         builder.start()
         # A connection that failed outright (refused, not resolved) and nothing better for
@@ -228,8 +252,6 @@ def _start_within(config: dict[str, Any], timeout_s: float) -> KafkaProducer:
             waited = time.monotonic() - started
             if waited >= timeout_s or (waited >= UNREACHABLE_AFTER_S and refusal.first_problem is not None):
                 break
-    finally:
-        kafka_log.removeHandler(refusal)
     if "producer" in outcome:
         return outcome["producer"]  # type: ignore[no-any-return]
     if refusal.reason is not None:
