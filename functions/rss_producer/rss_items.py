@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import calendar
-import functools
-import hashlib
-import json
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import unescape
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from producer_common import utc_iso
+from rss_identity import Item, item_id, tell_apart
 
 SCHEMA = "rss_item/1"
 MAX_SUMMARY_CHARS = 4000
@@ -29,24 +25,6 @@ LINK_SCHEMES = frozenset({"http", "https"})  # what a consumer may follow (CONTR
 _TAG = re.compile(r"<[^>]{0,2000}>")
 # C0 and C1 controls other than whitespace, and lone surrogates (which no UTF-8 encoder takes)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
-_CARRIED = ("title", "link", "summary", "author", "tags", "published_at")  # what tells two items apart
-
-
-@dataclass(frozen=True)
-class Item:
-    """A message with what the identity rule needs to judge it against earlier runs."""
-
-    message: dict[str, Any]  # its ``id`` is the one it takes when its basis was never delivered
-    basis_id: str  # ``item_id``: the feed URL with the guid, else the link, else title and date
-    feed_url: str
-    by_content: bool  # its basis is told apart by content: no guid, or a guid shared with a different item
-    leads: bool  # it is (a copy of) the item that holds ``basis_id`` in its document
-
-    @functools.cached_property
-    def content_id(self) -> str:
-        """The feed URL with every field the message carries (computed when asked: most items,
-        alone with their guid, are never judged by content)."""
-        return _content_digest(self.feed_url, content_key(self.message))
 
 
 def to_messages(
@@ -70,9 +48,7 @@ def to_items(
     """One document's entries as ``Item``s; an entry that cannot be read at all is reported to
     ``on_error`` and left out.
 
-    Items that share a basis (guid, else link, else title and date) but differ in a carried field
-    are different items: the first (the first with a guid, if any has one) and its copies keep the
-    basis id, every other takes its content id. An item alone with its basis keeps the basis id.
+    Which id each takes is ``rss_identity``'s rule (``tell_apart``).
     """
     built: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     for entry in entries:
@@ -82,72 +58,7 @@ def to_items(
             if on_error is None:
                 raise
             on_error(error)
-    if len({message["id"] for _, message in built}) == len(built):  # each alone with its basis: no content compared
-        return [Item(message, message["id"], feed_url, not entry.get("id"), True) for entry, message in built]
-    keyed = [(entry, message, content_key(message)) for entry, message in built]
-    groups: dict[str, list[tuple[bool, str]]] = defaultdict(list)  # basis id -> (has a guid, content)
-    for entry, message, key in keyed:
-        groups[message["id"]].append((bool(entry.get("id")), key))
-    leader, by_content = {}, {}
-    for basis_id, members in groups.items():
-        leader[basis_id] = next((key for guid, key in members if guid), members[0][1])
-        by_content[basis_id] = not all(guid for guid, _ in members) or any(key != members[0][1] for _, key in members)
-    items = []
-    for _, message, key in keyed:
-        basis_id = message["id"]
-        leads = key == leader[basis_id]
-        if not leads:
-            message["id"] = _content_digest(feed_url, key)
-        items.append(Item(message, basis_id, feed_url, by_content[basis_id], leads))
-    return items
-
-
-def marker_id(basis_id: str) -> str:
-    """Recorded beside a basis whose items are told apart by content: "its fingerprints are recorded"."""
-    return _digest(f"content-recorded\x1f{basis_id}")
-
-
-def identity_basis(feed_url: str, entry: Mapping[str, Any]) -> str:
-    """The entry's guid, else its link, else its title and date: the basis of ``item_id``."""
-    link = entry.get("link")
-    # A relative link is resolved as the message's link is: the same item whichever parser read it.
-    identity = entry.get("id") or (_legacy_join(feed_url, link) if link else None)
-    if not identity:
-        dated = entry.get("published") if "published" in entry else entry.get("updated", "")
-        identity = f"{entry.get('title', '')}\x1f{dated}"
-    return str(identity)
-
-
-def item_id(feed_url: str, entry: Mapping[str, Any]) -> str:
-    """Stable across runs: the feed URL with the entry's guid, else link, else title and date."""
-    return _digest(f"{feed_url}\x1f{identity_basis(feed_url, entry)}")
-
-
-_KEY_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps with options builds one a call
-
-
-def content_key(message: Mapping[str, Any]) -> str:
-    return _KEY_ENCODER.encode([message[field] for field in _CARRIED])
-
-
-def content_id(feed_url: str, message: Mapping[str, Any]) -> str:
-    """Stable while the item's carried fields are: the feed URL with all of them."""
-    return _content_digest(feed_url, content_key(message))
-
-
-def _content_digest(feed_url: str, key: str) -> str:
-    return _digest(f"{feed_url}\x1e{key}")
-
-
-def _digest(basis: str) -> str:
-    return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def _legacy_join(feed_url: str, link: str) -> str:
-    try:
-        return urljoin(feed_url, link)
-    except ValueError:  # not a URL: the link as given still names the item
-        return link
+    return tell_apart(feed_url, built)
 
 
 def clean_text(value: Any, limit: int) -> str | None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import rss_fetch
+import rss_identity
 import rss_items
 import rss_parse
-import rss_seen
 from producer_common import HEADER_SCHEMA, HEADER_SOURCE, ConfigurationError, OutgoingMessage, SourceResult
 from producer_common.deadline import Deadline
 from producer_common.env import is_http_url
@@ -235,7 +235,7 @@ def _send_new(
         if item.message["id"] not in seen_in_run:
             seen_in_run.add(item.message["id"])
             unique.append(item)
-    judged = rss_seen.judge(unique, state)
+    judged = rss_identity.judge(unique, state)
     feed.refresh_ids = judged.refresh
     for message in judged.new:
         item_id = message["id"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import rss_fetch
+import rss_identity
 import rss_items
 import rss_parse
 
@@ -57,7 +58,7 @@ def test_case(path: Path, parser: str) -> None:
         if field in expect:
             assert [m[key] for m in messages] == expect[field]
     if "guids" in expect:  # the id is the guid's, as given
-        assert [m["id"] for m in messages] == [rss_items.item_id(FEED_URL, {"id": guid}) for guid in expect["guids"]]
+        assert [m["id"] for m in messages] == [rss_identity.item_id(FEED_URL, {"id": guid}) for guid in expect["guids"]]
     if "tag_counts" in expect:
         assert [len(m["tags"]) for m in messages] == expect["tag_counts"]
     for message in messages:

@@ -21,6 +21,7 @@ import pytest
 import requests
 import responses
 import rss_fetch
+import rss_identity
 import rss_items
 import rss_parse
 import rss_run
@@ -54,7 +55,7 @@ def test_ids_from_before_content_ids_are_kept(name: str) -> None:
     # Given a document and the ids the code gave its items before
     url = PINNED["feed_url"]
     entries = rss_parse.FeedParser()(url, DOCUMENTS[name], {}).entries
-    bases = [rss_items.identity_basis(url, entry) for entry in entries]
+    bases = [rss_identity.identity_basis(url, entry) for entry in entries]
     # When its messages are built now
     messages = rss_items.to_messages(url, None, entries, FETCHED)
     ids = [message["id"] for message in messages]
@@ -64,8 +65,8 @@ def test_ids_from_before_content_ids_are_kept(name: str) -> None:
     for index, basis in enumerate(bases):
         if basis not in first or (entries[index].get("id") and not entries[first[basis]].get("id")):
             first[basis] = index
-    leading = {rss_items.content_key(messages[first[basis]]) + basis for basis in first}
-    kept = [i for i, basis in enumerate(bases) if rss_items.content_key(messages[i]) + basis in leading]
+    leading = {rss_identity.content_key(messages[first[basis]]) + basis for basis in first}
+    kept = [i for i, basis in enumerate(bases) if rss_identity.content_key(messages[i]) + basis in leading]
     assert [ids[i] for i in kept] == [PINNED["ids"][name][i] for i in kept]
     assert len(entries) == len(PINNED["ids"][name])
     # and an id changes only where the old one was shared with a different item (which was never sent)
@@ -86,7 +87,7 @@ def distinct_items(name: str) -> set[tuple[str, str]]:
     url = f"https://feeds.test/{name}"
     messages = rss_items.to_messages(url, feed.title, feed.entries, FETCHED)
     return {
-        (rss_items.identity_basis(url, entry), rss_items.content_key(message))
+        (rss_identity.identity_basis(url, entry), rss_identity.content_key(message))
         for entry, message in zip(feed.entries, messages, strict=True)
     }
 
@@ -118,7 +119,7 @@ def test_every_distinct_item_is_sent_exactly_once_and_a_second_run_sends_nothing
     for name, items in expected.items():
         produced = by_feed.get(name, [])
         assert len(produced) == len(items), name
-        assert {rss_items.content_key(m) for m in produced} == {content for _, content in items}, name
+        assert {rss_identity.content_key(m) for m in produced} == {content for _, content in items}, name
     assert len({m.key for m in sent}) == len(sent) == sum(map(len, expected.values()))
     # And a second run over the same documents sends nothing
     assert run_over_all(state) == []
@@ -131,8 +132,8 @@ def test_guidless_items_that_share_a_link_are_told_apart_by_content_and_the_firs
     messages = rss_items.to_messages(url, None, [*shared, alone], FETCHED)  # type: ignore[list-item]
     ids = [m["id"] for m in messages]
     assert ids[0] != ids[1] and ids[1] == ids[2]  # the repeat is the same item
-    assert ids[0] == rss_items.item_id(url, shared[0]) and ids[1] == rss_items.content_id(url, messages[1])
-    assert ids[3] == rss_items.item_id(url, alone)
+    assert ids[0] == rss_identity.item_id(url, shared[0]) and ids[1] == rss_identity.content_id(url, messages[1])
+    assert ids[3] == rss_identity.item_id(url, alone)
     # an unchanged item keeps its id from run to run
     assert [m["id"] for m in rss_items.to_messages(url, None, [*shared, alone], FETCHED)] == ids  # type: ignore[list-item]
 
@@ -143,7 +144,7 @@ def test_items_sharing_a_guid_with_different_content_are_each_produced_and_the_f
     resolved = {**reported, "title": "Errors in eu-west (resolved)"}
     messages = rss_items.to_messages(url, None, [resolved, reported, resolved], FETCHED)  # type: ignore[list-item]
     ids = [m["id"] for m in messages]
-    assert ids == [rss_items.item_id(url, resolved), rss_items.content_id(url, messages[1]), ids[0]]
+    assert ids == [rss_identity.item_id(url, resolved), rss_identity.content_id(url, messages[1]), ids[0]]
 
 
 def test_a_guidless_item_sharing_its_basis_with_a_guid_is_told_apart() -> None:
@@ -151,4 +152,4 @@ def test_a_guidless_item_sharing_its_basis_with_a_guid_is_told_apart() -> None:
     with_guid = {"id": "https://mixed.example/a", "title": "A"}
     without = {"link": "https://mixed.example/a", "title": "Not A"}
     first, second = rss_items.to_messages(url, None, [with_guid, without], FETCHED)  # type: ignore[list-item]
-    assert first["id"] == rss_items.item_id(url, with_guid) and second["id"] != first["id"]
+    assert first["id"] == rss_identity.item_id(url, with_guid) and second["id"] != first["id"]

@@ -17,6 +17,7 @@ from typing import Any, cast
 import boto3
 import pytest
 import rss_fetch
+import rss_identity
 import rss_items
 import rss_run
 from moto import mock_aws
@@ -100,16 +101,16 @@ def titles(sent: list[OutgoingMessage]) -> list[str]:
 def records(title: str, link: str = LINK) -> set[str]:
     """What a guid-less item alone with its link is recorded as: basis id, content id, marker."""
     [item] = rss_items.to_items(FEED, "S", [{"title": title, "link": link}], FETCHED)
-    return {item.basis_id, item.content_id, rss_items.marker_id(item.basis_id)}
+    return {item.basis_id, item.content_id, rss_identity.marker_id(item.basis_id)}
 
 
 def test_one_guidless_item_at_a_time_at_one_link_each_is_sent_once(store: StateStore) -> None:
     # Given run 1 delivered item X at link L
     sent, _ = run(store, guidless("X"))
-    assert titles(sent) == ["X"] and sent[0].key == rss_items.item_id(FEED, {"link": LINK})
+    assert titles(sent) == ["X"] and sent[0].key == rss_identity.item_id(FEED, {"link": LINK})
     # When run 2's document lists only item Y at L, then Y is sent, under its content id
     sent, _ = run(store, guidless("Y"))
-    assert titles(sent) == ["Y"] and sent[0].key == rss_items.content_id(FEED, sent[0].value)
+    assert titles(sent) == ["Y"] and sent[0].key == rss_identity.content_id(FEED, sent[0].value)
     # And when run 3 lists Y again, or X comes back, nothing is sent
     assert run(store, guidless("Y"))[0] == []
     assert run(store, guidless("X"))[0] == []
@@ -125,7 +126,7 @@ def test_items_that_shared_a_link_in_one_document_are_not_sent_again_when_listed
 
 def test_a_record_of_the_old_rule_is_adopted_and_the_next_different_item_is_sent(store: StateStore) -> None:
     # Given the rule before fingerprints recorded item X by its link's plain id alone
-    store.mark_seen([rss_items.item_id(FEED, {"link": LINK})])
+    store.mark_seen([rss_identity.item_id(FEED, {"link": LINK})])
     # When X is still listed after the upgrade, nothing is sent, and X's fingerprint is recorded
     sent, result = run(store, guidless("X"))
     assert sent == [] and set(result.feeds[0].refresh_ids) == records("X")
@@ -137,7 +138,7 @@ def test_a_record_of_the_old_rule_is_adopted_and_the_next_different_item_is_sent
 
 def test_an_upgrade_sends_nothing_again_for_items_with_links_of_their_own(store: StateStore) -> None:
     links = [guidless(f"T{i}", f"https://status.test/{i}") for i in range(3)]
-    store.mark_seen([rss_items.item_id(FEED, {"link": f"https://status.test/{i}"}) for i in range(3)])
+    store.mark_seen([rss_identity.item_id(FEED, {"link": f"https://status.test/{i}"}) for i in range(3)])
     assert run(store, *links)[0] == []
     assert run(store, *links)[0] == []
 
@@ -158,7 +159,7 @@ def test_items_sharing_a_guid_are_each_sent_once_and_a_later_revision_too(store:
     reported, resolved = with_guid("Errors (reported)", "incident-41"), with_guid("Errors (resolved)", "incident-41")
     sent, result = run(store, resolved, reported, resolved)
     assert titles(sent) == ["Errors (resolved)", "Errors (reported)"] and result.duplicates == 1
-    assert sent[0].key == rss_items.item_id(FEED, {"id": "incident-41"})  # the first keeps the guid's id
+    assert sent[0].key == rss_identity.item_id(FEED, {"id": "incident-41"})  # the first keeps the guid's id
     assert run(store, resolved, reported)[0] == [] and run(store, reported)[0] == []
     postmortem = with_guid("Errors (postmortem)", "incident-41")
     assert titles(run(store, postmortem, resolved, reported)[0]) == ["Errors (postmortem)"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import rss_identity
 import rss_items
 import rss_parse
 
@@ -21,7 +22,7 @@ def test_the_reference_keeps_a_permalink_guid_it_cannot_resolve_as_given() -> No
     [entry] = rss_parse.parse_reference(FEED, BAD_GUID, {}).entries
     assert entry["id"] == "//[draft-7"
     [message] = rss_items.to_messages(FEED, "t", [entry], FETCHED)
-    assert message["id"] == rss_items.item_id(FEED, {"id": "//[draft-7"}) and message["link"] is None
+    assert message["id"] == rss_identity.item_id(FEED, {"id": "//[draft-7"}) and message["link"] is None
 
 
 def test_lone_surrogates_and_controls_are_removed_so_the_message_encodes() -> None:
@@ -63,4 +64,4 @@ def test_an_entry_that_cannot_be_read_costs_only_itself() -> None:
 
     errors: list[Exception] = []
     messages = rss_items.to_messages(FEED, None, [Hostile(), {"id": "ok"}], FETCHED, on_error=errors.append)
-    assert [m["id"] for m in messages] == [rss_items.item_id(FEED, {"id": "ok"})] and len(errors) == 1
+    assert [m["id"] for m in messages] == [rss_identity.item_id(FEED, {"id": "ok"})] and len(errors) == 1

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import pytest
+import rss_identity
 import rss_items
 from rss_parse import Entry
 
@@ -31,7 +32,7 @@ def test_a_full_entry_becomes_the_contract_message() -> None:
     message = rss_items.to_message(FEED, "Example News", e, FETCHED)
     assert message == {
         "schema": "rss_item/1",
-        "id": rss_items.item_id(FEED, e),
+        "id": rss_identity.item_id(FEED, e),
         "feed_url": FEED,
         "feed_title": "Example News",
         "title": "Rates hold & markets rally",
@@ -56,13 +57,13 @@ def test_updated_date_stands_in_for_published() -> None:
 
 
 def test_ids_are_stable_and_fall_back_from_guid_to_link_to_title_and_date() -> None:
-    by_guid = rss_items.item_id(FEED, entry(id="g", link="/a"))
-    assert by_guid == rss_items.item_id(FEED, entry(id="g", link="/other"))
-    assert by_guid != rss_items.item_id("https://other.example/feed", entry(id="g"))
-    assert rss_items.item_id(FEED, entry(link="/a")) != rss_items.item_id(FEED, entry(link="/b"))
-    titled = rss_items.item_id(FEED, entry(title="T", published="Mon, 01 Jan 2024"))
-    assert titled == rss_items.item_id(FEED, entry(title="T", published="Mon, 01 Jan 2024"))
-    assert titled != rss_items.item_id(FEED, entry(title="T", published="Tue, 02 Jan 2024"))
+    by_guid = rss_identity.item_id(FEED, entry(id="g", link="/a"))
+    assert by_guid == rss_identity.item_id(FEED, entry(id="g", link="/other"))
+    assert by_guid != rss_identity.item_id("https://other.example/feed", entry(id="g"))
+    assert rss_identity.item_id(FEED, entry(link="/a")) != rss_identity.item_id(FEED, entry(link="/b"))
+    titled = rss_identity.item_id(FEED, entry(title="T", published="Mon, 01 Jan 2024"))
+    assert titled == rss_identity.item_id(FEED, entry(title="T", published="Mon, 01 Jan 2024"))
+    assert titled != rss_identity.item_id(FEED, entry(title="T", published="Tue, 02 Jan 2024"))
     assert len(by_guid) == 32
 
 
