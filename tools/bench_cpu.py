@@ -294,7 +294,7 @@ def b_rows(args: Any, bootstrap: str) -> list[list[str]]:
 
 def scale_cost() -> str | None:
     """tools/cost.py's compute-at-scale table from the last b_rows figures (None before them)."""
-    from tools.cost import Workload, scale_table
+    from tools.cost import Workload, deployment, scale_table
 
     if "rss" not in MEASURED or "polymarket" not in MEASURED:
         return None
@@ -316,4 +316,4 @@ def scale_cost() -> str | None:
         workload("rss naive", f"RSS, 1,000 feeds x {ITEMS} items, naive script", "rate(15 minutes)", 30_000)
     )
     workloads.append(workload("polymarket", "Polymarket, 1,000 tokens", "rate(5 minutes)", 1000))
-    return scale_table(workloads)
+    return scale_table(workloads, deployment(ROOT / "template.yaml")["architecture"])

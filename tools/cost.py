@@ -250,10 +250,10 @@ class Workload:
         share = min(1.0, memory_mb / LAMBDA_MB_PER_VCPU)
         return max(self.items * self.wall_per_item_s, self.cpu_s / share)
 
-    def monthly(self, memory_mb: int) -> float:
+    def monthly(self, memory_mb: int, architecture: str) -> float:
         runs = runs_per_month(self.schedule)
         gb_s = runs * math.ceil(self.billed_s(memory_mb) * 1000) / 1000 * memory_mb / 1024
-        return gb_s * PRICES["lambda_gb_s"] + runs * PRICES["lambda_request"]
+        return gb_s * PRICES[GB_S_PRICE[architecture]] + runs * PRICES["lambda_request"]
 
     def crossover_mb(self) -> float:
         """Below this size a run is bound by CPU and costs the same at any memory (duration x memory is
@@ -261,17 +261,17 @@ class Workload:
         return LAMBDA_MB_PER_VCPU * self.cpu_s / max(self.items * self.wall_per_item_s, 1e-9)
 
 
-def scale_table(workloads: list[Workload], sizes: tuple[int, ...] = MEMORY_SIZES_MB) -> str:
-    """Lambda compute and requests a month for each workload at each memory size; a size whose run
-    would pass the 300 s timeout is marked."""
-    text = "| workload | schedule | CPU a run | " + " | ".join(f"{mb} MB" for mb in sizes)
+def scale_table(workloads: list[Workload], architecture: str, sizes: tuple[int, ...] = MEMORY_SIZES_MB) -> str:
+    """Lambda compute and requests a month for each workload at each memory size, the functions on
+    ``architecture`` (the template's default); a size whose run would pass the 300 s timeout is marked."""
+    text = f"| workload (on {architecture}) | schedule | CPU a run | " + " | ".join(f"{mb} MB" for mb in sizes)
     text += " | CPU-bound up to |\n| --- | --- | --- |" + " --- |" * len(sizes) + " --- |\n"
     for work in workloads:
         cells = []
         for mb in sizes:
             billed = work.billed_s(mb)
             over = " (over 300 s)" if billed > TIMEOUT_S else ""
-            cells.append(f"${work.monthly(mb):,.2f} ({billed:,.1f} s){over}")
+            cells.append(f"${work.monthly(mb, architecture):,.2f} ({billed:,.1f} s){over}")
         text += f"| {work.label} | {work.schedule} | {work.cpu_s:,.2f} s | " + " | ".join(cells)
         text += f" | {work.crossover_mb():,.0f} MB |\n"
     return text

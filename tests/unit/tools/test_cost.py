@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 from tools.bench_idle import emf_metrics
-from tools.cost import PRICES, Run, by_architecture, deployment, monthly_cost, runs_per_month, table
+from tools.cost import (
+    PRICES,
+    Run,
+    Workload,
+    by_architecture,
+    deployment,
+    monthly_cost,
+    runs_per_month,
+    scale_table,
+    table,
+)
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 
@@ -73,6 +83,19 @@ def test_the_table_prices_the_functions_on_both_architectures() -> None:
     text = table(*months.values())
     assert "| **total** on arm64 |" in text and "| **total** on x86_64 |" in text
     assert text.count("Lambda requests") == 1 and text.count("Lambda compute, rss") == 2
+
+
+def test_the_scale_table_prices_compute_on_the_architecture_it_is_given() -> None:
+    # Given a CPU-bound run: 0.2 s start-up and 3 s for its items
+    work = Workload("RSS", "rate(15 minutes)", 30_000, 0.2, 0.0001, 0.0)
+    # When it is priced on each architecture
+    arm, x86 = (scale_table([work], arch) for arch in ("arm64", "x86_64"))
+    # Then each says its architecture, and at 256 MB compute costs 20 % less on arm64
+    assert "(on arm64)" in arm and "(on x86_64)" in x86
+    requests = runs_per_month("rate(15 minutes)") * PRICES["lambda_request"]
+    at_256 = [w.monthly(256, a) - requests for w, a in ((work, "arm64"), (work, "x86_64"))]
+    assert at_256[0] == pytest.approx(0.8 * at_256[1], rel=1e-4)
+    assert at_256[1] == pytest.approx(2920 * round(3.2 / (256 / 1769), 3) * 0.25 * PRICES["lambda_gb_s"], rel=1e-3)
 
 
 def test_a_custom_metric_is_a_name_with_its_dimensions_and_their_values() -> None:
