@@ -22,7 +22,6 @@ from typing import Any
 import fastavro
 import jsonschema
 import pytest
-
 import tools.broker
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"

@@ -10,7 +10,7 @@ import pytest
 
 from tests.deploy.stack import Deployer, Stack, statements
 from tests.deploy.test_deploy import configuration, role_statements
-from tools.feed_hosts import write_opml
+from tools.services.feed_hosts import write_opml
 
 pytestmark = pytest.mark.deploy
 

@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from tools.localstack import LocalStack, gateway_certificate_path
+from tools.services.localstack import LocalStack, gateway_certificate_path
 
 pytestmark = pytest.mark.deploy
 

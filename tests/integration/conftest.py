@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.services import starting
-from tools.broker import EmbeddedBroker
-from tools.registry import EmbeddedRegistry
+from tools.services.broker import EmbeddedBroker
+from tools.services.registry import EmbeddedRegistry
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -33,7 +33,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRegistry]:
-    """Apicurio Registry (tools/registry.py) for the whole session; its url is the Confluent-compatible API."""
+    """Apicurio Registry (tools/services/registry.py) for the whole session; its url is the Confluent-compatible API."""
     log = tmp_path_factory.mktemp("registry") / "registry.log"
     with ExitStack() as started:
         with starting("The schema registry (Apicurio)", log):

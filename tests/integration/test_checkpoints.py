@@ -1,6 +1,6 @@
 """A run killed mid-way re-sends at most what was in flight (issue 22, Checkpoints).
 
-The RSS function runs through tools/invoke.py on the recorded feeds plus one feed that does not
+The RSS function runs through tools/local/invoke.py on the recorded feeds plus one feed that does not
 answer; once the broker holds every good item (and a checkpoint has passed), the handler's process
 (the runtime client invoke.py started, in its own process group) is killed with SIGKILL, as Lambda
 ends a function out of memory or time, and invoke.py with it. The next run, on
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_ITEMS = 70  # the entries of tests/fixtures/feeds, each a different item (README there)
@@ -88,7 +88,7 @@ def test_a_run_killed_mid_way_re_sends_nothing_it_delivered(
 ) -> None:
     # Given the recorded feeds and one feed that does not answer yet
     topic = f"killed-{uuid.uuid4().hex[:8]}"
-    command = [sys.executable, "tools/invoke.py", "RssProducerFunction", "--event", "events/schedule.json"]
+    command = [sys.executable, "tools/local/invoke.py", "RssProducerFunction", "--event", "events/schedule.json"]
     with FixtureServer() as good:
         env = {
             **os.environ,

@@ -21,8 +21,8 @@ from producer_common.credentials import clear_cache
 from producer_common.state.sqlite import SqliteStateStore
 
 from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.broker import EmbeddedBroker
-from tools.fixture_server import FixtureServer
+from tools.services.broker import EmbeddedBroker
+from tools.services.fixture_server import FixtureServer
 
 USERNAME, PASSWORD = "svc-producer-7f3a", "pa55-Zq81-never-log-me"
 

@@ -1,6 +1,6 @@
 """One hostile feed among the recorded good ones, one case each (issue 22's table, RSS rows).
 
-Each case: the RSS function runs through tools/invoke.py (its template's 256 MB, its own process),
+Each case: the RSS function runs through tools/local/invoke.py (its template's 256 MB, its own process),
 then again on the same state. The run must end by itself well inside 120 s, stay under 256 MB,
 produce every good item, report the hostile feed as the case says, and the second run must send
 none of the first run's messages again. Documents too large to keep are built here (each builder
@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from tests.support.http import serving
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).parent / "hostile"
@@ -150,7 +150,7 @@ class Invocation:
 def invoke(env: dict[str, str]) -> Invocation:
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "tools/invoke.py", "RssProducerFunction", "--event", "events/schedule.json"],
+        [sys.executable, "tools/local/invoke.py", "RssProducerFunction", "--event", "events/schedule.json"],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.http import serving
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "unit" / "rss_producer" / "cases"
@@ -95,7 +95,7 @@ def hostile() -> Iterator[str]:
 def invoke(function: str, env: dict[str, str]) -> tuple[int, dict, str]:  # type: ignore[type-arg]
     state = str(Path(tempfile.gettempdir()) / f"hostile-{uuid.uuid4().hex}.sqlite")
     done = subprocess.run(
-        [sys.executable, "tools/invoke.py", function, "--event", "events/schedule.json"],
+        [sys.executable, "tools/local/invoke.py", function, "--event", "events/schedule.json"],
         cwd=ROOT,
         env={**os.environ, "STATE_PATH": state, **env},
         capture_output=True,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +32,7 @@ def invoke(function: str, event: str, env: dict[str, str]) -> tuple[int, dict, s
     # Locally, seen-item state lives in SQLite; a fresh file keeps each test independent.
     state = {"STATE_PATH": str(Path(tempfile.gettempdir()) / f"test-state-{uuid.uuid4().hex}.sqlite")}
     done = subprocess.run(
-        [sys.executable, "tools/invoke.py", function, "--event", event],
+        [sys.executable, "tools/local/invoke.py", function, "--event", event],
         cwd=ROOT,
         env={**os.environ, **state, **env},
         capture_output=True,

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tools.broker import free_port, read_topic
+from tools.services.broker import free_port, read_topic
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +51,7 @@ def test_up_runs_both_producers_on_their_schedules_and_stops_everything(tmp_path
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "STATE_PATH", "FEED_URLS")}
     env.update({"BROKER_PORT": str(port), marker: "1"})
     overrides = ["RssSchedule='rate(1 minute)'", "PolymarketSchedule='cron(* * * * ? *)'"]  # quoted as for sam
-    argv = [sys.executable, "-m", "tools.up", "--speedup", "30", "--run-dir", str(tmp_path)]
+    argv = [sys.executable, "-m", "tools.local.up", "--speedup", "30", "--run-dir", str(tmp_path)]
     up = subprocess.Popen(
         [*argv, "--parameter-overrides", *overrides],
         cwd=ROOT,

@@ -13,7 +13,7 @@ import pytest
 from producer_common.backends import confluent
 
 from tests.timer_waits import send_one, what_ran_the_producer_id_request
-from tools.broker import EmbeddedBroker
+from tools.services.broker import EmbeddedBroker
 
 
 def test_one_message_gets_its_producer_id_from_a_metadata_answer(

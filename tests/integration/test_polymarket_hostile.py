@@ -1,5 +1,5 @@
 """Hostile Polymarket answers among good ones (issue 22's Polymarket rows, issue 23's endless cursor),
-served on loopback, the function run as Lambda runs it (tools/invoke.py): each run ends by itself,
+served on loopback, the function run as Lambda runs it (tools/local/invoke.py): each run ends by itself,
 stays well under 256 MB, and produces every good token."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.integration.test_hostile_sources import invoke, max_memory_mb
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
 
 HOSTILE_BOOKS = {  # the first open market's first token gets this book
     "overflow": (["1e308"], ["1e308"]),

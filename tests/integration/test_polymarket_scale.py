@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
 
 MARKETS = 1000
 

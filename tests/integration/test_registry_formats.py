@@ -17,10 +17,10 @@ from producer_common.exceptions import SchemaRegistryError
 from producer_common.producer import MessageProducer, OutgoingMessage
 
 from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools import schema_catalog as catalog
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
-from tools.registry import EmbeddedRegistry, register, registry_client
+from tools.services import schema_catalog as catalog
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
+from tools.services.registry import EmbeddedRegistry, register, registry_client
 
 FORMATS = ["avro", "json_schema"]
 HANDLERS = {"rss_item": "rss_producer", "polymarket_price": "polymarket_producer"}

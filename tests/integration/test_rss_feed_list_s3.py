@@ -18,8 +18,8 @@ from producer_common.state import FeedSchedule
 from producer_common.state.sqlite import SqliteStateStore
 
 from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.broker import EmbeddedBroker, read_topic
-from tools.feed_hosts import FeedHosts
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.feed_hosts import FeedHosts
 
 FEEDS, DUE, SHARDS = 10_000, 200, 4
 

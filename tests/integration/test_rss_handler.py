@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.broker import EmbeddedBroker, read_topic
+from tools.services.broker import EmbeddedBroker, read_topic
 
 
 @pytest.mark.parametrize("client", ["confluent", "kafka-python"])

@@ -1,5 +1,5 @@
 """Politeness per host, counted by the hosts themselves: loopback servers on 127.0.0.2, 127.0.0.3, ...
-(tools/feed_hosts.py) count the requests they have in flight while the handler runs on the embedded broker."""
+(tools/services/feed_hosts.py) count the requests they have in flight while the handler runs on the embedded broker."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.broker import EmbeddedBroker
-from tools.feed_hosts import FeedHosts
+from tools.services.broker import EmbeddedBroker
+from tools.services.feed_hosts import FeedHosts
 
 
 def invoke(monkeypatch: pytest.MonkeyPatch, broker: EmbeddedBroker, urls: list[str], state: Path, **env: str) -> Any:

@@ -13,8 +13,8 @@ import pytest
 from producer_common import DeliveryError
 
 from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
 
 FEEDS, ITEMS = 200, 30
 

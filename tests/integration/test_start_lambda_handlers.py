@@ -16,15 +16,15 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def endpoint(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """tools/start_lambda.py as `make start-lambda` runs it, pointed at the fixtures; yields (url, topic suffix)."""
+    """start_lambda.py as `make start-lambda` runs it, pointed at the fixtures; yields (url, topic suffix)."""
     work = tmp_path_factory.mktemp("start-lambda")
     suffix = uuid.uuid4().hex[:6]
     with FixtureServer() as fixtures:
@@ -35,7 +35,7 @@ def endpoint(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -
             "STATE_PATH": str(work / "state.sqlite"),
         }
         overrides = f"RssTopic=rss-{suffix} PolymarketTopic=pm-{suffix}"  # template parameters, as for sam
-        argv = [sys.executable, "tools/start_lambda.py", "--port", "0", "--log-dir", str(work)]
+        argv = [sys.executable, "tools/local/start_lambda.py", "--port", "0", "--log-dir", str(work)]
         server = subprocess.Popen(
             [*argv, "--parameter-overrides", overrides],
             cwd=ROOT,

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from kafka_runs import SecretsManager
 
-from tools.fixture_server import FixtureServer
-from tools.kafka import ApacheKafka
+from tools.services.fixture_server import FixtureServer
+from tools.services.kafka import ApacheKafka
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

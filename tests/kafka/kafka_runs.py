@@ -1,4 +1,4 @@
-"""Running the RSS handler through tools/invoke.py (as `make invoke` does) against Apache Kafka,
+"""Running the RSS handler through tools/local/invoke.py (as `make invoke` does) against Apache Kafka,
 and reading back what it wrote."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 import feedparser
 
-from tools.broker import read_topic
-from tools.fixture_server import FEEDS
-from tools.kafka import ApacheKafka
+from tools.services.broker import read_topic
+from tools.services.fixture_server import FEEDS
+from tools.services.kafka import ApacheKafka
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the caller's shell may carry that would change a run: none of it reaches the handler.
@@ -87,7 +87,7 @@ def kafka_env(
 def invoke_rss(env: dict[str, str], state_path: Path, timeout_s: float = 120) -> Invocation:
     began = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "tools/invoke.py", "RssProducerFunction", "--event", "events/schedule.json"],
+        [sys.executable, "tools/local/invoke.py", "RssProducerFunction", "--event", "events/schedule.json"],
         cwd=ROOT,
         env=clean_environ() | {"STATE_PATH": str(state_path)} | env,
         capture_output=True,

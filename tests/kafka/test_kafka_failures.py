@@ -1,4 +1,4 @@
-"""Failure paths on a real Apache Kafka broker, through tools/invoke.py: a wrong password, a
+"""Failure paths on a real Apache Kafka broker, through tools/local/invoke.py: a wrong password, a
 certificate the client must refuse, the broker killed (SIGKILL) in the middle of a run and
 restarted on its data, the broker stopped between runs. Each ends in a clear error, leaks no
 secret, marks nothing seen that was not acknowledged, and the next run delivers what is missing."""
@@ -26,8 +26,8 @@ from kafka_runs import (
     served_items,
 )
 
-from tools.fixture_server import FixtureServer
-from tools.kafka import ApacheKafka
+from tools.services.fixture_server import FixtureServer
+from tools.services.kafka import ApacheKafka
 
 CLIENTS = ["confluent", "kafka-python"]
 REFUSAL_BOUND_S = 20  # seconds for a whole refused run, interpreter start included; delivery times out at 60

@@ -13,8 +13,8 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka_runs import invoke_rss, kafka_env, read_back, served_items
 
-from tools.fixture_server import FixtureServer
-from tools.kafka import ApacheKafka
+from tools.services.fixture_server import FixtureServer
+from tools.services.kafka import ApacheKafka
 
 MAX_MESSAGE_BYTES = 500  # the recorded feeds' messages are 336 to 605 bytes of JSON: some fit, some never will
 

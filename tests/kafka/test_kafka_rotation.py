@@ -17,9 +17,9 @@ from kafka_runs import SecretsManager, kafka_env, read_back, served_items
 from producer_common.credentials import clear_cache
 
 from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.fixture_server import FixtureServer
-from tools.kafka import ApacheKafka
-from tools.kafka_setup import fetch, java_binary
+from tools.services.fixture_server import FixtureServer
+from tools.services.kafka import ApacheKafka
+from tools.services.kafka_setup import fetch, java_binary
 
 MECHANISM = "SCRAM-SHA-512"
 

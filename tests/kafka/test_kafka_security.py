@@ -1,6 +1,6 @@
 """The security matrix on Apache Kafka: both backends over PLAINTEXT, SSL and SASL_SSL with PLAIN,
 SCRAM-SHA-256 and SCRAM-SHA-512, credentials from Secrets Manager and from the environment. Each
-cell runs the RSS handler through tools/invoke.py and reads every message back from the broker."""
+cell runs the RSS handler through tools/local/invoke.py and reads every message back from the broker."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from kafka_runs import SecretsManager, check_rss_messages, invoke_rss, kafka_env, read_back, served_items
 
-from tools.fixture_server import FixtureServer
-from tools.kafka import MECHANISMS, ApacheKafka
+from tools.services.fixture_server import FixtureServer
+from tools.services.kafka import MECHANISMS, ApacheKafka
 
 CELLS = [
     pytest.param("PLAINTEXT", None, None, id="PLAINTEXT"),

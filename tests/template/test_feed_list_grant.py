@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.template.test_template import TEMPLATE, statements
-from tools.cfn_template import Resolver, load_template
+from tools.local.cfn_template import Resolver, load_template
 
 
 @pytest.fixture(scope="module")

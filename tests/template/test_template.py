@@ -15,7 +15,7 @@ from producer_common import constants
 from producer_common.config import KafkaSettings
 from producer_common.exceptions import ConfigurationError
 
-from tools.cfn_template import load_template
+from tools.local.cfn_template import load_template
 
 pytestmark = pytest.mark.template
 

@@ -20,7 +20,7 @@ from producer_common.exceptions import CredentialsError, SchemaRegistryError
 from producer_common.schema_files import schema_text
 
 from tests.fakes import FakeBackend, factory
-from tools import schema_catalog as catalog
+from tools.services import schema_catalog as catalog
 
 TOPIC = "rss.items"
 REF = "rss_item/1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tools.fixture_data import synthetic_feed
+from tools.services.fixture_data import synthetic_feed
 
 ROOT = Path(__file__).resolve().parents[3]
 FOLDERS = [

@@ -1,4 +1,4 @@
-"""tools/cost.py: the monthly cost lines, their arithmetic, and what the template deploys by default."""
+"""tools/bench/cost.py: the monthly cost lines, their arithmetic, and what the template deploys by default."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.bench_idle import emf_metrics
-from tools.cost import PRICES, Run, by_architecture, deployment, monthly_cost, runs_per_month, table
+from tools.bench.cost import PRICES, Run, by_architecture, deployment, monthly_cost, runs_per_month, table
+from tools.bench.idle import emf_metrics
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data"
-INVOKE = Path(__file__).resolve().parents[3] / "tools" / "invoke.py"
+INVOKE = Path(__file__).resolve().parents[3] / "tools" / "local" / "invoke.py"
 
 
 def gone(pid: int) -> bool:

@@ -1,4 +1,4 @@
-"""tools/invoke.py --repeat: several invocations in one warm container, each reported as Lambda does."""
+"""tools/local/invoke.py --repeat: several invocations in one warm container, each reported as Lambda does."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-INVOKE = Path(__file__).resolve().parents[3] / "tools" / "invoke.py"
+INVOKE = Path(__file__).resolve().parents[3] / "tools" / "local" / "invoke.py"
 TEMPLATE = """\
 AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31

@@ -1,0 +1,78 @@
+"""The simple way, as a baseline for `make bench`: one request after another, a kafka-python
+``send`` per message with a JSON serializer, then flush and close. No state, no batching."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import feedparser
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "functions" / "rss_producer"))
+sys.path.insert(1, str(ROOT / "layers" / "common" / "python"))  # rss_items needs producer_common
+
+import rss_items  # noqa: E402 - the same normalisation as the product, so only the plumbing differs
+
+
+def _producer(bootstrap: str) -> object:
+    from kafka import KafkaProducer
+
+    return KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        key_serializer=str.encode,
+        value_serializer=lambda v: json.dumps(v).encode(),
+    )
+
+
+def simple_rss(bootstrap: str, urls: list[str], topic: str) -> tuple[float, int]:
+    """Seconds taken and messages sent, fetching one feed after another."""
+    started = time.perf_counter()
+    producer = _producer(bootstrap)
+    sent = 0
+    for url in urls:
+        feed = feedparser.parse(requests.get(url, timeout=10).content)
+        for entry in feed.entries:
+            message = rss_items.to_message(url, feed.feed.get("title"), entry, "baseline")
+            producer.send(topic, key=message["id"], value=message)  # type: ignore[attr-defined]
+            sent += 1
+    producer.flush()  # type: ignore[attr-defined]
+    producer.close()  # type: ignore[attr-defined]
+    return time.perf_counter() - started, sent
+
+
+def simple_polymarket(bootstrap: str, gamma: str, clob: str, markets: int, topic: str) -> tuple[float, int]:
+    """Seconds taken and messages sent, pricing one token after another with GET /book."""
+    started = time.perf_counter()
+    producer = _producer(bootstrap)
+    listing: dict[str, str | int] = {
+        "active": "true",
+        "closed": "false",
+        "limit": markets,
+        "order": "volume24hr",
+        "ascending": "false",
+    }
+    rows = requests.get(f"{gamma}/markets", params=listing, timeout=10).json()
+    sent = 0
+    for row in rows:
+        try:
+            tokens = json.loads(row["clobTokenIds"])
+        except (KeyError, ValueError):  # even the simple way must survive a malformed market
+            continue
+        for token in tokens:
+            book = requests.get(f"{clob}/book", params={"token_id": token}, timeout=10)
+            if book.status_code != 200:
+                continue
+            levels = book.json()
+            bid = max((float(level["price"]) for level in levels["bids"]), default=None)
+            ask = min((float(level["price"]) for level in levels["asks"]), default=None)
+            value = {"token_id": token, "market_id": row["id"], "best_bid": bid, "best_ask": ask}
+            producer.send(topic, key=token, value=value)  # type: ignore[attr-defined]
+            sent += 1
+    producer.flush()  # type: ignore[attr-defined]
+    producer.close()  # type: ignore[attr-defined]
+    return time.perf_counter() - started, sent

@@ -1,0 +1,316 @@
+"""A real schema registry on loopback: Apicurio Registry (in-memory storage), whose Confluent-compatible
+API is at /apis/ccompat/v7, from Maven Central; and the registration of schemas/ in any such registry.
+
+    python -m tools.services.registry install               # the runnable assembly into the cache (once)
+    python -m tools.services.registry start [--port N]      # background; writes .run/registry.json
+    python -m tools.services.registry stop | status
+    python -m tools.services.registry register [--format avro|json_schema] [--url URL] [--topic TYPE=TOPIC ...]
+        (URL: --url, else $SCHEMA_REGISTRY_URL, else the running `make registry`; basic auth from
+        $SCHEMA_REGISTRY_USERNAME and $SCHEMA_REGISTRY_PASSWORD when set)
+
+The assembly (a Quarkus fast-jar, ``io.apicurio:apicurio-registry-app:<version>:tar.gz:all``) is
+fetched with ``mvn dependency:copy`` into ~/.cache/kafka-producers/ (or $KAFKA_PRODUCERS_CACHE) and
+reused. It needs Java 21 or later: $JAVA_HOME, ``java`` on the PATH or a JDK under /usr/lib/jvm.
+As a library, ``EmbeddedRegistry`` runs one on a free port for a test session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tools.services import schema_catalog as catalog
+from tools.services.broker import alive, free_port, port_free, stop_process
+
+VERSION = "3.3.3"
+ARTIFACT = f"io.apicurio:apicurio-registry-app:{VERSION}:tar.gz:all"
+MIN_JAVA = 21
+CCOMPAT = "/apis/ccompat/v7"
+CLIENT_TIMEOUT_S = 2  # per request, on loopback; the client retries a timed-out request (max.retries, 3 by default)
+RUN_DIR = catalog.ROOT / ".run"
+STATE_FILE = RUN_DIR / "registry.json"
+LOG_FILE = RUN_DIR / "registry.log"
+START_TIMEOUT_S = 180.0  # a cold JVM on a busy 2-core machine
+
+
+class RegistryError(RuntimeError):
+    """The registry could not be installed, started or asked."""
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("KAFKA_PRODUCERS_CACHE") or Path.home() / ".cache" / "kafka-producers"
+    return Path(base) / f"apicurio-registry-{VERSION}"
+
+
+def install() -> Path:
+    """The unpacked assembly, fetched from Maven Central on a cache miss only."""
+    home = cache_dir()
+    if (home / "quarkus-run.jar").exists():
+        return home
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise RegistryError("Maven (mvn) is needed once to fetch Apicurio Registry; install it or fill the cache")
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=home.parent) as scratch:
+        command = [mvn, "-q", "-B", "dependency:copy", f"-Dartifact={ARTIFACT}", f"-DoutputDirectory={scratch}"]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        archives = list(Path(scratch).glob("*.tar.gz"))
+        if result.returncode != 0 or not archives:
+            raise RegistryError(f"mvn could not fetch {ARTIFACT}:\n{(result.stdout + result.stderr)[-2000:]}")
+        unpacked = Path(scratch) / "unpacked"
+        with tarfile.open(archives[0]) as archive:
+            archive.extractall(unpacked, filter="data")
+        if not (unpacked / "quarkus-run.jar").exists():
+            raise RegistryError(f"{ARTIFACT} has no quarkus-run.jar at its top")
+        unpacked.rename(home)  # whole or not at all: a failed fetch leaves no half-filled cache
+    return home
+
+
+def java_binary() -> str:
+    """A java of at least version 21, which Apicurio Registry 3 is compiled for."""
+    candidates = [os.path.join(os.environ.get("JAVA_HOME", ""), "bin", "java"), shutil.which("java") or ""]
+    candidates += sorted((str(p) for p in Path("/usr/lib/jvm").glob("*/bin/java")), reverse=True)
+    seen = []
+    for candidate in dict.fromkeys(c for c in candidates if c and os.access(c, os.X_OK)):
+        version = _java_major(candidate)
+        seen.append(f"{candidate} ({version})")
+        if version >= MIN_JAVA:
+            return candidate
+    raise RegistryError(f"Apicurio Registry {VERSION} needs Java {MIN_JAVA}+; found {seen or 'no java'}")
+
+
+def _java_major(java: str) -> int:
+    try:
+        output = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30).stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', output)
+    if not match:
+        return 0
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major  # "1.8.0" is Java 8
+
+
+def registry_command(port: int) -> list[str]:
+    return [
+        java_binary(),
+        "-Xmx512m",
+        "-XX:TieredStopAtLevel=1",  # quicker to start; the tests' load is light
+        "-Dquarkus.http.host=127.0.0.1",
+        f"-Dquarkus.http.port={port}",
+        # Quarkus's management interface (health, metrics) took port 9000 on every interface: a second
+        # registry on the machine (another checkout's, a concurrent run's) failed to start. A free
+        # loopback port of its own instead.
+        "-Dquarkus.management.host=127.0.0.1",
+        f"-Dquarkus.management.port={free_port()}",
+        "-Dquarkus.log.level=WARN",
+        "-Dquarkus.log.category.io.apicurio.level=INFO",
+        "-jar",
+        str(install() / "quarkus-run.jar"),
+    ]
+
+
+def get_json(url: str, timeout_s: float = 5.0) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        return json.loads(response.read())
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes] | None, log: Path | None, timeout_s: float) -> None:
+    """Ready means the Confluent-compatible API answered a listing of subjects."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if process is not None and process.poll() is not None:
+            raise RegistryError(f"the registry exited with status {process.returncode}:\n{tail(log)}")
+        try:
+            if isinstance(get_json(f"{url}/subjects", 2.0), list):
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.5)
+    raise RegistryError(f"the registry did not answer {url}/subjects within {timeout_s:.0f} s:\n{tail(log)}")
+
+
+def tail(log: Path | None, lines: int = 30) -> str:
+    if log is None or not log.exists():
+        return "(no log)"
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+class EmbeddedRegistry:
+    """Apicurio Registry on a free loopback port for the length of a ``with`` block."""
+
+    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}{CCOMPAT}"
+        self.log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> EmbeddedRegistry:
+        command = registry_command(self.port)
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self._process = subprocess.Popen(command, stdout=log, stderr=log, cwd=install())
+        try:
+            wait_ready(self.url, self._process, self.log_path, START_TIMEOUT_S)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        stop_process(self._process, grace_s=15)
+
+    def __enter__(self) -> EmbeddedRegistry:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def registry_client(url: str) -> Any:
+    """A registry client with a bounded time per request (the client's default is none: a request
+    the server leaves unanswered would hang the caller), credentials from SCHEMA_REGISTRY_USERNAME
+    and SCHEMA_REGISTRY_PASSWORD when both are set."""
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    conf: dict[str, Any] = {"url": url, "timeout": CLIENT_TIMEOUT_S}
+    user, password = os.environ.get("SCHEMA_REGISTRY_USERNAME"), os.environ.get("SCHEMA_REGISTRY_PASSWORD")
+    if user and password:  # a Confluent Cloud API key and secret, say
+        conf["basic.auth.user.info"] = f"{user}:{password}"
+    return SchemaRegistryClient(conf)
+
+
+def register(
+    url: str, value_format: str, topics: dict[str, str] | None = None, client: Any = None
+) -> list[tuple[str, int, int]]:
+    """Each type's versions in schemas/ under ``<topic>-value``, oldest first, after setting the
+    subject's compatibility level (FULL for Avro, BACKWARD for JSON Schema): the registry refuses a
+    version that breaks the one before. Returns (subject, version, schema id) for each."""
+    from confluent_kafka.schema_registry import Schema
+
+    if client is None:
+        client = registry_client(url)
+    done = []
+    for name, topic in (topics or catalog.DEFAULT_TOPICS).items():
+        subject = f"{topic}-value"
+        client.set_compatibility(subject, catalog.COMPATIBILITY[value_format])
+        for version in catalog.versions(name):
+            schema = Schema(catalog.text(name, version, value_format), catalog.SCHEMA_TYPES[value_format])
+            schema_id = client.register_schema(subject, schema)
+            done.append((subject, client.lookup_schema(subject, schema).version, schema_id))
+    return done
+
+
+def _start(port: int | None) -> int:
+    RUN_DIR.mkdir(exist_ok=True)
+    state = _state()
+    if state and alive(state["pid"]):
+        if port in (None, state["port"]):
+            print(f"registry already running at {state['url']} (pid {state['pid']})", file=sys.stderr)
+            return 0
+        print(f"a registry is already running on port {state['port']}; `make registry-stop` first", file=sys.stderr)
+        return 1
+    port = port or free_port()
+    if not port_free(port):
+        print(f"127.0.0.1:{port} is held by another process; choose another REGISTRY_PORT", file=sys.stderr)
+        return 1
+    command = registry_command(port)
+    with open(LOG_FILE, "ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=log, cwd=install(), start_new_session=True)
+    url = f"http://127.0.0.1:{port}{CCOMPAT}"
+    try:
+        wait_ready(url, process, LOG_FILE, START_TIMEOUT_S)
+    except RegistryError as error:
+        process.terminate()
+        print(error, file=sys.stderr)
+        return 1
+    STATE_FILE.write_text(json.dumps({"pid": process.pid, "port": port, "url": url, "log": str(LOG_FILE)}) + "\n")
+    print(f"registry at {url} (pid {process.pid}, log {LOG_FILE}); SCHEMA_REGISTRY_URL={url}", file=sys.stderr)
+    return 0
+
+
+def _stop() -> int:
+    state = _state()
+    if state is None:
+        print("no registry running", file=sys.stderr)
+        return 0
+    if alive(state["pid"]):
+        os.kill(state["pid"], signal.SIGTERM)
+    STATE_FILE.unlink()
+    print(f"registry stopped (pid {state['pid']})", file=sys.stderr)
+    return 0
+
+
+def _state() -> dict[str, Any] | None:
+    try:
+        return json.loads(STATE_FILE.read_text())  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return None
+
+
+def _registry_url(given: str | None) -> str:
+    url = given or os.environ.get("SCHEMA_REGISTRY_URL")
+    if url:
+        return url.rstrip("/")
+    state = _state()
+    if state and alive(state["pid"]):
+        return str(state["url"])
+    raise RegistryError("no registry: set SCHEMA_REGISTRY_URL or start one with `make registry`")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("install")
+    start = commands.add_parser("start")
+    start.add_argument("--port", type=int, default=int(os.environ.get("REGISTRY_PORT") or 0) or None)
+    commands.add_parser("stop")
+    commands.add_parser("status")
+    reg = commands.add_parser("register")
+    reg.add_argument("--format", choices=sorted(catalog.COMPATIBILITY), default=None)
+    reg.add_argument("--url", default=None)
+    reg.add_argument("--topic", action="append", default=[], metavar="TYPE=TOPIC")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "install":
+            print(install())
+            return 0
+        if args.command == "start":
+            return _start(args.port)
+        if args.command == "stop":
+            return _stop()
+        if args.command == "status":
+            state = _state()
+            running = bool(state and alive(state["pid"]))
+            print(json.dumps({"running": running, **(state or {})}))
+            return 0 if running else 1
+        value_format = args.format or os.environ.get("KAFKA_VALUE_FORMAT") or "avro"
+        if value_format not in catalog.COMPATIBILITY:
+            value_format = "avro"  # json, the default, has no registry form
+        topics = dict(catalog.DEFAULT_TOPICS)
+        topics.update(dict(pair.split("=", 1) for pair in args.topic))
+        for subject, version, schema_id in register(_registry_url(args.url), value_format, topics):
+            print(f"{subject}: version {version}, schema id {schema_id} ({value_format})")
+        return 0
+    except RegistryError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except Exception as error:  # the registry's refusal (an incompatible version, say) is the message
+        print(f"{type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
