@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tools.local.invocation import EVENT, command, run
 from tools.services.broker import EmbeddedBroker, read_topic
 from tools.services.fixture_server import FixtureServer
 
@@ -88,10 +88,8 @@ def test_a_run_killed_mid_way_re_sends_nothing_it_delivered(
 ) -> None:
     # Given the recorded feeds and one feed that does not answer yet
     topic = f"killed-{uuid.uuid4().hex[:8]}"
-    command = [sys.executable, "tools/local/invoke.py", "RssProducerFunction", "--event", "events/schedule.json"]
     with FixtureServer() as good:
         env = {
-            **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
             "KAFKA_TOPIC": topic,
             "STATE_PATH": str(tmp_path / "state.sqlite"),
@@ -101,7 +99,12 @@ def test_a_run_killed_mid_way_re_sends_nothing_it_delivered(
         # When a run is killed (SIGKILL, its whole process group) once the broker holds every good
         # item and a checkpoint has had time to pass, while it still waits for the stalled feed
         killed = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+            command("RssProducerFunction", event_file=EVENT),
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         try:
             wait_for(broker.bootstrap, topic, GOOD_ITEMS)
@@ -111,10 +114,10 @@ def test_a_run_killed_mid_way_re_sends_nothing_it_delivered(
             kill_handler(killed)
         # and the next run follows on the same state, the stalled feed answering now
         Stalling.answering.set()
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        done = run("RssProducerFunction", env, timeout_s=120)
     # Then the next run sent only the stalled feed's two items: nothing delivered before came again
-    assert done.returncode == 0, done.stderr[-3000:]
-    summary = json.loads(done.stdout.splitlines()[-1])
+    assert done.exit_code == 0, done.log_text[-3000:]
+    summary = done.value
     messages = read_topic(broker.bootstrap, topic)
     assert summary["produced"] == 2, json.dumps(summary)
     assert len(messages) == GOOD_ITEMS + 2 and len({m["key"] for m in messages}) == GOOD_ITEMS + 2

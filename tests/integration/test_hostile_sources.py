@@ -3,11 +3,7 @@ each bad one is reported, and memory stays well under the function's 256 MB."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -18,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.http import serving
+from tools.local.invocation import run
 from tools.services.broker import EmbeddedBroker, read_topic
 from tools.services.fixture_server import FixtureServer
 
@@ -94,15 +91,8 @@ def hostile() -> Iterator[str]:
 
 def invoke(function: str, env: dict[str, str]) -> tuple[int, dict, str]:  # type: ignore[type-arg]
     state = str(Path(tempfile.gettempdir()) / f"hostile-{uuid.uuid4().hex}.sqlite")
-    done = subprocess.run(
-        [sys.executable, "tools/local/invoke.py", function, "--event", "events/schedule.json"],
-        cwd=ROOT,
-        env={**os.environ, "STATE_PATH": state, **env},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    return done.returncode, json.loads(done.stdout.splitlines()[-1]), done.stderr
+    done = run(function, {"STATE_PATH": state, **env}, timeout_s=240)
+    return done.exit_code, done.value, done.log_text
 
 
 def max_memory_mb(stderr: str) -> int:

@@ -16,7 +16,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from producer_common.exceptions import SchemaRegistryError
 from producer_common.producer import MessageProducer, OutgoingMessage
 
-from tests.conftest import FakeLambdaContext, load_event, load_handler
+from tools.local.handler import LambdaContext, load_event, load_handler
 from tools.services import schema_catalog as catalog
 from tools.services.broker import EmbeddedBroker, read_topic
 from tools.services.fixture_server import FixtureServer
@@ -82,7 +82,7 @@ def run(
         }
         for variable, value in env.items():
             monkeypatch.setenv(variable, value)
-        return load_handler(HANDLERS[name]).lambda_handler(load_event("schedule.json"), FakeLambdaContext())
+        return load_handler(HANDLERS[name]).lambda_handler(load_event("schedule.json"), LambdaContext())
 
     return run_handler
 

@@ -17,7 +17,7 @@ from moto.server import ThreadedMotoServer
 from producer_common.state import FeedSchedule
 from producer_common.state.sqlite import SqliteStateStore
 
-from tests.conftest import FakeLambdaContext, load_event, load_handler
+from tools.local.handler import LambdaContext, load_event, load_handler
 from tools.services.broker import EmbeddedBroker, read_topic
 from tools.services.feed_hosts import FeedHosts
 
@@ -85,7 +85,7 @@ def test_shards_split_a_10000_feed_list_read_from_s3(
         try:
             for index in range(SHARDS):
                 event = {**load_event("schedule.json"), "detail": {"shard": {"index": index, "count": SHARDS}}}
-                summaries.append(handler.lambda_handler(event, FakeLambdaContext()))
+                summaries.append(handler.lambda_handler(event, LambdaContext()))
         finally:
             logging.getLogger("rss-producer").removeHandler(logged)
     # Then the shards' sources partition the whole list, FEED_URLS playing no part (and said once)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FakeLambdaContext, load_event, load_handler
+from tools.local.handler import LambdaContext, load_event, load_handler
 from tools.services.broker import EmbeddedBroker
 from tools.services.feed_hosts import FeedHosts
 
@@ -25,7 +25,7 @@ def invoke(monkeypatch: pytest.MonkeyPatch, broker: EmbeddedBroker, urls: list[s
         **env,
     }.items():
         monkeypatch.setenv(name, value)
-    return load_handler("rss_producer").lambda_handler(load_event("schedule.json"), FakeLambdaContext())
+    return load_handler("rss_producer").lambda_handler(load_event("schedule.json"), LambdaContext())
 
 
 @pytest.mark.parametrize("per_host", [1, 2, 4])

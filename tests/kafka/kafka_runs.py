@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import feedparser
 
+from tools.local.invocation import run
 from tools.services.broker import read_topic
 from tools.services.fixture_server import FEEDS
 from tools.services.kafka import ApacheKafka
@@ -85,18 +83,10 @@ def kafka_env(
 
 
 def invoke_rss(env: dict[str, str], state_path: Path, timeout_s: float = 120) -> Invocation:
-    began = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "tools/local/invoke.py", "RssProducerFunction", "--event", "events/schedule.json"],
-        cwd=ROOT,
-        env=clean_environ() | {"STATE_PATH": str(state_path)} | env,
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
+    done = run(
+        "RssProducerFunction", {"STATE_PATH": str(state_path)} | env, environ=clean_environ(), timeout_s=timeout_s
     )
-    lines = done.stdout.strip().splitlines()
-    result = json.loads(lines[-1]) if lines else {}
-    return Invocation(done.returncode, result, done.stdout, done.stderr, time.monotonic() - began)
+    return Invocation(done.exit_code, done.value or {}, done.output.decode(), done.log_text, done.duration_s)
 
 
 def served_items(feed_urls: list[str]) -> dict[str, int]:

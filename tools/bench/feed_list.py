@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tools.bench.measure import invoke
 from tools.services.feed_hosts import FeedHosts, write_opml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,6 @@ def naive(bootstrap: str, urls: list[str]) -> dict[str, Any]:
 
 
 def l_rows(args: argparse.Namespace, bootstrap: str) -> list[list[str]]:
-    from tools.bench.suite import invoke  # bench imports this module
 
     runs: dict[int, tuple[float, float, float, dict[str, Any]]] = {}
     with (

@@ -21,6 +21,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from lambda_build.bytecode import python312
+from tools.bench.measure import BARE_PRODUCER, built, row
 from tools.services import schema_catalog as catalog
 from tools.services.registry import EmbeddedRegistry, register, registry_client
 
@@ -99,8 +101,6 @@ def bare_serializer(registry: EmbeddedRegistry, value_format: str, topic: str) -
 def run_bare(bootstrap: str, registry: EmbeddedRegistry, value_format: str, payload: list[Any]) -> float:
     from confluent_kafka import Producer
 
-    from tools.bench.suite import BARE_PRODUCER  # here: tools.bench.suite imports this module
-
     topic = fresh_topic(registry, value_format)
     acked = 0
 
@@ -140,8 +140,6 @@ def value_bytes(registry: EmbeddedRegistry, value_format: str, payload: list[Any
 
 
 def cold_rows(repeat: int) -> list[list[str]]:
-    from lambda_build.bytecode import python312
-    from tools.bench.suite import built, row
 
     interpreter = python312()
     assert interpreter, "F's cold start needs a CPython 3.12, Lambda's runtime (see lambda_build/bytecode.py)"
@@ -173,7 +171,6 @@ def cold_rows(repeat: int) -> list[list[str]]:
 
 
 def f_rows(args: argparse.Namespace, bootstrap: str) -> list[list[str]]:
-    from tools.bench.suite import row
 
     count = min(args.messages, MESSAGES)
     repeat = min(args.fast_repeat, 7)

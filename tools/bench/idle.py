@@ -30,12 +30,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tools.bench.measure import environment_kept
+from tools.local import invocation
+from tools.local.handler import LambdaContext, load_handler
 from tools.services.fixture_data import synthetic_feed
 from tools.services.fixture_server import FixtureServer
 
 ROOT = Path(__file__).resolve().parents[2]
 RSS, POLYMARKET = "RssProducerFunction", "PolymarketProducerFunction"
-DURATION = re.compile(r"^REPORT RequestId: \S+\tDuration: ([\d.]+) ms", re.M)
 BARE = """
 import json, sys, time
 from confluent_kafka import Producer
@@ -96,18 +98,10 @@ def invoke(function: str, env: dict[str, str], repeat: int) -> list[float]:
 
 def invoke_logged(function: str, env: dict[str, str], repeat: int) -> tuple[list[float], str]:
     """The handler's Durations (ms) of one container through tools/local/invoke.py --repeat, and its log."""
-    command = [sys.executable, str(ROOT / "tools" / "local" / "invoke.py"), function, "--event", "events/schedule.json"]
-    done = subprocess.run(
-        [*command, "--repeat", str(repeat)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "LOG_LEVEL": "WARNING", **env},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    results = [json.loads(line) for line in done.stdout.splitlines()]
-    assert all(result["failed"] == 0 for result in results), results
-    return [float(ms) for ms in DURATION.findall(done.stderr)], done.stderr
+    done = invocation.run(function, {"LOG_LEVEL": "WARNING", **env}, repeat=repeat)
+    assert done.exit_code == 0, done.log_text[-3000:]
+    assert all(result["failed"] == 0 for result in done.values), done.values
+    return done.durations_ms, done.log_text
 
 
 def containers(function: str, env: dict[str, str], count: int, repeat: int) -> tuple[list[float], list[float]]:
@@ -244,8 +238,6 @@ def dynamodb_units(bootstrap: str, feeds: list[str]) -> list[tuple[int, int]]:
     import boto3
     from moto import mock_aws
 
-    from tools.bench.suite import Context, environment_kept, load_handler
-
     units = [0, 0]
 
     def count(params: dict[str, Any], **_: Any) -> None:
@@ -285,7 +277,7 @@ def dynamodb_units(bootstrap: str, feeds: list[str]) -> list[tuple[int, int]]:
         for _ in range(2):
             units[:] = [0, 0]
             with contextlib.redirect_stdout(io.StringIO()):
-                load_handler("rss").lambda_handler(event, Context())
+                load_handler("rss_producer").lambda_handler(event, LambdaContext(function_name="bench"))
             runs.append((units[0], units[1]))
         boto3.DEFAULT_SESSION = None
     return runs

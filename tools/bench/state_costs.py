@@ -27,7 +27,9 @@ from producer_common.producer import DeliveryReport  # noqa: E402
 from producer_common.state import FeedValidators  # noqa: E402
 from producer_common.state.sqlite import SqliteStateStore  # noqa: E402
 
-from tests.unit.rss_producer.documents import DOCUMENTS  # noqa: E402
+from tools.services.fixture_data import feed_documents  # noqa: E402
+
+DOCUMENTS = feed_documents()
 
 
 class CountingStore(SqliteStateStore):

@@ -33,12 +33,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import io
 import json
 import os
-import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -56,13 +53,14 @@ from tools.bench.cpu import b_rows, scale_cost
 from tools.bench.feed_list import l_rows
 from tools.bench.formats import f_rows
 from tools.bench.idle import i_rows
+from tools.bench.measure import BARE_PRODUCER, BUILT, built, environment_kept, invoke, row
+from tools.local.handler import FUNCTIONS, LambdaContext, load_handler
 from tools.services.broker import EmbeddedBroker
 from tools.services.fixture_server import FixtureServer
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "layers" / "common" / "python"))  # the CommonLayer, as /opt/python
 COMMAND = "make bench"
-HANDLERS = {"rss": ROOT / "functions" / "rss_producer", "polymarket": ROOT / "functions" / "polymarket_producer"}
 RSS_CONCURRENCY = 16
 PARSERS = ("feedparser-rs", "feedparser")
 SCALE_FEEDS = (200, 1000)  # S: small (also M's R) and large lists, concurrency as the template sets it
@@ -122,16 +120,6 @@ def run_bare(
     return elapsed
 
 
-BUILT = {"rss": "RssProducerFunction", "polymarket": "PolymarketProducerFunction"}
-
-
-def built(destination: Path) -> tuple[Path, Path]:
-    """`make build` (sam build), and a copy of its output without the shipped bytecode."""
-    subprocess.run(["make", "--no-print-directory", "build"], cwd=ROOT, check=True, capture_output=True)
-    shutil.copytree(ROOT / ".aws-sam" / "build", destination, ignore=shutil.ignore_patterns("__pycache__"))
-    return ROOT / ".aws-sam" / "build", destination
-
-
 def lambda_seconds(interpreter: str, build: Path, code: str, function: str | None = None) -> float:
     """Wall time of a fresh python3.12 running ``code`` on the built code and layers, as Lambda would:
     the function's directory first and current, then the layers; nothing written (read-only there).
@@ -143,33 +131,6 @@ def lambda_seconds(interpreter: str, build: Path, code: str, function: str | Non
     started = time.perf_counter()
     subprocess.run([interpreter, "-S", "-B", "-c", code], env=env, check=True, cwd=paths[0])
     return time.perf_counter() - started
-
-
-def load_handler(function: str) -> Any:
-    """A fresh import of a function's app.py (settings and sessions as on a cold start)."""
-    directory = str(HANDLERS[function])
-    if directory not in sys.path:
-        sys.path.insert(0, directory)
-    spec = importlib.util.spec_from_file_location(
-        f"{function}_app_{uuid.uuid4().hex[:6]}", HANDLERS[function] / "app.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class Context:
-    """A Lambda context with the template's 300 s."""
-
-    function_name, memory_limit_in_mb, aws_request_id = "bench", 256, "bench"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-
-    def __init__(self) -> None:
-        self._end = time.monotonic() + 300
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._end - time.monotonic()) * 1000)
 
 
 def rss_scenario(
@@ -197,10 +158,10 @@ def rss_scenario(
                 }
             )
             for runs, expected in ((first, feeds * items), (second, 0)):
-                handler = load_handler("rss")
+                handler = load_handler("rss_producer")
                 with contextlib.redirect_stdout(io.StringIO()):  # the handler's metrics lines
                     started = time.perf_counter()
-                    summary = handler.lambda_handler(event, Context())
+                    summary = handler.lambda_handler(event, LambdaContext(function_name="bench"))
                     runs.append(time.perf_counter() - started)
                 assert summary["produced"] == expected, summary
     return first, second
@@ -222,10 +183,10 @@ def polymarket_scenario(bootstrap: str, repeat: int, markets: int) -> tuple[list
                     "LOG_LEVEL": "WARNING",
                 }
             )
-            handler = load_handler("polymarket")
+            handler = load_handler("polymarket_producer")
             with contextlib.redirect_stdout(io.StringIO()):
                 started = time.perf_counter()
-                summary = handler.lambda_handler(event, Context())
+                summary = handler.lambda_handler(event, LambdaContext(function_name="bench"))
                 times.append(time.perf_counter() - started)
             assert summary["markets"] == markets and summary["produced"] == summary["tokens"], summary
     return times, summary
@@ -262,10 +223,10 @@ def polymarket_baseline(bootstrap: str, repeat: int) -> dict[str, list[float]]:
                     "LOG_LEVEL": "WARNING",
                 }
             )
-            handler = load_handler("polymarket")
+            handler = load_handler("polymarket_producer")
             with contextlib.redirect_stdout(io.StringIO()):
                 started = time.perf_counter()
-                summary = handler.lambda_handler(event, Context())
+                summary = handler.lambda_handler(event, LambdaContext(function_name="bench"))
                 times["P200"].append(time.perf_counter() - started)
             # the producer also prices book-less tokens from Gamma; the simple way drops them
             assert summary["produced"] >= sent > 0, (summary["produced"], sent)
@@ -274,7 +235,7 @@ def polymarket_baseline(bootstrap: str, repeat: int) -> dict[str, list[float]]:
 
 def parse_seconds(parser: str, feeds: int, items: int) -> float:
     """One thread parsing R's documents one after another with ``parser``: the CPU R's parsing costs."""
-    sys.path.insert(0, str(HANDLERS["rss"]))
+    sys.path.insert(0, str(FUNCTIONS / "rss_producer"))
     import rss_parse
 
     from tools.services.fixture_data import synthetic_feed
@@ -285,32 +246,6 @@ def parse_seconds(parser: str, feeds: int, items: int) -> float:
     for index, body in enumerate(bodies):
         parse(f"https://bench.example/{index}.xml", body, {})
     return time.perf_counter() - started
-
-
-def invoke(function: str, env: dict[str, str]) -> tuple[float, float, float, dict[str, Any]]:
-    """One run through tools/local/invoke.py in a fresh interpreter: wall s, CPU s, Max Memory Used MB, result.
-
-    The CPU is every process the run started (invoke and the handler's child), read from
-    RUSAGE_CHILDREN; the fixture server (a thread here) and the broker (still running) are not in it.
-    """
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "local" / "invoke.py"), function, "--event", "events/schedule.json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, **env, "LOG_LEVEL": "WARNING", "KAFKA_TOPIC": f"s-{uuid.uuid4().hex}"},
-    )
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    found = re.search(r"Max Memory Used: (\d+) MB", done.stderr)
-    assert found, done.stderr[-2000:]
-    return wall, cpu, float(found.group(1)), json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def scale_scenario(bootstrap: str, feeds: tuple[int, int], markets: tuple[int, int]) -> dict[str, Any]:
@@ -377,23 +312,8 @@ def capacity_rows(kind: str, unit: str, small: int, large: int, runs: dict[str, 
     ]
 
 
-@contextlib.contextmanager
-def environment_kept() -> Any:
-    """The scenarios set the handlers' variables in os.environ; put it back as it was after each."""
-    saved = dict(os.environ)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def measure(repeat: int, action: Callable[[], float]) -> list[float]:
     return [action() for _ in range(repeat)]
-
-
-def row(scenario: str, figure: str, samples: list[float], unit: str = "s") -> list[str]:
-    return [scenario, figure, f"{statistics.median(samples):.3f} {unit}", f"{min(samples):.3f}", f"{max(samples):.3f}"]
 
 
 def k_rows(args: argparse.Namespace, bootstrap: str) -> list[list[str]]:
@@ -536,14 +456,6 @@ GROUPS: dict[str, Callable[[argparse.Namespace, str], list[list[str]]]] = {
     "F": f_rows,
     "I": i_rows,
     "B": b_rows,
-}
-# The bare loops' producer: the settings producer_common gives librdkafka that matter for throughput.
-BARE_PRODUCER = {
-    "enable.idempotence": True,
-    "acks": "all",
-    "compression.type": "lz4",
-    "linger.ms": 20,
-    "queue.buffering.max.messages": 1_000_000,
 }
 README_MARKS = ("<!-- bench:begin -->", "<!-- bench:end -->")
 

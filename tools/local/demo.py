@@ -15,18 +15,16 @@ import contextlib
 import json
 import os
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from tools.local.cfn_template import function_environment, load_template
+from tools.local.invocation import run
 from tools.services import broker
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = {"RssProducerFunction": "rss", "PolymarketProducerFunction": "polymarket"}
-EVENT = ROOT / "events" / "schedule.json"
 SHOW = 3
 
 
@@ -59,23 +57,6 @@ def sources(live: bool) -> Iterator[dict[str, str]]:
         leftover.unlink()
 
 
-def invoke(function: str, overrides: dict[str, str], log_path: Path) -> dict[str, Any]:
-    """Runs tools/local/invoke.py; logs go to ``log_path``, the summary comes back."""
-    with open(log_path, "w") as log:
-        completed = subprocess.run(
-            [sys.executable, str(ROOT / "tools" / "local" / "invoke.py"), function, "--event", str(EVENT)],
-            env={**os.environ, **overrides},
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            cwd=ROOT,
-        )
-    lines = completed.stdout.strip().splitlines()
-    result: dict[str, Any] = json.loads(lines[-1]) if lines else {"errorMessage": "no output"}
-    result["_exit"] = completed.returncode
-    return result
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--live", action="store_true", help="use the live sources instead of fixtures")
@@ -90,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         for function, name in FUNCTIONS.items():
             environment = {**overrides, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
             topic = os.environ.get("KAFKA_TOPIC") or function_environment(template, function).get("KAFKA_TOPIC", "")
-            result = invoke(function, environment, logs / f"{name}.log")
-            exit_code = result.pop("_exit")
+            log = logs / f"{name}.log"
+            log.unlink(missing_ok=True)
+            done = run(function, environment, log_path=log)
+            result, exit_code = done.value or {"errorMessage": "no output"}, done.exit_code
             print(f"\n== {function} (exit {exit_code}, logs in .run/{name}.log)")
             print(json.dumps(result, indent=2, ensure_ascii=False))
             if exit_code != 0 or (not args.live and not result.get("produced")):

@@ -39,7 +39,7 @@ if __package__ in (None, ""):  # run as a script: make `tools` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tools.local.cfn_template import ACCOUNT_ID, TemplateError, default_region, load_template
-from tools.local.local_invoke import ROOT, Invocation, Result, command
+from tools.local.invocation import ROOT, Invocation, Result, command
 
 TAIL_BYTES = 4096  # what LogType: Tail returns
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # Lambda's request limit for RequestResponse

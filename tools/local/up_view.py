@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich import box
 from rich.console import Console, Group
@@ -15,8 +15,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-if TYPE_CHECKING:
-    from tools.local.up import Clock, Producer
+from tools.local.scheduler import Clock, Producer
 
 STYLES = {"ok": "green", "partial": "yellow", "error": "red", "running": "cyan", "stopped": "dim"}
 

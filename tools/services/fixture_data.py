@@ -9,6 +9,7 @@ comes last; CLOB prices are decimal strings.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -18,6 +19,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[2]
+# Where the repository's feed documents live: recorded feeds, hostile ones, edge cases, parser agreement.
+DOCUMENT_FOLDERS = (
+    ROOT / "tests" / "fixtures" / "feeds",
+    ROOT / "tests" / "integration" / "feeds",
+    ROOT / "tests" / "unit" / "rss_producer" / "cases",
+    ROOT / "tests" / "unit" / "rss_producer" / "agreement",
+)
 START = datetime(2026, 11, 23, tzinfo=timezone.utc)
 SEED = 42
 Row = dict[str, Any]
@@ -315,3 +324,15 @@ class PolymarketData:
     def midpoint(self, token: str) -> str | None:
         bid, ask = self.best(token, "BUY"), self.best(token, "SELL")
         return None if bid is None or ask is None else decimal_text((Decimal(bid) + Decimal(ask)) / 2)
+
+
+@functools.cache
+def feed_documents(folders: tuple[Path, ...] = DOCUMENT_FOLDERS, synthetic: int = 5) -> dict[str, bytes]:
+    """Every feed document in ``folders`` and ``synthetic`` generated feeds of 30 items, by
+    "<folder>/<file>" (README files left out)."""
+    return {
+        f"{path.parent.name}/{path.name}": path.read_bytes()
+        for folder in folders
+        for path in sorted(folder.iterdir())
+        if path.is_file() and path.suffix != ".md"
+    } | {f"synthetic/{index}.xml": synthetic_feed(index, 30) for index in range(synthetic)}

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tools.local.cfn_template import load_template, loads
-from tools.local.local_invoke import Result
+from tools.local.invocation import Result
 from tools.local.schedule import Cron, Rate
-from tools.local.up import Clock, outcome, scheduled_functions, scheduled_state_machines, scheduler_input
+from tools.local.scheduler import Clock, outcome, scheduled_functions, scheduled_state_machines, scheduler_input
 
 ROOT = Path(__file__).resolve().parents[3]
 PROJECT = load_template(ROOT / "template.yaml")
