@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import queue
-import shutil
 import sys
 import threading
 import time
@@ -29,6 +28,8 @@ from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from tools.services.supervisor import dies_with_parent
 
 PREFIX = "/2018-06-01/runtime"
 SHUTDOWN_POLL_S = 0.01
@@ -145,9 +146,7 @@ def client_command(handler: str) -> list[str]:
     The client runs in a session of its own (a Ctrl-C reaches the runner, which stops it cleanly), so a
     SIGKILL of the runner's process group would not reach it: util-linux's setpriv asks the kernel to
     SIGKILL it when its parent dies, whatever kills the parent."""
-    command = [sys.executable, "-u", "-m", "awslambdaric", handler]
-    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
-    return [setpriv, "--pdeathsig", "KILL", "--", *command] if setpriv else command
+    return dies_with_parent([sys.executable, "-u", "-m", "awslambdaric", handler])
 
 
 def client_environment(api: RuntimeAPI, layer_dirs: tuple[Path, ...]) -> dict[str, str]:

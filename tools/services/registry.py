@@ -21,19 +21,17 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from tools.services import schema_catalog as catalog
-from tools.services.broker import alive, free_port, port_free, stop_process
+from tools.services.supervisor import Service, ServiceError, alive, free_port, port_free, stop_group
 
 VERSION = "3.3.3"
 ARTIFACT = f"io.apicurio:apicurio-registry-app:{VERSION}:tar.gz:all"
@@ -128,49 +126,28 @@ def get_json(url: str, timeout_s: float = 5.0) -> Any:
         return json.loads(response.read())
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes] | None, log: Path | None, timeout_s: float) -> None:
+def answers(url: str) -> bool:
     """Ready means the Confluent-compatible API answered a listing of subjects."""
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if process is not None and process.poll() is not None:
-            raise RegistryError(f"the registry exited with status {process.returncode}:\n{tail(log)}")
-        try:
-            if isinstance(get_json(f"{url}/subjects", 2.0), list):
-                return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.5)
-    raise RegistryError(f"the registry did not answer {url}/subjects within {timeout_s:.0f} s:\n{tail(log)}")
-
-
-def tail(log: Path | None, lines: int = 30) -> str:
-    if log is None or not log.exists():
-        return "(no log)"
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    return isinstance(get_json(f"{url}/subjects", 2.0), list)
 
 
 class EmbeddedRegistry:
     """Apicurio Registry on a free loopback port for the length of a ``with`` block."""
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(self, port: int | None = None, log_path: Path | None = None, *, detached: bool = False) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}{CCOMPAT}"
         self.log_path = log_path
-        self._process: subprocess.Popen[bytes] | None = None
+        command = registry_command(self.port)
+        self.service = Service("the schema registry", command, log_path, detached=detached, grace_s=15)
 
     def start(self) -> EmbeddedRegistry:
-        command = registry_command(self.port)
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen(command, stdout=log, stderr=log, cwd=install())
-        try:
-            wait_ready(self.url, self._process, self.log_path, START_TIMEOUT_S)
-        except BaseException:
-            self.stop()
-            raise
+        self.service.cwd = install()
+        self.service.start(lambda: answers(self.url), START_TIMEOUT_S)
         return self
 
     def stop(self) -> None:
-        stop_process(self._process, grace_s=15)
+        self.service.stop()
 
     def __enter__(self) -> EmbeddedRegistry:
         return self.start()
@@ -226,18 +203,14 @@ def _start(port: int | None) -> int:
     if not port_free(port):
         print(f"127.0.0.1:{port} is held by another process; choose another REGISTRY_PORT", file=sys.stderr)
         return 1
-    command = registry_command(port)
-    with open(LOG_FILE, "ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=log, cwd=install(), start_new_session=True)
-    url = f"http://127.0.0.1:{port}{CCOMPAT}"
     try:
-        wait_ready(url, process, LOG_FILE, START_TIMEOUT_S)
-    except RegistryError as error:
-        process.terminate()
+        registry = EmbeddedRegistry(port, LOG_FILE, detached=True).start()
+    except ServiceError as error:
         print(error, file=sys.stderr)
         return 1
-    STATE_FILE.write_text(json.dumps({"pid": process.pid, "port": port, "url": url, "log": str(LOG_FILE)}) + "\n")
-    print(f"registry at {url} (pid {process.pid}, log {LOG_FILE}); SCHEMA_REGISTRY_URL={url}", file=sys.stderr)
+    url, pid = registry.url, registry.service.pid
+    STATE_FILE.write_text(json.dumps({"pid": pid, "port": port, "url": url, "log": str(LOG_FILE)}) + "\n")
+    print(f"registry at {url} (pid {pid}, log {LOG_FILE}); SCHEMA_REGISTRY_URL={url}", file=sys.stderr)
     return 0
 
 
@@ -247,7 +220,7 @@ def _stop() -> int:
         print("no registry running", file=sys.stderr)
         return 0
     if alive(state["pid"]):
-        os.kill(state["pid"], signal.SIGTERM)
+        stop_group(state["pid"], grace_s=15)
     STATE_FILE.unlink()
     print(f"registry stopped (pid {state['pid']})", file=sys.stderr)
     return 0
