@@ -1,11 +1,12 @@
 """What every tier shares: function code on the path, the Lambda context fixture, messages checked
-against schemas/, a service that cannot start reported once."""
+against schemas/, a service that cannot start reported once, and each test marked with its tier."""
 
 from __future__ import annotations
 
 import logging
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,9 @@ import tools.services.broker
 import tools.services.schema_catalog
 from tests.support.services import pytest_runtest_makereport  # noqa: F401 (a hook)
 from tools.local.handler import FUNCTIONS, LambdaContext
+
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "integration", "kafka", "deploy", "airflow", "template", "docs")  # markers in pyproject.toml
 
 # Lambda puts a function's code directory first on the path; the tests put both,
 # which is why module names are unique across functions (except each `app`).
@@ -54,3 +58,15 @@ def _package_loggers_as_found() -> Iterator[None]:
 @pytest.fixture
 def lambda_context() -> LambdaContext:
     return LambdaContext()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test carries its tier's marker, the folder it lives in under tests/ (`-m kafka`, `-m "not deploy"`)."""
+    for item in items:
+        path = Path(item.path).resolve()
+        if not path.is_relative_to(TESTS):
+            continue  # a test the suite's own tests generate and run elsewhere
+        tier = path.relative_to(TESTS).parts[0]
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid} lives in no tier's folder ({', '.join(TIERS)})")
+        item.add_marker(tier)

@@ -22,8 +22,6 @@ from tests.deploy.stack import ACCOUNT_ID, TEMPLATE, Deployer, Stack, statements
 from tools.local.cfn_template import env_string, function_properties, load_template
 from tools.services.loopback import BLOCKED
 
-pytestmark = pytest.mark.deploy
-
 FUNCTIONS = ("RssProducerFunction", "PolymarketProducerFunction")
 DEFAULT_STACK = "producers"
 SHARDED_STACK = "producers-sharded"

@@ -12,8 +12,6 @@ from tests.deploy.stack import Deployer, Stack, statements
 from tests.deploy.test_deploy import configuration, role_statements
 from tools.services.feed_hosts import write_opml
 
-pytestmark = pytest.mark.deploy
-
 STACK = "producers-feed-list"
 BUCKET, KEY = "team-feed-lists", "exports/reader.opml"
 URI = f"s3://{BUCKET}/{KEY}"

@@ -16,12 +16,6 @@ from tools.services.broker import EmbeddedBroker
 from tools.services.registry import EmbeddedRegistry
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/integration" in str(item.path):
-            item.add_marker(pytest.mark.integration)
-
-
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
     log = tmp_path_factory.mktemp("broker") / "tansu.log"

@@ -16,12 +16,6 @@ from tools.services.fixture_server import FixtureServer
 from tools.services.kafka import ApacheKafka, running_kafka
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/kafka" in str(item.path):
-            item.add_marker(pytest.mark.kafka)
-
-
 @pytest.fixture(scope="session")
 def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
     """A real Apache Kafka node (tools/services/kafka.py: PLAINTEXT, SSL, SASL_SSL) for the whole session.

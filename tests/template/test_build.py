@@ -19,7 +19,6 @@ from lambda_build.layer import LIBRARIES
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SAM = BIN / "sam"
-pytestmark = pytest.mark.template
 MAX_LAYER_BYTES = 45 * 1024 * 1024  # issue 6: the built layer at most 45 MB unzipped (Lambda allows 250 MB in all)
 COMMON_MODULES = [
     "producer_common",
