@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.lambda_endpoint import start_lambda
 from tests.support.services import starting
 from tools.services import airflow_env
 from tools.services.broker import EmbeddedBroker
@@ -53,20 +53,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "STATE_PATH": str(work / "state.sqlite"),
         }
         logs = work / "start-lambda"
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "tools" / "local" / "start_lambda.py"), "--port", "0", "--log-dir", str(logs)],
-            env=environ,
-            stdout=subprocess.PIPE,
-            stderr=open(work / "start-lambda.log", "wb"),  # noqa: SIM115
-            text=True,
-        )
-        try:
-            assert server.stdout is not None
-            ready = json.loads(server.stdout.readline())  # printed once it listens
-            yield Stack(broker.bootstrap, fixtures, ready["url"], logs)
-        finally:
-            server.terminate()
-            server.wait(30)
+        with start_lambda(environ, logs) as url:
+            yield Stack(broker.bootstrap, fixtures, url, logs)
 
 
 @pytest.fixture(scope="session")

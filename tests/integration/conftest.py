@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from tests.support.services import starting
 from tools.services.broker import EmbeddedBroker
+from tools.services.http_serving import serving
 from tools.services.registry import EmbeddedRegistry
 
 
@@ -44,9 +44,5 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def feed_server() -> Iterator[str]:
     """tests/integration/feeds/ over HTTP on a free loopback port; yields the base URL."""
     handler = functools.partial(_QuietHandler, directory=str(Path(__file__).parent / "feeds"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        yield url

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ import pytest
 from tools.local.invocation import EVENT, command, run
 from tools.services.broker import EmbeddedBroker, read_topic
 from tools.services.fixture_server import FixtureServer
+from tools.services.http_serving import answer, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_ITEMS = 70  # the entries of tests/fixtures/feeds, each a different item (README there)
@@ -46,22 +47,15 @@ class Stalling(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.answering.wait(60)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("Content-Length", str(len(LATE_FEED)))
-        self.end_headers()
-        self.wfile.write(LATE_FEED)
+        answer(self, 200, LATE_FEED, "application/rss+xml")
 
 
 @pytest.fixture
 def stalling() -> Iterator[str]:
     Stalling.answering.clear()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/late.xml"
-    Stalling.answering.set()
-    server.shutdown()
+    with serving(Stalling) as url:
+        yield f"{url}/late.xml"
+        Stalling.answering.set()
 
 
 def children(pid: int) -> list[int]:

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.http import serving
 from tools.local.invocation import Result, run
 from tools.services.broker import EmbeddedBroker, read_topic
 from tools.services.fixture_server import FixtureServer
+from tools.services.http_serving import answer, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).parent / "hostile"
@@ -119,11 +119,7 @@ class Hostile(BaseHTTPRequestHandler):
             body = case.body()  # type: ignore[misc]
             self.bodies[self.path] = body.replace(b"<guid>", f"<guid>{copy}-".encode()) if copy else body
         body = self.bodies[self.path]
-        self.send_response(200)
-        self.send_header("Content-Type", case.kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer(self, 200, body, case.kind)
 
 
 @pytest.fixture(scope="module")

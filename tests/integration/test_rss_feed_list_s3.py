@@ -5,7 +5,6 @@ not_due without a request, the others are fetched from loopback hosts and delive
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from producer_common.state import FeedSchedule
 from producer_common.state.sqlite import SqliteStateStore
 
 from tools.local.handler import LambdaContext, load_event, load_handler
-from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.broker import EmbeddedBroker, free_port, read_topic
 from tools.services.feed_hosts import FeedHosts
 
 FEEDS, DUE, SHARDS = 10_000, 200, 4
@@ -35,9 +34,7 @@ class Logged(logging.Handler):
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"

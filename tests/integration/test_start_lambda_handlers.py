@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,6 +14,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests.support.lambda_endpoint import start_lambda
 from tools.services.broker import EmbeddedBroker, read_topic
 from tools.services.fixture_server import FixtureServer
 
@@ -35,20 +34,8 @@ def endpoint(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -
             "STATE_PATH": str(work / "state.sqlite"),
         }
         overrides = f"RssTopic=rss-{suffix} PolymarketTopic=pm-{suffix}"  # template parameters, as for sam
-        argv = [sys.executable, "tools/local/start_lambda.py", "--port", "0", "--log-dir", str(work)]
-        server = subprocess.Popen(
-            [*argv, "--parameter-overrides", overrides],
-            cwd=ROOT,
-            env=environ,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None
-            yield json.loads(server.stdout.readline())["url"], suffix
-        finally:
-            server.terminate()
-            server.wait(30)
+        with start_lambda(environ, work / "logs", overrides) as url:
+            yield url, suffix
 
 
 def client(url: str) -> Any:

@@ -1,5 +1,11 @@
 """The simple way, as a baseline for `make bench`: one request after another, a kafka-python
-``send`` per message with a JSON serializer, then flush and close. No state, no batching."""
+``send`` per message with a JSON serializer, then flush and close. No state, no batching, no retries.
+
+    python -m tools.bench.baselines rss BOOTSTRAP TOPIC FEED_URL [FEED_URL ...]
+    python -m tools.bench.baselines polymarket BOOTSTRAP GAMMA_URL CLOB_URL MARKETS TOPIC
+
+As a whole process (the I and B rows' naive script) it prints how many messages it sent.
+"""
 
 from __future__ import annotations
 
@@ -76,3 +82,17 @@ def simple_polymarket(bootstrap: str, gamma: str, clob: str, markets: int, topic
     producer.flush()  # type: ignore[attr-defined]
     producer.close()  # type: ignore[attr-defined]
     return time.perf_counter() - started, sent
+
+
+def main(kind: str, bootstrap: str, *args: str) -> int:
+    if kind == "rss":
+        _, sent = simple_rss(bootstrap, list(args[1:]), args[0])
+    else:
+        gamma, clob, markets, topic = args
+        _, sent = simple_polymarket(bootstrap, gamma, clob, int(markets), topic)
+    print(sent)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

@@ -13,8 +13,8 @@ and code directory; awslambdaric imported first, then the handler module, then o
     it, as they are outside a Lambda), else CPU / 0.145 (never less than the wall time here).
 RSS: 200 feeds x 30 items, 100 ms a request, on 20 loopback hosts (127.0.0.2 to 127.0.0.21, 10
 feeds each), fresh state. Polymarket: 500 markets (1,000 tokens), 100 ms a request. Beside each,
-the naive script (tools/bench/naive_rss.py, tools/naive_polymarket) over the same sources, measured the
-same way, in the same run.
+the naive scripts (tools/bench/baselines.py) over the same sources, measured the same way, in the
+same run.
 """
 
 from __future__ import annotations
@@ -170,7 +170,8 @@ def handler_process(
 
 
 def naive_process(arguments: list[str], group: Path | None = None) -> tuple[Process, int]:
-    process = run_process([sys.executable, "-m", *arguments], {**os.environ}, ROOT, group)
+    """The naive script (tools/bench/baselines.py) with ``arguments``, and how many messages it sent."""
+    process = run_process([sys.executable, "-m", "tools.bench.baselines", *arguments], {**os.environ}, ROOT, group)
     return process, int(process.output.strip().splitlines()[-1])
 
 
@@ -226,9 +227,8 @@ def rss_measured(bootstrap: str, repeat: int, naive: bool) -> Measured:
 
         def run(count: int, quota: Path | None) -> tuple[Process, int]:
             if naive:
-                return naive_process(
-                    ["tools.bench.naive_rss", bootstrap, f"b-{uuid.uuid4().hex}", *urls[:count]], quota
-                )
+                topic = f"b-{uuid.uuid4().hex}"
+                return naive_process(["rss", bootstrap, topic, *urls[:count]], quota)
             env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FEED_URLS": ",".join(urls[:count])}
             env["STATE_PATH"] = f"{state_dir}/{uuid.uuid4().hex}.sqlite"  # fresh state every run
             process, summary = handler_process("RssProducerFunction", env, quota)
@@ -245,7 +245,9 @@ def polymarket_measured(bootstrap: str, repeat: int, naive: bool) -> Measured:
         def run(count: int, quota: Path | None) -> tuple[Process, int]:
             if naive:
                 topic = f"b-{uuid.uuid4().hex}"
-                return naive_process(["tools.bench.naive_polymarket", bootstrap, gamma, clob, str(count), topic], quota)
+                return naive_process(
+                    ["tools.bench.baselines", "polymarket", bootstrap, gamma, clob, str(count), topic], quota
+                )
             env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "POLYMARKET_GAMMA_URL": gamma}
             env |= {"POLYMARKET_CLOB_URL": clob, "MAX_MARKETS": str(count)}
             process, summary = handler_process("PolymarketProducerFunction", env, quota)

@@ -8,7 +8,7 @@ On the embedded broker (Tansu) and on Apache Kafka (tools/services/kafka.py), si
     (the first producer of a fresh interpreter, import excluded) and warm (the next ones),
     idempotent as the producers are, and not idempotent (the floor of one acknowledged produce);
   - the whole `make invoke` of a one-item feed against the naive script's whole process
-    (tools/bench/naive_rss.py: python, requests, feedparser, a kafka-python send, flush, close).
+    (tools/bench/baselines.py: python, requests, feedparser, a kafka-python send, flush, close).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from tools.local import invocation
 from tools.local.handler import LambdaContext, load_handler
 from tools.services.fixture_data import synthetic_feed
 from tools.services.fixture_server import FixtureServer
+from tools.services.http_serving import answer, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 RSS, POLYMARKET = "RssProducerFunction", "PolymarketProducerFunction"
@@ -74,21 +75,10 @@ def fresh_feed() -> Iterator[str]:
         def do_GET(self) -> None:
             with lock:
                 body = synthetic_feed(next(served), 1)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            answer(self, 200, body, "application/rss+xml")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="fresh-feed", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/fresh.xml"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield f"{url}/fresh.xml"
 
 
 def invoke(function: str, env: dict[str, str], repeat: int) -> list[float]:
@@ -147,7 +137,7 @@ def whole_processes(bootstrap: str, feed: str, state_dir: str, count: int) -> tu
         }
         for runs, command in (
             (invoked, ["make", "--no-print-directory", "invoke", f"FUNCTION={RSS}", "EVENT=events/schedule.json"]),
-            (naive, [sys.executable, "-m", "tools.bench.naive_rss", bootstrap, "bench-idle-naive", feed]),
+            (naive, [sys.executable, "-m", "tools.bench.baselines", "rss", bootstrap, "bench-idle-naive", feed]),
         ):
             started = time.perf_counter()
             subprocess.run(command, cwd=ROOT, env=env, capture_output=True, check=True)
@@ -197,7 +187,7 @@ def broker_rows(name: str, bootstrap: str, count: int, repeat: int) -> list[list
     ratio = statistics.median(invoked) / statistics.median(naive)
     rows += [
         ms_row("I", f"{name}: whole `make invoke` of a one-item feed", [s * 1000 for s in invoked]),
-        ms_row("I", f"{name}: the naive script's whole process (tools/bench/naive_rss.py)", [s * 1000 for s in naive]),
+        ms_row("I", f"{name}: the naive script's whole process (tools/bench/baselines.py)", [s * 1000 for s in naive]),
         ["I", f"{name}: make invoke / naive script (target ≤ 1.5)", f"{ratio:.2f}", "", ""],
     ]
     return rows

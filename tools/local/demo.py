@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,9 +32,7 @@ def bootstrap_servers() -> str:
     if configured:
         return configured
     port = int(os.environ.get("BROKER_PORT", "9092"))
-    with socket.socket() as probe:
-        running = probe.connect_ex(("127.0.0.1", port)) == 0
-    if not running and broker.main(["start", "--port", str(port)]) != 0:
+    if not broker.listening(port) and broker.main(["start", "--port", str(port)]) != 0:
         raise SystemExit(f"no broker on 127.0.0.1:{port}, and another embedded broker is running")
     return f"127.0.0.1:{port}"
 

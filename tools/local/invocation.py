@@ -102,7 +102,7 @@ def command(
         argv += ["--env-vars", str(env_vars)]
     if parameter_overrides:
         argv += ["--parameter-overrides", *parameter_overrides]
-    if repeat:
+    if repeat is not None:
         argv += ["--repeat", str(repeat)]
     return argv
 
@@ -113,6 +113,7 @@ def run(
     *,
     event: Any = None,
     environ: Mapping[str, str] | None = None,
+    template: Path = TEMPLATE,
     repeat: int | None = None,
     timeout_s: float | None = None,
     log_path: Path | None = None,
@@ -122,7 +123,7 @@ def run(
     if event is None:
         event = json.loads(EVENT.read_text())
     environment = {**(os.environ if environ is None else environ), **(env or {})}
-    return Invocation(command(function, repeat=repeat), event, environment, log_path).run(timeout_s)
+    return Invocation(command(function, template, repeat=repeat), event, environment, log_path).run(timeout_s)
 
 
 class Invocation:

@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ from tools.local.invocation import ROOT, command
 from tools.local.invoke import parameter_overrides
 from tools.local.scheduler import Clock, Producer, scheduled_functions, scheduled_state_machines
 from tools.local.up_view import View
-from tools.services.broker import EmbeddedBroker
+from tools.services.broker import EmbeddedBroker, listening
 
 
 @contextlib.contextmanager
@@ -45,10 +44,9 @@ def broker(run_dir: Path) -> Iterator[dict[str, Any]]:
         yield {"bootstrap": configured, "pid": None, "own": False}
         return
     port = int(os.environ.get("BROKER_PORT") or 9092)
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", port)) == 0:
-            yield {"bootstrap": f"127.0.0.1:{port}", "pid": None, "own": False}
-            return
+    if listening(port):
+        yield {"bootstrap": f"127.0.0.1:{port}", "pid": None, "own": False}
+        return
     embedded = EmbeddedBroker(port=port, log_path=run_dir / "broker.log").start()
     try:
         yield {

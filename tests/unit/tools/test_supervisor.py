@@ -7,30 +7,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.processes import gone
 from tools.services.supervisor import Service, ServiceError
 
 ROOT = Path(__file__).resolve().parents[3]
 SPAWNS_A_CHILD = (
     "import subprocess, sys, time; print(subprocess.Popen(['sleep', '300']).pid, flush=True); time.sleep(300)"
 )
-
-
-def gone(pid: int, within_s: float = 5.0) -> bool:
-    """No such process, or only its zombie left, within ``within_s``."""
-    end = time.monotonic() + within_s
-    while time.monotonic() < end:
-        try:
-            if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
-                return True
-        except (OSError, IndexError):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_service_that_exits_before_it_is_ready_names_its_log(tmp_path: Path) -> None:
@@ -71,6 +58,7 @@ def test_a_service_dies_with_the_process_that_started_it(tmp_path: Path) -> None
     starter = f"""
 import sys, time
 sys.path.insert(0, {str(ROOT)!r})
+from tests.support.processes import gone
 from tools.services.supervisor import Service
 service = Service("the sleeper", ["sleep", "300"], None).start(lambda: True, timeout_s=5)
 print(service.pid, flush=True)
