@@ -11,7 +11,7 @@ from typing import Any
 
 import feedparser
 
-from tools.local.invocation import run
+from tools.local.invocation import Result, run
 from tools.services.broker import read_topic
 from tools.services.fixture_server import FEEDS
 from tools.services.kafka import ApacheKafka
@@ -21,28 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 OWN_PREFIXES = ("KAFKA_", "AWS_", "FEED_", "STATE_", "FETCH_", "LOG_LEVEL")
 RSS_FIELDS = {"schema", "id", "feed_url", "feed_title", "title", "link", "summary", "author", "tags"}
 RSS_FIELDS |= {"published_at", "fetched_at"}
-
-
-@dataclass(frozen=True)
-class Invocation:
-    status: int
-    result: dict[str, Any]  # the summary, or Lambda's error JSON
-    stdout: str
-    stderr: str
-    seconds: float
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def logged(self, message: str) -> dict[str, Any]:
-        """The handler's JSON log line with this message (e.g. "run finished")."""
-        for line in self.stderr.splitlines():
-            if line.startswith("{") and message in line:
-                entry: dict[str, Any] = json.loads(line)
-                if entry.get("message") == message:
-                    return entry
-        raise AssertionError(f"no log line {message!r} in:\n{self.stderr[-3000:]}")
 
 
 @dataclass(frozen=True)
@@ -82,11 +60,9 @@ def kafka_env(
     return env | {"KAFKA_BOOTSTRAP_SERVERS": kafka.sasl_ssl, "KAFKA_SASL_MECHANISM": mechanism}
 
 
-def invoke_rss(env: dict[str, str], state_path: Path, timeout_s: float = 120) -> Invocation:
-    done = run(
-        "RssProducerFunction", {"STATE_PATH": str(state_path)} | env, environ=clean_environ(), timeout_s=timeout_s
-    )
-    return Invocation(done.exit_code, done.value or {}, done.output.decode(), done.log_text, done.duration_s)
+def invoke_rss(env: dict[str, str], state_path: Path, timeout_s: float = 120) -> Result:
+    env = {"STATE_PATH": str(state_path)} | env
+    return run("RssProducerFunction", env, environ=clean_environ(), timeout_s=timeout_s)
 
 
 def served_items(feed_urls: list[str]) -> dict[str, int]:

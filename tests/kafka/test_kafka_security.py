@@ -49,14 +49,14 @@ def test_every_item_reaches_apache_kafka(
     # When the function is invoked as `make invoke` does
     run = invoke_rss(env, tmp_path / "state.sqlite")
     # Then every distinct item of every feed was acknowledged, and is on the topic as the contract says
-    assert run.status == 0, run.stderr[-3000:]
+    assert run.exit_code == 0, run.log_text[-3000:]
     expected = served_items(feed_urls)
-    assert run.result["status"] == "ok" and run.result["failed"] == 0
-    assert run.result["produced"] == sum(expected.values())
+    assert run.value["status"] == "ok" and run.value["failed"] == 0
+    assert run.value["produced"] == sum(expected.values())
     messages = read_back(apache_kafka, topic)
     check_rss_messages(messages, feed_urls)
     assert len(messages) == len({m["key"] for m in messages}) == sum(expected.values())
     for url, count in expected.items():
         assert sum(m["value"]["feed_url"] == url for m in messages) == count, url
     if mechanism:  # the password is in no output
-        assert apache_kafka.users[mechanism].password not in run.output
+        assert apache_kafka.users[mechanism].password not in run.text

@@ -14,7 +14,6 @@ On the embedded broker (Tansu) and on Apache Kafka (tools/services/kafka.py), si
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import re
@@ -30,9 +29,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tools.bench.measure import environment_kept
+from tools.bench.measure import environment_kept, in_process
 from tools.local import invocation
-from tools.local.handler import LambdaContext, load_handler
 from tools.services.fixture_data import synthetic_feed
 from tools.services.fixture_server import FixtureServer
 from tools.services.http_serving import answer, serving
@@ -238,22 +236,12 @@ def dynamodb_units(bootstrap: str, feeds: list[str]) -> list[tuple[int, int]]:
                 units[1] += len(request)
 
     runs: list[tuple[int, int]] = []
-    event = json.loads((ROOT / "events" / "schedule.json").read_text())
     with environment_kept(), mock_aws():
         for name in ("STATE_PATH", "AWS_PROFILE"):
             os.environ.pop(name, None)
-        os.environ.update(
-            {
-                "AWS_ACCESS_KEY_ID": "bench",
-                "AWS_SECRET_ACCESS_KEY": "bench",
-                "AWS_REGION": "us-east-1",
-                "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                "KAFKA_TOPIC": f"i-cost-{uuid.uuid4().hex}",
-                "FEED_URLS": ",".join(feeds),
-                "STATE_TABLE": "bench-state",
-                "LOG_LEVEL": "WARNING",
-            }
-        )
+        env = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
+        env |= {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FEED_URLS": ",".join(feeds), "STATE_TABLE": "bench-state"}
+        os.environ.update(env)
         boto3.setup_default_session(region_name="us-east-1")
         boto3.client("dynamodb").create_table(
             TableName="bench-state",
@@ -266,8 +254,7 @@ def dynamodb_units(bootstrap: str, feeds: list[str]) -> list[tuple[int, int]]:
             boto3.DEFAULT_SESSION.events.register(f"provide-client-params.dynamodb.{operation}", count)
         for _ in range(2):
             units[:] = [0, 0]
-            with contextlib.redirect_stdout(io.StringIO()):
-                load_handler("rss_producer").lambda_handler(event, LambdaContext(function_name="bench"))
+            in_process("rss_producer", env)
             runs.append((units[0], units[1]))
         boto3.DEFAULT_SESSION = None
     return runs

@@ -4,17 +4,20 @@ scenario, the bare producer's settings, `sam build`'s output, and one run throug
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import resource
 import shutil
 import statistics
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tools.local import invocation
+from tools.local.handler import LambdaContext, load_event, load_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILT = {"rss": "RssProducerFunction", "polymarket": "PolymarketProducerFunction"}
@@ -48,6 +51,17 @@ def built(destination: Path) -> tuple[Path, Path]:
     subprocess.run(["make", "--no-print-directory", "build"], cwd=ROOT, check=True, capture_output=True)
     shutil.copytree(ROOT / ".aws-sam" / "build", destination, ignore=shutil.ignore_patterns("__pycache__"))
     return ROOT / ".aws-sam" / "build", destination
+
+
+def in_process(function: str, env: dict[str, str]) -> tuple[float, dict[str, Any]]:
+    """One call of functions/<function>'s handler in this process, freshly imported as on a cold
+    start, with ``env`` set (on a topic of its own): seconds and summary."""
+    os.environ.update({**env, "LOG_LEVEL": "WARNING", "KAFKA_TOPIC": f"b-{uuid.uuid4().hex}"})
+    handler = load_handler(function)
+    with contextlib.redirect_stdout(io.StringIO()):  # the handler's metrics lines
+        started = time.perf_counter()
+        summary = handler.lambda_handler(load_event(), LambdaContext(function_name="bench"))
+        return time.perf_counter() - started, summary
 
 
 def invoke(function: str, env: dict[str, str]) -> tuple[float, float, float, dict[str, Any]]:

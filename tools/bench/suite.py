@@ -32,8 +32,6 @@ Writes the table to stdout, to BENCHMARKS.md and into the README between its ben
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import statistics
@@ -53,8 +51,8 @@ from tools.bench.cpu import b_rows, scale_cost
 from tools.bench.feed_list import l_rows
 from tools.bench.formats import f_rows
 from tools.bench.idle import i_rows
-from tools.bench.measure import BARE_PRODUCER, BUILT, built, environment_kept, invoke, row
-from tools.local.handler import FUNCTIONS, LambdaContext, load_handler
+from tools.bench.measure import BARE_PRODUCER, BUILT, built, environment_kept, in_process, invoke, row
+from tools.local.handler import FUNCTIONS
 from tools.services.broker import EmbeddedBroker
 from tools.services.fixture_server import FixtureServer
 
@@ -138,56 +136,38 @@ def rss_scenario(
 ) -> tuple[list[float], ...]:
     first: list[float] = []
     second: list[float] = []
-    event = json.loads((ROOT / "events" / "schedule.json").read_text())
     with (
         FixtureServer(latency_ms=100, synthetic_feeds=feeds, items=items) as server,
         tempfile.TemporaryDirectory() as state_dir,
     ):
         for attempt in range(repeat):
-            os.environ.update(
-                {
-                    "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                    "KAFKA_TOPIC": f"r-{uuid.uuid4().hex}",
-                    "FEED_URLS": ",".join(server.synthetic_feed_urls()),
-                    "FETCH_CONCURRENCY": str(concurrency),
-                    # one local server stands for 200 feed hosts: no per-host limit below the concurrency
-                    "FETCH_PER_HOST": str(concurrency),
-                    "FEED_PARSER": parser,
-                    "LOG_LEVEL": "WARNING",
-                    "STATE_PATH": f"{state_dir}/state-{attempt}.sqlite",
-                }
-            )
+            env = {"FEED_URLS": ",".join(server.synthetic_feed_urls()), "FEED_PARSER": parser}
+            # one local server stands for 200 feed hosts: no per-host limit below the concurrency
+            env |= {"FETCH_CONCURRENCY": str(concurrency), "FETCH_PER_HOST": str(concurrency)}
+            env |= {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "STATE_PATH": f"{state_dir}/state-{attempt}.sqlite"}
             for runs, expected in ((first, feeds * items), (second, 0)):
-                handler = load_handler("rss_producer")
-                with contextlib.redirect_stdout(io.StringIO()):  # the handler's metrics lines
-                    started = time.perf_counter()
-                    summary = handler.lambda_handler(event, LambdaContext(function_name="bench"))
-                    runs.append(time.perf_counter() - started)
+                seconds, summary = in_process("rss_producer", env)
+                runs.append(seconds)
                 assert summary["produced"] == expected, summary
     return first, second
+
+
+def polymarket_env(bootstrap: str, server: FixtureServer, markets: int) -> dict[str, str]:
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "POLYMARKET_GAMMA_URL": f"{server.url}/gamma",
+        "POLYMARKET_CLOB_URL": f"{server.url}/clob",
+        "MAX_MARKETS": str(markets),
+    }
 
 
 def polymarket_scenario(bootstrap: str, repeat: int, markets: int) -> tuple[list[float], dict[str, Any]]:
     times: list[float] = []
     summary: dict[str, Any] = {}
-    event = json.loads((ROOT / "events" / "schedule.json").read_text())
     with FixtureServer(latency_ms=100, synthetic_markets=markets) as server:
         for _ in range(repeat):
-            os.environ.update(
-                {
-                    "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                    "KAFKA_TOPIC": f"p-{uuid.uuid4().hex}",
-                    "POLYMARKET_GAMMA_URL": f"{server.url}/gamma",
-                    "POLYMARKET_CLOB_URL": f"{server.url}/clob",
-                    "MAX_MARKETS": str(markets),
-                    "LOG_LEVEL": "WARNING",
-                }
-            )
-            handler = load_handler("polymarket_producer")
-            with contextlib.redirect_stdout(io.StringIO()):
-                started = time.perf_counter()
-                summary = handler.lambda_handler(event, LambdaContext(function_name="bench"))
-                times.append(time.perf_counter() - started)
+            seconds, summary = in_process("polymarket_producer", polymarket_env(bootstrap, server, markets))
+            times.append(seconds)
             assert summary["markets"] == markets and summary["produced"] == summary["tokens"], summary
     return times, summary
 
@@ -207,27 +187,14 @@ def polymarket_baseline(bootstrap: str, repeat: int) -> dict[str, list[float]]:
     from tools.bench.baselines import simple_polymarket
 
     times: dict[str, list[float]] = {"P0": [], "P200": []}
-    event = json.loads((ROOT / "events" / "schedule.json").read_text())
     with FixtureServer(latency_ms=100, synthetic_markets=200) as server:
-        gamma, clob = f"{server.url}/gamma", f"{server.url}/clob"
         for _ in range(repeat):
-            seconds, sent = simple_polymarket(bootstrap, gamma, clob, 200, f"p0-{uuid.uuid4().hex}")
-            times["P0"].append(seconds)
-            os.environ.update(
-                {
-                    "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                    "KAFKA_TOPIC": f"p-{uuid.uuid4().hex}",
-                    "POLYMARKET_GAMMA_URL": gamma,
-                    "POLYMARKET_CLOB_URL": clob,
-                    "MAX_MARKETS": "200",
-                    "LOG_LEVEL": "WARNING",
-                }
+            seconds, sent = simple_polymarket(
+                bootstrap, f"{server.url}/gamma", f"{server.url}/clob", 200, f"p0-{uuid.uuid4().hex}"
             )
-            handler = load_handler("polymarket_producer")
-            with contextlib.redirect_stdout(io.StringIO()):
-                started = time.perf_counter()
-                summary = handler.lambda_handler(event, LambdaContext(function_name="bench"))
-                times["P200"].append(time.perf_counter() - started)
+            times["P0"].append(seconds)
+            seconds, summary = in_process("polymarket_producer", polymarket_env(bootstrap, server, 200))
+            times["P200"].append(seconds)
             # the producer also prices book-less tokens from Gamma; the simple way drops them
             assert summary["produced"] >= sent > 0, (summary["produced"], sent)
     return times

@@ -67,6 +67,18 @@ class Result:
         return self.logs.decode(errors="replace")
 
     @property
+    def text(self) -> str:
+        """Everything it wrote, stdout then logs."""
+        return self.output.decode(errors="replace") + self.log_text
+
+    def logged(self, message: str) -> dict[str, Any]:
+        """The handler's JSON log line with this message (e.g. "run finished")."""
+        for line in self.log_text.splitlines():
+            if line.startswith("{") and message in line and json.loads(line).get("message") == message:
+                return json.loads(line)  # type: ignore[no-any-return]
+        raise AssertionError(f"no log line {message!r} in:\n{self.log_text[-3000:]}")
+
+    @property
     def max_memory_mb(self) -> int | None:
         """The REPORT line's Max Memory Used (the last invocation's)."""
         found = _MAX_MEMORY.findall(self.logs)

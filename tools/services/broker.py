@@ -20,10 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tools.services.supervisor import Service, ServiceError, alive, free_port, stop_group
+from tools.services.supervisor import RunFile, Service, ServiceError, free_port
 
 RUN_DIR = Path(__file__).resolve().parents[2] / ".run"
-PID_FILE = RUN_DIR / "broker.pid"
+RUN_FILE = RunFile(RUN_DIR / "broker.json", "broker")
 LOG_FILE = RUN_DIR / "broker.log"
 
 
@@ -139,47 +139,21 @@ def _decode(message: Any, value_decoder: Callable[[bytes], Any] | None = None) -
 
 
 def _start(port: int) -> int:
-    RUN_DIR.mkdir(exist_ok=True)
-    if PID_FILE.exists() and alive(_pid()):
-        running_port = _port()
-        if running_port == port:
-            print(f"broker already running on 127.0.0.1:{port} (pid {_pid()})", file=sys.stderr)
+    state = RUN_FILE.running()
+    if state is not None:
+        if state["port"] == port:
+            print(f"broker already running on {state['bootstrap']} (pid {state['pid']})", file=sys.stderr)
             return 0
-        print(
-            f"a broker is already running on 127.0.0.1:{running_port} (pid {_pid()}); "
-            f"`make broker-stop` first to start one on {port}",
-            file=sys.stderr,
-        )
+        print(f"a broker is already running on {state['bootstrap']}; `make broker-stop` first", file=sys.stderr)
         return 1
     try:
-        pid = EmbeddedBroker(port, LOG_FILE, detached=True).start().service.pid
+        broker = EmbeddedBroker(port, LOG_FILE, detached=True).start()
     except ServiceError as error:
         print(error, file=sys.stderr)
         return 1
-    PID_FILE.write_text(f"{pid} {port}")
-    print(f"broker listening on 127.0.0.1:{port} (pid {pid}, log {LOG_FILE})", file=sys.stderr)
+    RUN_FILE.write({"pid": broker.service.pid, "port": port, "bootstrap": broker.bootstrap, "log": str(LOG_FILE)})
+    print(f"broker listening on {broker.bootstrap} (pid {broker.service.pid}, log {LOG_FILE})", file=sys.stderr)
     return 0
-
-
-def _stop() -> int:
-    if not PID_FILE.exists():
-        print("no broker running", file=sys.stderr)
-        return 0
-    pid = _pid()
-    if alive(pid):
-        stop_group(pid, grace_s=5)
-    PID_FILE.unlink()
-    print(f"broker stopped (pid {pid})", file=sys.stderr)
-    return 0
-
-
-def _pid() -> int:
-    return int(PID_FILE.read_text().split()[0])
-
-
-def _port() -> int | None:
-    fields = PID_FILE.read_text().split()
-    return int(fields[1]) if len(fields) > 1 else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "start":
         return _start(args.port)
     if args.command == "stop":
-        return _stop()
+        return RUN_FILE.stop(grace_s=5)
     messages = sorted(read_topic(args.bootstrap, args.topic), key=lambda m: (m["timestamp"], m["offset"]))
     for message in messages[-args.n :]:
         print(json.dumps(message, ensure_ascii=False))

@@ -43,7 +43,7 @@ from tools.services.kafka_setup import (
     java_binary,
     make_certificates,
 )
-from tools.services.supervisor import Service, ServiceError, alive, free_port, stop_group
+from tools.services.supervisor import RunFile, Service, ServiceError, free_port
 
 __all__ = [
     "KAFKA_VERSION",
@@ -421,18 +421,11 @@ def describe(info: dict[str, Any], info_file: Path) -> str:
     )
 
 
-def _running_info(info_file: Path) -> dict[str, Any] | None:
-    if not info_file.exists():
-        return None
-    info: dict[str, Any] = json.loads(info_file.read_text())
-    return info if alive(info.get("pid")) else None
-
-
 def _start(run_dir: Path) -> int:
-    info_file = run_dir / "kafka.json"
-    info = _running_info(info_file)
+    run_file = RunFile(run_dir / "kafka.json", "Apache Kafka")
+    info = run_file.running()
     if info is not None:
-        print(describe(info, info_file))
+        print(describe(info, run_file.path))
         return 0
     directory = run_dir / "kafka"
     shutil.rmtree(directory, ignore_errors=True)  # a fresh CA, fresh users and empty data each time
@@ -442,24 +435,9 @@ def _start(run_dir: Path) -> int:
     except KafkaSetupError as error:
         print(f"make kafka: {error}", file=sys.stderr)
         return 1
-    info_file.write_text(json.dumps(kafka.info, indent=2) + "\n")
-    info_file.chmod(0o600)
-    print(describe(kafka.info, info_file))
+    run_file.write(kafka.info)
+    print(describe(kafka.info, run_file.path))
     print(f"(started in {kafka.start_seconds:.1f} s; log {kafka.log_path})", file=sys.stderr)
-    return 0
-
-
-def _stop(run_dir: Path) -> int:
-    info_file = run_dir / "kafka.json"
-    info = _running_info(info_file)
-    if info is None:
-        print("no Apache Kafka running", file=sys.stderr)
-        info_file.unlink(missing_ok=True)
-        return 0
-    pid = int(info["pid"])
-    stop_group(pid, grace_s=30)
-    info_file.unlink(missing_ok=True)
-    print(f"Apache Kafka stopped (pid {pid})", file=sys.stderr)
     return 0
 
 
@@ -472,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         args.run_dir.mkdir(parents=True, exist_ok=True)
         return _start(args.run_dir.resolve())
     if args.command == "stop":
-        return _stop(args.run_dir.resolve())
+        return RunFile(args.run_dir.resolve() / "kafka.json", "Apache Kafka").stop(grace_s=30)
     try:
         print(fetch())
     except KafkaSetupError as error:

@@ -24,11 +24,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.services.supervisor import Service, alive, free_port, port_free, stop_group
+from tools.services.supervisor import RunFile, Service, free_port, port_free
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = ROOT / ".run"
-STATE_FILE = RUN_DIR / "localstack.json"
+RUN_FILE = RunFile(RUN_DIR / "localstack.json", "LocalStack")
 LOG_FILE = RUN_DIR / "localstack.log"
 VERSION = "2026.3.0"  # localstack-core, as pinned in tools/services/localstack-requirements.txt
 # The project's download cache, as for Kafka and the registry: $KAFKA_PRODUCERS_CACHE, else ~/.cache/kafka-producers.
@@ -216,16 +216,8 @@ def run_sam_cli(args: Sequence[str]) -> int:
 # --- the command line (make deploy-local, deploy-local-delete, localstack-stop) ------------------------
 
 
-def _running() -> dict[str, Any] | None:
-    try:
-        state: dict[str, Any] = json.loads(STATE_FILE.read_text())
-    except (OSError, ValueError):
-        return None
-    return state if alive(int(state["pid"])) else None
-
-
 def _start(port: int) -> int:
-    state = _running()
+    state = RUN_FILE.running()
     if state is not None:
         if state["port"] == port:
             print(f"LocalStack already running at {state['endpoint']} (pid {state['pid']})", file=sys.stderr)
@@ -241,24 +233,13 @@ def _start(port: int) -> int:
     emulator = LocalStack(root, port=port, log_path=LOG_FILE).start(detached=True)
     assert emulator.service is not None
     state = {"pid": emulator.service.pid, "port": port, "endpoint": emulator.endpoint, "region": REGION}
-    STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
+    RUN_FILE.write(state)
     print(f"LocalStack {VERSION} at {emulator.endpoint} (pid {state['pid']}, log {LOG_FILE})", file=sys.stderr)
     return 0
 
 
-def _stop() -> int:
-    state = _running()
-    if state is None:
-        print("no LocalStack running", file=sys.stderr)
-    else:
-        stop_group(int(state["pid"]))
-        print(f"LocalStack stopped (pid {state['pid']})", file=sys.stderr)
-    STATE_FILE.unlink(missing_ok=True)
-    return 0
-
-
 def _endpoint() -> str:
-    state = _running()
+    state = RUN_FILE.running()
     if state is None:
         raise SystemExit("no LocalStack running: `make deploy-local` starts one")
     return str(state["endpoint"])
@@ -284,9 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "start":
         return _start(args.port)
     if args.command == "stop":
-        return _stop()
+        return RUN_FILE.stop()
     if args.command == "status":
-        state = _running()
+        state = RUN_FILE.running()
         print(json.dumps(state) if state else "no LocalStack running")
         return 0 if state else 1
     endpoint = _endpoint()

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.services import schema_catalog as catalog
-from tools.services.supervisor import Service, ServiceError, alive, free_port, port_free, stop_group
+from tools.services.supervisor import RunFile, Service, ServiceError, free_port, port_free
 
 VERSION = "3.3.3"
 ARTIFACT = f"io.apicurio:apicurio-registry-app:{VERSION}:tar.gz:all"
@@ -39,7 +39,7 @@ MIN_JAVA = 21
 CCOMPAT = "/apis/ccompat/v7"
 CLIENT_TIMEOUT_S = 2  # per request, on loopback; the client retries a timed-out request (max.retries, 3 by default)
 RUN_DIR = catalog.ROOT / ".run"
-STATE_FILE = RUN_DIR / "registry.json"
+RUN_FILE = RunFile(RUN_DIR / "registry.json", "registry")
 LOG_FILE = RUN_DIR / "registry.log"
 START_TIMEOUT_S = 180.0  # a cold JVM on a busy 2-core machine
 
@@ -191,9 +191,8 @@ def register(
 
 
 def _start(port: int | None) -> int:
-    RUN_DIR.mkdir(exist_ok=True)
-    state = _state()
-    if state and alive(state["pid"]):
+    state = RUN_FILE.running()
+    if state is not None:
         if port in (None, state["port"]):
             print(f"registry already running at {state['url']} (pid {state['pid']})", file=sys.stderr)
             return 0
@@ -209,36 +208,17 @@ def _start(port: int | None) -> int:
         print(error, file=sys.stderr)
         return 1
     url, pid = registry.url, registry.service.pid
-    STATE_FILE.write_text(json.dumps({"pid": pid, "port": port, "url": url, "log": str(LOG_FILE)}) + "\n")
+    RUN_FILE.write({"pid": pid, "port": port, "url": url, "log": str(LOG_FILE)})
     print(f"registry at {url} (pid {pid}, log {LOG_FILE}); SCHEMA_REGISTRY_URL={url}", file=sys.stderr)
     return 0
-
-
-def _stop() -> int:
-    state = _state()
-    if state is None:
-        print("no registry running", file=sys.stderr)
-        return 0
-    if alive(state["pid"]):
-        stop_group(state["pid"], grace_s=15)
-    STATE_FILE.unlink()
-    print(f"registry stopped (pid {state['pid']})", file=sys.stderr)
-    return 0
-
-
-def _state() -> dict[str, Any] | None:
-    try:
-        return json.loads(STATE_FILE.read_text())  # type: ignore[no-any-return]
-    except (OSError, ValueError):
-        return None
 
 
 def _registry_url(given: str | None) -> str:
     url = given or os.environ.get("SCHEMA_REGISTRY_URL")
     if url:
         return url.rstrip("/")
-    state = _state()
-    if state and alive(state["pid"]):
+    state = RUN_FILE.running()
+    if state is not None:
         return str(state["url"])
     raise RegistryError("no registry: set SCHEMA_REGISTRY_URL or start one with `make registry`")
 
@@ -263,12 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "start":
             return _start(args.port)
         if args.command == "stop":
-            return _stop()
+            return RUN_FILE.stop(grace_s=15)
         if args.command == "status":
-            state = _state()
-            running = bool(state and alive(state["pid"]))
-            print(json.dumps({"running": running, **(state or {})}))
-            return 0 if running else 1
+            state = RUN_FILE.running()
+            print(json.dumps({"running": state is not None, **(state or {})}))
+            return 0 if state else 1
         value_format = args.format or os.environ.get("KAFKA_VALUE_FORMAT") or "avro"
         if value_format not in catalog.COMPATIBILITY:
             value_format = "avro"  # json, the default, has no registry form

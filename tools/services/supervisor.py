@@ -19,6 +19,7 @@ names the log when a start fails, so each service would still need this much aro
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -28,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 
 class ServiceError(RuntimeError):
@@ -108,6 +110,37 @@ def _ended(pid: int, within_s: float, wait: Callable[[float], object] | None) ->
             time.sleep(0.1)
         if time.monotonic() > end:
             return False
+
+
+class RunFile:
+    """What a service left running (`make broker` and the like) tells its clients: .run/<name>.json,
+    with at least its ``pid``; it counts only while that process lives."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path, self.name = path, name
+
+    def running(self) -> dict[str, Any] | None:
+        try:
+            state: dict[str, Any] = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None
+        return state if alive(state.get("pid")) else None
+
+    def write(self, state: Mapping[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(state, indent=2) + "\n")
+        self.path.chmod(0o600)  # it may hold passwords
+
+    def stop(self, grace_s: float = 20.0) -> int:
+        """Stops the recorded service, if it runs, and forgets it: `make <service>-stop`."""
+        state = self.running()
+        if state is None:
+            print(f"no {self.name} running", file=sys.stderr)
+        else:
+            stop_group(int(state["pid"]), grace_s)
+            print(f"{self.name} stopped (pid {state['pid']})", file=sys.stderr)
+        self.path.unlink(missing_ok=True)
+        return 0
 
 
 class Service:
