@@ -1,4 +1,4 @@
-"""What every tier shares: function code on the path, the Lambda context fixture, messages checked
+"""What every tier shares: function code on the path, messages checked
 against schemas/, a service that cannot start reported once, and each test marked with its tier."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 import tools.services.broker
 import tools.services.schema_catalog
 from tests.support.services import pytest_runtest_makereport  # noqa: F401 (a hook)
-from tools.local.handler import FUNCTIONS, LambdaContext
+from tools.local.handler import FUNCTIONS
 
 TESTS = Path(__file__).resolve().parent
 TIERS = ("unit", "integration", "kafka", "deploy", "airflow", "template", "docs")  # markers in pyproject.toml
@@ -53,11 +53,6 @@ def _package_loggers_as_found() -> Iterator[None]:
         for handler in now:
             if handler not in before.get(name, []):
                 logging.getLogger(name).removeHandler(handler)
-
-
-@pytest.fixture
-def lambda_context() -> LambdaContext:
-    return LambdaContext()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from producer_common.backends import confluent
 
-from tests.timer_waits import send_one, what_ran_the_producer_id_request
+from tests.support.timer_waits import send_one, what_ran_the_producer_id_request
 from tools.services.broker import EmbeddedBroker
 
 

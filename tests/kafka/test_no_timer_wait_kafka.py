@@ -11,7 +11,7 @@ import pytest
 from producer_common import Deadline, KafkaSettings, OutgoingMessage, open_producer
 from producer_common.backends.kafka_python import KafkaPythonBackend
 
-from tests.timer_waits import send_one, what_ran_the_producer_id_request
+from tests.support.timer_waits import send_one, what_ran_the_producer_id_request
 from tools.services.kafka import ApacheKafka
 
 

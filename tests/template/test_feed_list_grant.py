@@ -1,5 +1,5 @@
 """FeedListUri: an S3 list is readable by the RSS function, that one object and nothing wider;
-no list grants nothing. Resolved as CloudFormation would (tools/cfn_template)."""
+no list grants nothing. Resolved as CloudFormation would (tools/local/cfn_template.py)."""
 
 from __future__ import annotations
 

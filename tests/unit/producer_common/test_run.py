@@ -7,7 +7,7 @@ from aws_lambda_powertools import Metrics
 from producer_common import DeliveryError, KafkaSettings, OutgoingMessage, SourceResult
 from producer_common.run import deliver_run
 
-from tests.fakes import FakeBackend, factory
+from tests.unit.producer_common.fakes import FakeBackend, factory
 from tools.local.handler import LambdaContext
 
 SETTINGS = KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "KAFKA_FLUSH_MARGIN_S": "1"}, "t")
