@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tools.services.supervisor import RunFile, Service, ServiceError, free_port
+from tools.services.supervisor import RunFile, Service, ServiceError, free_port, port_free
 
 RUN_DIR = Path(__file__).resolve().parents[2] / ".run"
 RUN_FILE = RunFile(RUN_DIR / "broker.json", "broker")
@@ -145,6 +145,9 @@ def _start(port: int) -> int:
             print(f"broker already running on {state['bootstrap']} (pid {state['pid']})", file=sys.stderr)
             return 0
         print(f"a broker is already running on {state['bootstrap']}; `make broker-stop` first", file=sys.stderr)
+        return 1
+    if not port_free(port):
+        print(f"127.0.0.1:{port} is held by another process; choose another BROKER_PORT", file=sys.stderr)
         return 1
     try:
         broker = EmbeddedBroker(port, LOG_FILE, detached=True).start()
