@@ -245,9 +245,7 @@ def polymarket_measured(bootstrap: str, repeat: int, naive: bool) -> Measured:
         def run(count: int, quota: Path | None) -> tuple[Process, int]:
             if naive:
                 topic = f"b-{uuid.uuid4().hex}"
-                return naive_process(
-                    ["tools.bench.baselines", "polymarket", bootstrap, gamma, clob, str(count), topic], quota
-                )
+                return naive_process(["polymarket", bootstrap, gamma, clob, str(count), topic], quota)
             env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "POLYMARKET_GAMMA_URL": gamma}
             env |= {"POLYMARKET_CLOB_URL": clob, "MAX_MARKETS": str(count)}
             process, summary = handler_process("PolymarketProducerFunction", env, quota)
