@@ -1,5 +1,6 @@
 """The simple way, as a baseline for `make bench`: one request after another, a kafka-python
-``send`` per message with a JSON serializer, then flush and close. No state, no batching, no retries.
+``send`` per message with a JSON serializer, then flush and close. No state, no batching, no retries,
+and no item cleaning (an entry's id, title and link as feedparser gives them).
 
     python -m tools.bench.baselines rss BOOTSTRAP TOPIC FEED_URL [FEED_URL ...]
     python -m tools.bench.baselines polymarket BOOTSTRAP GAMMA_URL CLOB_URL MARKETS TOPIC
@@ -12,16 +13,9 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 import feedparser
 import requests
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "functions" / "rss_producer"))
-sys.path.insert(1, str(ROOT / "layers" / "common" / "python"))  # rss_items needs producer_common
-
-import rss_items  # noqa: E402 - the same normalisation as the product, so only the plumbing differs
 
 
 def _producer(bootstrap: str) -> object:
@@ -43,8 +37,8 @@ def simple_rss(bootstrap: str, urls: list[str], topic: str) -> tuple[float, int]
     for url in urls:
         feed = feedparser.parse(requests.get(url, timeout=10).content)
         for entry in feed.entries:
-            message = rss_items.to_message(url, feed.feed.get("title"), entry, "baseline")
-            producer.send(topic, key=message["id"], value=message)  # type: ignore[attr-defined]
+            value = {"id": entry.get("id"), "title": entry.get("title"), "link": entry.get("link")}
+            producer.send(topic, key=str(entry.get("id")), value=value)  # type: ignore[attr-defined]
             sent += 1
     producer.flush()  # type: ignore[attr-defined]
     producer.close()  # type: ignore[attr-defined]
