@@ -20,10 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tools.services.supervisor import RunFile, Service, ServiceError, free_port, port_free
+from tools.services.supervisor import RunFile, Service, ServiceError, Supervised, free_port
 
 RUN_DIR = Path(__file__).resolve().parents[2] / ".run"
-RUN_FILE = RunFile(RUN_DIR / "broker.json", "broker")
+RUN_FILE = RunFile(RUN_DIR / "broker.json", "broker", "broker")
 LOG_FILE = RUN_DIR / "broker.log"
 
 
@@ -57,9 +57,11 @@ def broker_command(port: int) -> list[str]:
     ]
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(Supervised):
     """A broker process on a free loopback port, for the length of a ``with`` block (``detached``:
     left running for `make broker`)."""
+
+    service: Service  # made with the object, started by start()
 
     def __init__(self, port: int | None = None, log_path: Path | None = None, *, detached: bool = False) -> None:
         self.port = port or free_port()
@@ -69,15 +71,6 @@ class EmbeddedBroker:
     def start(self) -> EmbeddedBroker:
         self.service.start(lambda: listening(self.port), timeout_s=10)
         return self
-
-    def stop(self) -> None:
-        self.service.stop()
-
-    def __enter__(self) -> EmbeddedBroker:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
 
 def read_topic(
@@ -139,16 +132,9 @@ def _decode(message: Any, value_decoder: Callable[[bytes], Any] | None = None) -
 
 
 def _start(port: int) -> int:
-    state = RUN_FILE.running()
-    if state is not None:
-        if state["port"] == port:
-            print(f"broker already running on {state['bootstrap']} (pid {state['pid']})", file=sys.stderr)
-            return 0
-        print(f"a broker is already running on {state['bootstrap']}; `make broker-stop` first", file=sys.stderr)
-        return 1
-    if not port_free(port):
-        print(f"127.0.0.1:{port} is held by another process; choose another BROKER_PORT", file=sys.stderr)
-        return 1
+    refused = RUN_FILE.reuse(port, "bootstrap", "BROKER_PORT")
+    if refused is not None:
+        return refused
     try:
         broker = EmbeddedBroker(port, LOG_FILE, detached=True).start()
     except ServiceError as error:

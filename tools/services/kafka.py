@@ -43,7 +43,7 @@ from tools.services.kafka_setup import (
     java_binary,
     make_certificates,
 )
-from tools.services.supervisor import RunFile, Service, ServiceError, free_port
+from tools.services.supervisor import RunFile, Service, ServiceError, Supervised, free_port
 
 __all__ = [
     "KAFKA_VERSION",
@@ -109,7 +109,7 @@ def _cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
 
 
-class ApacheKafka:
+class ApacheKafka(Supervised):
     """One Apache Kafka node in ``directory`` (certificates, configuration, data, log).
 
     ``start()`` prepares the directory the first time and starts the broker; ``kill()`` ends it
@@ -122,7 +122,7 @@ class ApacheKafka:
         self.ready_timeout_s = ready_timeout_s
         self.log_path = self.directory / "kafka.log"
         self._state_file = self.directory / "broker.json"
-        self._service: Service | None = None
+        self.service: Service | None = None
         self.start_seconds: float | None = None
         if self._state_file.exists():
             self._load(json.loads(self._state_file.read_text()))
@@ -160,7 +160,7 @@ class ApacheKafka:
 
     @property
     def pid(self) -> int | None:
-        return self._service.pid if self._service else None
+        return self.service.pid if self.service else None
 
     @property
     def info(self) -> dict[str, Any]:
@@ -197,10 +197,10 @@ class ApacheKafka:
         began = time.monotonic()
         command = [java, *JVM_OPTIONS, f"-Dlog4j2.configurationFile={self.directory / 'log4j2.properties'}"]
         command += ["-cp", f"{libs}/*", "kafka.Kafka", str(self.directory / "server.properties")]
-        self._service = Service("Apache Kafka", command, self.log_path, detached=detached, grace_s=30)
+        self.service = Service("Apache Kafka", command, self.log_path, detached=detached, grace_s=30)
         probe = _ProduceProbe(self.plaintext, self.ready_timeout_s)
         try:
-            self._service.start(probe.acknowledged, self.ready_timeout_s)
+            self.service.start(probe.acknowledged, self.ready_timeout_s)
         except ServiceError as error:
             raise KafkaSetupError(_hide(f"{error}\n(the probe's last word: {probe.reason})", self)) from None
         finally:
@@ -210,13 +210,8 @@ class ApacheKafka:
 
     def kill(self) -> None:
         """SIGKILL: no flush, no controlled shutdown, as a crash."""
-        if self._service is not None:
-            self._service.kill()
-
-    def stop(self) -> None:
-        """SIGTERM (a controlled shutdown), SIGKILL after 30 s."""
-        if self._service is not None:
-            self._service.stop()
+        if self.service is not None:
+            self.service.kill()
 
     def restart(self) -> ApacheKafka:
         """Start again on the same data directory, ports and users (after ``kill`` or ``stop``)."""
@@ -225,13 +220,7 @@ class ApacheKafka:
 
     @property
     def running(self) -> bool:
-        return self._service is not None and self._service.running
-
-    def __enter__(self) -> ApacheKafka:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+        return self.service is not None and self.service.running
 
     # preparation
 

@@ -24,11 +24,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.services.supervisor import RunFile, Service, free_port, port_free
+from tools.services.supervisor import RunFile, Service, Supervised, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = ROOT / ".run"
-RUN_FILE = RunFile(RUN_DIR / "localstack.json", "LocalStack")
+RUN_FILE = RunFile(RUN_DIR / "localstack.json", "LocalStack", "localstack")
 LOG_FILE = RUN_DIR / "localstack.log"
 VERSION = "2026.3.0"  # localstack-core, as pinned in tools/services/localstack-requirements.txt
 # The project's download cache, as for Kafka and the registry: $KAFKA_PRODUCERS_CACHE, else ~/.cache/kafka-producers.
@@ -122,7 +122,7 @@ def client(service: str, endpoint: str) -> Any:
     )
 
 
-class LocalStack:
+class LocalStack(Supervised):
     """An emulator process on a loopback port (a free one unless given), stopped by ``stop()``."""
 
     def __init__(self, root: Path, port: int | None = None, log_path: Path | None = None) -> None:
@@ -143,18 +143,8 @@ class LocalStack:
         self.service.start(lambda: bool(sts.get_caller_identity()), timeout_s)
         return self
 
-    def stop(self) -> None:
-        if self.service is not None:
-            self.service.stop()
-
     def client(self, service: str) -> Any:
         return client(service, self.endpoint)
-
-    def __enter__(self) -> LocalStack:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
 
 # --- the SAM CLI against the emulator ---------------------------------------------------------------
@@ -217,16 +207,9 @@ def run_sam_cli(args: Sequence[str]) -> int:
 
 
 def _start(port: int) -> int:
-    state = RUN_FILE.running()
-    if state is not None:
-        if state["port"] == port:
-            print(f"LocalStack already running at {state['endpoint']} (pid {state['pid']})", file=sys.stderr)
-            return 0
-        print(f"LocalStack is running on port {state['port']}: `make localstack-stop` first", file=sys.stderr)
-        return 1
-    if not port_free(port):
-        print(f"127.0.0.1:{port} is held by another process; choose LOCALSTACK_PORT=<free port>", file=sys.stderr)
-        return 1
+    refused = RUN_FILE.reuse(port, "endpoint", "LOCALSTACK_PORT")
+    if refused is not None:
+        return refused
     RUN_DIR.mkdir(exist_ok=True)
     root = RUN_DIR / "localstack"
     shutil.rmtree(root, ignore_errors=True)  # nothing from an earlier run: each start is a new machine's

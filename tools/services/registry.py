@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.services import schema_catalog as catalog
-from tools.services.supervisor import RunFile, Service, ServiceError, free_port, port_free
+from tools.services.supervisor import RunFile, Service, ServiceError, Supervised, free_port
 
 VERSION = "3.3.3"
 ARTIFACT = f"io.apicurio:apicurio-registry-app:{VERSION}:tar.gz:all"
@@ -39,7 +39,7 @@ MIN_JAVA = 21
 CCOMPAT = "/apis/ccompat/v7"
 CLIENT_TIMEOUT_S = 2  # per request, on loopback; the client retries a timed-out request (max.retries, 3 by default)
 RUN_DIR = catalog.ROOT / ".run"
-RUN_FILE = RunFile(RUN_DIR / "registry.json", "registry")
+RUN_FILE = RunFile(RUN_DIR / "registry.json", "registry", "registry")
 LOG_FILE = RUN_DIR / "registry.log"
 START_TIMEOUT_S = 180.0  # a cold JVM on a busy 2-core machine
 
@@ -131,8 +131,10 @@ def answers(url: str) -> bool:
     return isinstance(get_json(f"{url}/subjects", 2.0), list)
 
 
-class EmbeddedRegistry:
+class EmbeddedRegistry(Supervised):
     """Apicurio Registry on a free loopback port for the length of a ``with`` block."""
+
+    service: Service  # made with the object, started by start()
 
     def __init__(self, port: int | None = None, log_path: Path | None = None, *, detached: bool = False) -> None:
         self.port = port or free_port()
@@ -145,15 +147,6 @@ class EmbeddedRegistry:
         self.service.cwd = install()
         self.service.start(lambda: answers(self.url), START_TIMEOUT_S)
         return self
-
-    def stop(self) -> None:
-        self.service.stop()
-
-    def __enter__(self) -> EmbeddedRegistry:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
 
 
 def registry_client(url: str) -> Any:
@@ -191,17 +184,10 @@ def register(
 
 
 def _start(port: int | None) -> int:
-    state = RUN_FILE.running()
-    if state is not None:
-        if port in (None, state["port"]):
-            print(f"registry already running at {state['url']} (pid {state['pid']})", file=sys.stderr)
-            return 0
-        print(f"a registry is already running on port {state['port']}; `make registry-stop` first", file=sys.stderr)
-        return 1
+    refused = RUN_FILE.reuse(port, "url", "REGISTRY_PORT")
+    if refused is not None:
+        return refused
     port = port or free_port()
-    if not port_free(port):
-        print(f"127.0.0.1:{port} is held by another process; choose another REGISTRY_PORT", file=sys.stderr)
-        return 1
     try:
         registry = EmbeddedRegistry(port, LOG_FILE, detached=True).start()
     except ServiceError as error:

@@ -29,7 +29,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 
 class ServiceError(RuntimeError):
@@ -116,8 +116,23 @@ class RunFile:
     """What a service left running (`make broker` and the like) tells its clients: .run/<name>.json,
     with at least its ``pid``; it counts only while that process lives."""
 
-    def __init__(self, path: Path, name: str) -> None:
-        self.path, self.name = path, name
+    def __init__(self, path: Path, name: str, target: str = "") -> None:
+        self.path, self.name, self.target = path, name, target  # target: the make target that starts it
+
+    def reuse(self, port: int | None, address: str, setting: str) -> int | None:
+        """Before a start on ``port`` (any, if None): 0 when the recorded service runs there already (it
+        is reused), 1 when it runs on another port or something else holds that one; None: start it."""
+        state = self.running()
+        if state is not None:
+            if port in (None, state["port"]):
+                print(f"{self.name} already running at {state[address]} (pid {state['pid']})", file=sys.stderr)
+                return 0
+            print(f"{self.name} is running on port {state['port']}: `make {self.target}-stop` first", file=sys.stderr)
+            return 1
+        if port is not None and not port_free(port):
+            print(f"127.0.0.1:{port} is held by another process; choose another {setting}", file=sys.stderr)
+            return 1
+        return None
 
     def running(self) -> dict[str, Any] | None:
         try:
@@ -141,6 +156,26 @@ class RunFile:
             print(f"{self.name} stopped (pid {state['pid']})", file=sys.stderr)
         self.path.unlink(missing_ok=True)
         return 0
+
+
+class Supervised:
+    """What each service's class shares: ``service`` supervises its process once ``start()`` made
+    it; a ``with`` block starts and stops it."""
+
+    service: Service | None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self.service is not None:
+            self.service.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
 
 class Service:
