@@ -55,58 +55,58 @@ check: venv ## Lint and the unit tier: the quick gate before a commit (under a m
 lint: venv ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy layers/common/python/producer_common functions/rss_producer functions/polymarket_producer tools
+	$(BIN)/mypy layers/common/python/producer_common functions/rss_producer functions/polymarket_producer tools lambda_build
 
 format: venv ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 run: venv ## Both producers once against their live sources (embedded broker unless KAFKA_BOOTSTRAP_SERVERS)
-	$(BIN)/python -m tools.demo --live
+	$(BIN)/python -m tools.local.demo --live
 
 demo: venv ## Both producers once against recorded fixtures served locally
-	$(BIN)/python -m tools.demo
+	$(BIN)/python -m tools.local.demo
 
 invoke: venv ## Docker-free `sam local invoke`: FUNCTION=<LogicalId> EVENT=<file> [ENV_VARS=<file>] [REPEAT=N warm]
-	@STATE_PATH="$${STATE_PATH:-$(CURDIR)/.run/state.sqlite}" $(BIN)/python tools/invoke.py $(FUNCTION) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS)) $(if $(REPEAT),--repeat $(REPEAT))
+	@STATE_PATH="$${STATE_PATH:-$(CURDIR)/.run/state.sqlite}" $(BIN)/python tools/local/invoke.py $(FUNCTION) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS)) $(if $(REPEAT),--repeat $(REPEAT))
 
 broker: venv ## Start the embedded broker on 127.0.0.1:$(BROKER_PORT)
-	$(BIN)/python -m tools.broker start --port $(BROKER_PORT)
+	$(BIN)/python -m tools.services.broker start --port $(BROKER_PORT)
 
 broker-stop: ## Stop the embedded broker
-	$(BIN)/python -m tools.broker stop
+	$(BIN)/python -m tools.services.broker stop
 
-# The schema registry (tools/registry.py): Apicurio Registry from Maven Central, cached in ~/.cache/kafka-producers.
+# The schema registry (tools/services/registry.py): Apicurio Registry from Maven Central, cached in ~/.cache/kafka-producers.
 REGISTRY_PORT ?=
 REGISTRY_JAR := $(or $(KAFKA_PRODUCERS_CACHE),$(HOME)/.cache/kafka-producers)/apicurio-registry-3.3.3/quarkus-run.jar
 
 $(REGISTRY_JAR): | venv
-	$(BIN)/python -m tools.registry install
+	$(BIN)/python -m tools.services.registry install
 
 registry-install: $(REGISTRY_JAR) ## Fetch Apicurio Registry once (mvn) into the cache
 
 registry: venv $(REGISTRY_JAR) ## A schema registry on loopback (free port unless REGISTRY_PORT); writes .run/registry.json
-	$(BIN)/python -m tools.registry start $(if $(REGISTRY_PORT),--port $(REGISTRY_PORT))
+	$(BIN)/python -m tools.services.registry start $(if $(REGISTRY_PORT),--port $(REGISTRY_PORT))
 
 registry-stop: ## Stop the schema registry
-	$(BIN)/python -m tools.registry stop
+	$(BIN)/python -m tools.services.registry stop
 
 register-schemas: venv ## Register schemas/ (FORMAT=avro|json_schema, TOPICS="rss_item=rss.items ...") in SCHEMA_REGISTRY_URL, else make registry's
-	$(BIN)/python -m tools.registry register $(if $(FORMAT),--format $(FORMAT)) $(foreach pair,$(TOPICS),--topic $(pair))
+	$(BIN)/python -m tools.services.registry register $(if $(FORMAT),--format $(FORMAT)) $(foreach pair,$(TOPICS),--topic $(pair))
 
 tail: venv ## Last N messages of TOPIC, one JSON line each
-	@$(BIN)/python -m tools.broker tail $(TOPIC) -n $(N)
+	@$(BIN)/python -m tools.services.broker tail $(TOPIC) -n $(N)
 
-# Apache Kafka (tools/kafka.py): the jars are fetched once with mvn into ~/.cache/kafka-producers
+# Apache Kafka (tools/services/kafka.py): the jars are fetched once with mvn into ~/.cache/kafka-producers
 # (its .complete stamp makes kafka-dist a no-op afterwards); needs java 17+ and mvn.
 kafka-dist: venv ## Fetch the pinned Apache Kafka with mvn (once; reused from ~/.cache)
-	@$(BIN)/python -m tools.kafka fetch >/dev/null
+	@$(BIN)/python -m tools.services.kafka fetch >/dev/null
 
 kafka: kafka-dist ## Real Apache Kafka on loopback (PLAINTEXT, SSL, SASL_SSL); writes .run/kafka.json
-	@$(BIN)/python -m tools.kafka start
+	@$(BIN)/python -m tools.services.kafka start
 
 kafka-stop: ## Stop the Apache Kafka `make kafka` started
-	@$(BIN)/python -m tools.kafka stop
+	@$(BIN)/python -m tools.services.kafka stop
 
 build: venv ## sam build (functions and layers for python3.12 on Lambda)
 	$(BIN)/sam build
@@ -119,7 +119,7 @@ validate: venv ## sam validate --lint and cfn-lint
 	$(BIN)/cfn-lint template.yaml
 
 bench: venv ## The benchmark suite on the embedded broker (ONLY=K,C for some groups)
-	$(BIN)/python -m tools.bench $(if $(ONLY),--only $(ONLY))
+	$(BIN)/python -m tools.bench.suite $(if $(ONLY),--only $(ONLY))
 
 # --- Running it locally (issue 16): schedules, a Lambda endpoint --------------------------------
 LAMBDA_PORT ?= 3001
@@ -129,44 +129,44 @@ export PARAMETER_OVERRIDES  # read by the shell, quotes intact: PARAMETER_OVERRI
 .PHONY: up start-lambda airflow-venv
 
 up: venv ## Both producers on the template's schedules with a live view (SPEEDUP=N, LIVE=1, PARAMETER_OVERRIDES=...)
-	@$(BIN)/python -m tools.up --speedup $(SPEEDUP) $(if $(filter 1 true yes,$(LIVE)),--live) \
+	@$(BIN)/python -m tools.local.up --speedup $(SPEEDUP) $(if $(filter 1 true yes,$(LIVE)),--live) \
 		$(if $(ENV_VARS),--env-vars $(ENV_VARS)) $(if $(PARAMETER_OVERRIDES),--parameter-overrides "$$PARAMETER_OVERRIDES")
 
 start-lambda: venv ## The Lambda Invoke API for the template's functions on 127.0.0.1:LAMBDA_PORT (3001), Docker-free
-	@STATE_PATH="$${STATE_PATH:-$(CURDIR)/.run/state.sqlite}" $(BIN)/python tools/start_lambda.py --port $(LAMBDA_PORT) \
+	@STATE_PATH="$${STATE_PATH:-$(CURDIR)/.run/state.sqlite}" $(BIN)/python tools/local/start_lambda.py --port $(LAMBDA_PORT) \
 		$(if $(ENV_VARS),--env-vars $(ENV_VARS)) $(if $(PARAMETER_OVERRIDES),--parameter-overrides "$$PARAMETER_OVERRIDES")
 
 airflow-venv: ## Airflow 3's own virtual environment for the Airflow tier (pinned; cached in ~/.cache/kafka-producers)
-	@$(PYTHON) -m tools.airflow_env
+	@$(PYTHON) -m tools.services.airflow_env
 
-# --- LocalStack: `sam deploy` rehearsed on this machine (tools/localstack.py) ---
+# --- LocalStack: `sam deploy` rehearsed on this machine (tools/services/localstack.py) ---
 LOCALSTACK_PORT ?= 4566
 STACK_NAME ?= kafka-producers-local
-# localstack-core runs on CPython 3.13 in host mode; its own venv, pinned by tools/localstack-requirements.txt.
+# localstack-core runs on CPython 3.13 in host mode; its own venv, pinned by tools/services/localstack-requirements.txt.
 PYTHON313 ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.13*/bin/python) python3.13)
 LOCALSTACK_VENV ?= $(or $(KAFKA_PRODUCERS_CACHE),$(HOME)/.cache/kafka-producers)/localstack-2026.3.0
 UV_VERSION := 0.13.9
 export LOCALSTACK_PYTHON := $(LOCALSTACK_VENV)/bin/python
 
 # uv installs the 130 pinned packages in seconds where pip takes minutes on a cold cache.
-$(LOCALSTACK_VENV)/.installed: tools/localstack-requirements.txt
+$(LOCALSTACK_VENV)/.installed: tools/services/localstack-requirements.txt
 	test -x $(LOCALSTACK_VENV)/bin/python || $(PYTHON313) -m venv $(LOCALSTACK_VENV)
 	$(LOCALSTACK_VENV)/bin/python -m pip install --quiet uv==$(UV_VERSION)
-	$(LOCALSTACK_VENV)/bin/uv pip install --quiet --python $(LOCALSTACK_VENV)/bin/python -r tools/localstack-requirements.txt
+	$(LOCALSTACK_VENV)/bin/uv pip install --quiet --python $(LOCALSTACK_VENV)/bin/python -r tools/services/localstack-requirements.txt
 	touch $@
 
 localstack-venv: $(LOCALSTACK_VENV)/.installed ## LocalStack's own Python 3.13 venv (under ~/.cache)
 
 deploy-local: export SAM_CLI_TELEMETRY = 0
 deploy-local: build localstack-venv ## Real sam deploy of STACK_NAME to LocalStack on 127.0.0.1:LOCALSTACK_PORT
-	$(BIN)/python -m tools.localstack start --port $(LOCALSTACK_PORT)
-	$(BIN)/python -m tools.localstack deploy --stack-name $(STACK_NAME)
+	$(BIN)/python -m tools.services.localstack start --port $(LOCALSTACK_PORT)
+	$(BIN)/python -m tools.services.localstack deploy --stack-name $(STACK_NAME)
 
 deploy-local-delete: venv ## sam delete of STACK_NAME from LocalStack
-	$(BIN)/python -m tools.localstack delete --stack-name $(STACK_NAME)
+	$(BIN)/python -m tools.services.localstack delete --stack-name $(STACK_NAME)
 
 localstack-stop: ## Stop the LocalStack that make deploy-local started
-	$(PYTHON) -m tools.localstack stop
+	$(PYTHON) -m tools.services.localstack stop
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .run

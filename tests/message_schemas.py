@@ -4,7 +4,7 @@ Three hooks, all in the test harness (the product is untouched):
 - an autouse fixture wraps the RSS message builder and both producers' ``send`` (unit and in-process
   integration runs, whatever sink the test gives them) and fails the test that produced a misfit;
 - ``tests.fakes.FakeBackend`` checks what reaches it;
-- ``tools.broker.read_topic`` checks what it reads back (which covers handlers run in a subprocess).
+- ``tools.services.broker.read_topic`` checks what it reads back (which covers handlers run in a subprocess).
 
 A message is checked when its ``schema`` header or field names one of ours (``rss_item/2``); test
 values such as ``test/1`` are not.
@@ -23,7 +23,7 @@ import fastavro
 import jsonschema
 import pytest
 
-import tools.broker
+import tools.services.broker
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 violations: list[str] = []  # misfits seen inside product code, which may catch what a hook raises
@@ -91,8 +91,8 @@ def _checked_read_topic(read: Callable[..., list[dict[str, Any]]]) -> Callable[.
 
 
 # Installed when the suite's conftest imports this module, before any test module imports read_topic.
-if not getattr(tools.broker.read_topic, "checks_schemas", False):
-    tools.broker.read_topic = _checked_read_topic(tools.broker.read_topic)
+if not getattr(tools.services.broker.read_topic, "checks_schemas", False):
+    tools.services.broker.read_topic = _checked_read_topic(tools.services.broker.read_topic)
 
 
 def _checking_send(run: Callable[..., Any]) -> Callable[..., Any]:

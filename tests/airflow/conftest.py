@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -14,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.lambda_endpoint import start_lambda
 from tests.support.services import starting
-from tools import airflow_env
-from tools.broker import EmbeddedBroker
-from tools.fixture_server import FixtureServer
+from tools.services import airflow_env
+from tools.services.broker import EmbeddedBroker
+from tools.services.fixture_server import FixtureServer
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "orchestration" / "airflow" / "dags"
@@ -40,7 +40,7 @@ def airflow_python() -> Path:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Broker, fixture server and tools/start_lambda.py on free ports, the producers pointed at them."""
+    """Broker, fixture server and tools/local/start_lambda.py on free ports, the producers pointed at them."""
     work = tmp_path_factory.mktemp("airflow-stack")
     with ExitStack() as started:
         with starting("The Airflow tier's broker and fixture server", work / "broker.log"):
@@ -53,20 +53,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "STATE_PATH": str(work / "state.sqlite"),
         }
         logs = work / "start-lambda"
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "tools" / "start_lambda.py"), "--port", "0", "--log-dir", str(logs)],
-            env=environ,
-            stdout=subprocess.PIPE,
-            stderr=open(work / "start-lambda.log", "wb"),  # noqa: SIM115
-            text=True,
-        )
-        try:
-            assert server.stdout is not None
-            ready = json.loads(server.stdout.readline())  # printed once it listens
-            yield Stack(broker.bootstrap, fixtures, ready["url"], logs)
-        finally:
-            server.terminate()
-            server.wait(30)
+        with start_lambda(environ, logs) as url:
+            yield Stack(broker.bootstrap, fixtures, url, logs)
 
 
 @pytest.fixture(scope="session")

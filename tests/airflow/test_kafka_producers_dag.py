@@ -1,5 +1,5 @@
 """orchestration/airflow's DAG in real Airflow 3 (dag.test()), invoking both producers through the
-provider's LambdaInvokeFunctionOperator against tools/start_lambda.py."""
+provider's LambdaInvokeFunctionOperator against tools/local/start_lambda.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tools.broker import read_topic
+from tools.services.broker import read_topic
 
 if TYPE_CHECKING:
     from tests.airflow.conftest import Stack

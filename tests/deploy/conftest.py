@@ -8,7 +8,7 @@ import pytest
 
 from tests.deploy.stack import Deployer
 from tests.support.services import starting
-from tools.localstack import LocalStack, localstack_python
+from tools.services.localstack import LocalStack, localstack_python
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """A deployed stack read back from the emulator, and what template.yaml says it should be.
 
-Expected values come from the template's own logic: ``tools.cfn_template.Resolver`` evaluates its
+Expected values come from the template's own logic: ``tools.local.cfn_template.Resolver`` evaluates its
 parameters, conditions and intrinsics, with every !Ref and !GetAtt of a resource answered by the
 deployed stack (the real table name, queue ARN, layer version ARN). So a conditional layer or a new
 variable added to the template is expected without this file changing, and a reference the deploy
@@ -16,8 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tools.cfn_template import Resolver, load_template, loads
-from tools.localstack import LocalStack, delete_args, deploy_args, sam
+from tools.local.cfn_template import Resolver, load_template, loads
+from tools.services.localstack import LocalStack, delete_args, deploy_args, sam
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

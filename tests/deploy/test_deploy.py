@@ -19,10 +19,8 @@ from typing import Any
 import pytest
 
 from tests.deploy.stack import ACCOUNT_ID, TEMPLATE, Deployer, Stack, statements
-from tools.cfn_template import env_string, function_properties, load_template
-from tools.loopback import BLOCKED
-
-pytestmark = pytest.mark.deploy
+from tools.local.cfn_template import env_string, function_properties, load_template
+from tools.services.loopback import BLOCKED
 
 FUNCTIONS = ("RssProducerFunction", "PolymarketProducerFunction")
 DEFAULT_STACK = "producers"
@@ -448,7 +446,7 @@ def test_sam_delete_leaves_nothing_behind_but_what_the_template_retains(
         deleted.add(name)
     # Then none of their resources remain, nothing else of their kinds either, nor their artifacts. The
     # tables go too: LocalStack applies DeletionPolicy only in its v2 engine, which cannot deploy this
-    # template (tools/localstack.py), and the legacy engine deletes every resource. Were that to change,
+    # template (tools/services/localstack.py), and the legacy engine deletes every resource. Were that to change,
     # this fails, and the tables' survival can be asserted here instead.
     assert [key for key in sorted(probed) if exists(any_stack, *recorded[key])] == []
     assert {kind: names for kind, names in inventory(any_stack).items() if names} == {}
@@ -460,7 +458,7 @@ def test_sam_delete_leaves_nothing_behind_but_what_the_template_retains(
 
 
 def test_nothing_tried_to_leave_loopback(deployer: Deployer) -> None:
-    # every SAM CLI run and the emulator itself ran under tools/loopback.py's guard
+    # every SAM CLI run and the emulator itself ran under tools/services/loopback.py's guard
     assert deployer.outputs
     assert not [line for output in deployer.outputs for line in output.splitlines() if BLOCKED in line]
     log = deployer.localstack.log_path.read_text(errors="replace")

@@ -10,9 +10,7 @@ import pytest
 
 from tests.deploy.stack import Deployer, Stack, statements
 from tests.deploy.test_deploy import configuration, role_statements
-from tools.feed_hosts import write_opml
-
-pytestmark = pytest.mark.deploy
+from tools.services.feed_hosts import write_opml
 
 STACK = "producers-feed-list"
 BUCKET, KEY = "team-feed-lists", "exports/reader.opml"

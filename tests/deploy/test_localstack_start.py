@@ -11,13 +11,10 @@ from __future__ import annotations
 import socket
 import ssl
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from tools.localstack import LocalStack, gateway_certificate_path
-
-pytestmark = pytest.mark.deploy
+from tools.services.localstack import LocalStack, gateway_certificate_path
 
 
 def served_certificate(port: int) -> x509.Certificate:

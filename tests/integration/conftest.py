@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from tests.support.services import starting
-from tools.broker import EmbeddedBroker
-from tools.registry import EmbeddedRegistry
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/integration" in str(item.path):
-            item.add_marker(pytest.mark.integration)
+from tools.services.broker import EmbeddedBroker
+from tools.services.http_serving import serving
+from tools.services.registry import EmbeddedRegistry
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +27,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRegistry]:
-    """Apicurio Registry (tools/registry.py) for the whole session; its url is the Confluent-compatible API."""
+    """Apicurio Registry (tools/services/registry.py) for the whole session; its url is the Confluent-compatible API."""
     log = tmp_path_factory.mktemp("registry") / "registry.log"
     with ExitStack() as started:
         with starting("The schema registry (Apicurio)", log):
@@ -50,9 +44,5 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def feed_server() -> Iterator[str]:
     """tests/integration/feeds/ over HTTP on a free loopback port; yields the base URL."""
     handler = functools.partial(_QuietHandler, directory=str(Path(__file__).parent / "feeds"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        yield url

@@ -1,6 +1,6 @@
 """A run killed mid-way re-sends at most what was in flight (issue 22, Checkpoints).
 
-The RSS function runs through tools/invoke.py on the recorded feeds plus one feed that does not
+The RSS function runs through tools/local/invoke.py on the recorded feeds plus one feed that does not
 answer; once the broker holds every good item (and a checkpoint has passed), the handler's process
 (the runtime client invoke.py started, in its own process group) is killed with SIGKILL, as Lambda
 ends a function out of memory or time, and invoke.py with it. The next run, on
@@ -13,18 +13,19 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.local.invocation import EVENT, command, run
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
+from tools.services.http_serving import answer, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_ITEMS = 70  # the entries of tests/fixtures/feeds, each a different item (README there)
@@ -46,22 +47,15 @@ class Stalling(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.answering.wait(60)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("Content-Length", str(len(LATE_FEED)))
-        self.end_headers()
-        self.wfile.write(LATE_FEED)
+        answer(self, 200, LATE_FEED, "application/rss+xml")
 
 
 @pytest.fixture
 def stalling() -> Iterator[str]:
     Stalling.answering.clear()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/late.xml"
-    Stalling.answering.set()
-    server.shutdown()
+    with serving(Stalling) as url:
+        yield f"{url}/late.xml"
+        Stalling.answering.set()
 
 
 def children(pid: int) -> list[int]:
@@ -88,10 +82,8 @@ def test_a_run_killed_mid_way_re_sends_nothing_it_delivered(
 ) -> None:
     # Given the recorded feeds and one feed that does not answer yet
     topic = f"killed-{uuid.uuid4().hex[:8]}"
-    command = [sys.executable, "tools/invoke.py", "RssProducerFunction", "--event", "events/schedule.json"]
     with FixtureServer() as good:
         env = {
-            **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
             "KAFKA_TOPIC": topic,
             "STATE_PATH": str(tmp_path / "state.sqlite"),
@@ -101,7 +93,12 @@ def test_a_run_killed_mid_way_re_sends_nothing_it_delivered(
         # When a run is killed (SIGKILL, its whole process group) once the broker holds every good
         # item and a checkpoint has had time to pass, while it still waits for the stalled feed
         killed = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+            command("RssProducerFunction", event_file=EVENT),
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         try:
             wait_for(broker.bootstrap, topic, GOOD_ITEMS)
@@ -111,10 +108,10 @@ def test_a_run_killed_mid_way_re_sends_nothing_it_delivered(
             kill_handler(killed)
         # and the next run follows on the same state, the stalled feed answering now
         Stalling.answering.set()
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        done = run("RssProducerFunction", env, timeout_s=120)
     # Then the next run sent only the stalled feed's two items: nothing delivered before came again
-    assert done.returncode == 0, done.stderr[-3000:]
-    summary = json.loads(done.stdout.splitlines()[-1])
+    assert done.exit_code == 0, done.log_text[-3000:]
+    summary = done.value
     messages = read_topic(broker.bootstrap, topic)
     assert summary["produced"] == 2, json.dumps(summary)
     assert len(messages) == GOOD_ITEMS + 2 and len({m["key"] for m in messages}) == GOOD_ITEMS + 2

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from producer_common import Deadline, KafkaSettings, OutgoingMessage, open_producer
 
-from tools.broker import EmbeddedBroker, free_port, read_topic
+from tools.services.broker import EmbeddedBroker, free_port, read_topic
 
 CLIENTS = ["confluent", "kafka-python"]
 

@@ -20,9 +20,9 @@ from producer_common import CredentialsError, Deadline, DeliveryError, KafkaSett
 from producer_common.credentials import clear_cache
 from producer_common.state.sqlite import SqliteStateStore
 
-from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.broker import EmbeddedBroker
-from tools.fixture_server import FixtureServer
+from tools.local.handler import LambdaContext, load_event, load_handler
+from tools.services.broker import EmbeddedBroker
+from tools.services.fixture_server import FixtureServer
 
 USERNAME, PASSWORD = "svc-producer-7f3a", "pa55-Zq81-never-log-me"
 
@@ -68,7 +68,7 @@ def test_credentials_never_reach_any_output(
     try:
         # When a run fails to deliver
         with pytest.raises(DeliveryError) as failure:
-            load_handler("rss_producer").lambda_handler(load_event("schedule.json"), FakeLambdaContext())
+            load_handler("rss_producer").lambda_handler(load_event("schedule.json"), LambdaContext())
     finally:
         # kafka-python may leave its stuck connection attempt running: keep its later lines off the
         # captured stream that closes with this test
@@ -103,7 +103,7 @@ def test_a_missing_secret_is_a_clear_error_without_a_retry_storm(
     monkeypatch.setattr(boto3, "client", counting_client)
     started = time.monotonic()
     with pytest.raises(CredentialsError, match="'prod/kafka/missing'.*ResourceNotFoundException"):
-        load_handler("rss_producer").lambda_handler(load_event("schedule.json"), FakeLambdaContext())
+        load_handler("rss_producer").lambda_handler(load_event("schedule.json"), LambdaContext())
     assert calls == ["call"] and time.monotonic() - started < 5
 
 
@@ -122,7 +122,7 @@ def test_a_run_near_its_timeout_stops_starting_work_and_returns_in_time(
             "STATE_PATH": str(tmp_path / "s.sqlite"),
         }.items():
             monkeypatch.setenv(name, value)
-        context = FakeLambdaContext(timeout_s=12)
+        context = LambdaContext(timeout_s=12)
         summary = load_handler("rss_producer").lambda_handler(load_event("schedule.json"), context)
     # Then it returned with time to spare, reporting the feeds it did not start, delivering the rest
     assert context.get_remaining_time_in_millis() > 2000

@@ -1,6 +1,6 @@
 """One hostile feed among the recorded good ones, one case each (issue 22's table, RSS rows).
 
-Each case: the RSS function runs through tools/invoke.py (its template's 256 MB, its own process),
+Each case: the RSS function runs through tools/local/invoke.py (its template's 256 MB, its own process),
 then again on the same state. The run must end by itself well inside 120 s, stay under 256 MB,
 produce every good item, report the hostile feed as the case says, and the second run must send
 none of the first run's messages again. Documents too large to keep are built here (each builder
@@ -10,9 +10,6 @@ says what it stands for); the small ones are files under hostile/.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,9 +20,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.http import serving
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.local.invocation import Result, run
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
+from tools.services.http_serving import answer, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).parent / "hostile"
@@ -121,11 +119,7 @@ class Hostile(BaseHTTPRequestHandler):
             body = case.body()  # type: ignore[misc]
             self.bodies[self.path] = body.replace(b"<guid>", f"<guid>{copy}-".encode()) if copy else body
         body = self.bodies[self.path]
-        self.send_response(200)
-        self.send_header("Content-Type", case.kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer(self, 200, body, case.kind)
 
 
 @pytest.fixture(scope="module")
@@ -134,37 +128,9 @@ def hostile() -> Iterator[str]:
         yield url
 
 
-@dataclass(frozen=True)
-class Invocation:
-    status: int
-    summary: dict[str, Any]
-    stderr: str
-    elapsed_s: float
-
-    @property
-    def max_memory_mb(self) -> int:
-        line = next(line for line in self.stderr.splitlines() if "Max Memory Used:" in line)
-        return int(line.split("Max Memory Used:")[1].split()[0])
-
-
-def invoke(env: dict[str, str]) -> Invocation:
-    started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "tools/invoke.py", "RssProducerFunction", "--event", "events/schedule.json"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    return Invocation(
-        done.returncode, json.loads(done.stdout.splitlines()[-1]), done.stderr, time.monotonic() - started
-    )
-
-
 def run_twice(
     broker: EmbeddedBroker, topic: str, feeds: list[str], tmp_path: Path, **env: str
-) -> tuple[Invocation, Invocation]:
+) -> tuple[Result, Result]:
     base = {
         "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
         "KAFKA_TOPIC": topic,
@@ -173,7 +139,7 @@ def run_twice(
         "FEED_URLS": ",".join(feeds),
         **env,
     }
-    return invoke(base), invoke(base)
+    return run("RssProducerFunction", base, timeout_s=240), run("RssProducerFunction", base, timeout_s=240)
 
 
 @pytest.mark.parametrize("name", CASES_BY_NAME)
@@ -186,16 +152,17 @@ def test_a_hostile_feed_among_good_ones(broker: EmbeddedBroker, hostile: str, tm
         first, second = run_twice(broker, topic_name, [*good.feed_urls(), *bad], tmp_path, **case.env)
     topic = [m["value"] for m in read_topic(broker.bootstrap, topic_name)]
     # Then each run ends by itself, well inside 120 s and under 256 MB
-    for run in (first, second):
-        assert run.status == 0, run.stderr[-3000:]
-        assert run.elapsed_s < 120 and run.max_memory_mb < 256, (run.elapsed_s, run.max_memory_mb)
+    for done in (first, second):
+        assert done.exit_code == 0, done.log_text[-3000:]
+        memory = done.max_memory_mb
+        assert done.duration_s < 120 and memory is not None and memory < 256, (done.duration_s, memory)
     # every good item is produced once, and the second run sends nothing again
     good_messages = [m for m in topic if m["feed_url"] not in bad]
     assert len(good_messages) == GOOD_ITEMS and len({m["id"] for m in good_messages}) == GOOD_ITEMS
-    assert second.summary["produced"] == 0 and len(topic) == first.summary["produced"]
+    assert second.value["produced"] == 0 and len(topic) == first.value["produced"]
     # and each hostile feed comes out as the case says
     for url in bad:
-        source = next(s for s in first.summary["sources"] if s["source"] == url)
+        source = next(s for s in first.value["sources"] if s["source"] == url)
         EXPECT[name](source, [m for m in topic if m["feed_url"] == url])
 
 

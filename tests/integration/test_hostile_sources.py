@@ -3,11 +3,6 @@ each bad one is reported, and memory stays well under the function's 256 MB."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -17,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.http import serving
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.local.invocation import run
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
+from tools.services.http_serving import answer, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "unit" / "rss_producer" / "cases"
@@ -79,11 +75,7 @@ class Hostile(BaseHTTPRequestHandler):
                 "application/rss+xml; charset=utf-8",
             ),
         }.get(path, (404, b"", "text/plain"))
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer(self, status, body, kind)
 
 
 @pytest.fixture(scope="module")
@@ -92,23 +84,10 @@ def hostile() -> Iterator[str]:
         yield url
 
 
-def invoke(function: str, env: dict[str, str]) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+def invoke(function: str, env: dict[str, str]) -> tuple[int, dict, str, int | None]:  # type: ignore[type-arg]
     state = str(Path(tempfile.gettempdir()) / f"hostile-{uuid.uuid4().hex}.sqlite")
-    done = subprocess.run(
-        [sys.executable, "tools/invoke.py", function, "--event", "events/schedule.json"],
-        cwd=ROOT,
-        env={**os.environ, "STATE_PATH": state, **env},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    return done.returncode, json.loads(done.stdout.splitlines()[-1]), done.stderr
-
-
-def max_memory_mb(stderr: str) -> int:
-    found = re.search(r"Max Memory Used: (\d+) MB", stderr)
-    assert found, "no REPORT line"
-    return int(found.group(1))
+    done = run(function, {"STATE_PATH": state, **env}, timeout_s=240)
+    return done.exit_code, done.value, done.log_text, done.max_memory_mb
 
 
 def test_hostile_feeds_among_good_ones(broker: EmbeddedBroker, hostile: str) -> None:
@@ -125,7 +104,7 @@ def test_hostile_feeds_among_good_ones(broker: EmbeddedBroker, hostile: str) -> 
         }
         # When the RSS function runs
         started = time.monotonic()
-        status, summary, stderr = invoke("RssProducerFunction", env)
+        status, summary, stderr, memory_mb = invoke("RssProducerFunction", env)
         elapsed = time.monotonic() - started
     # Then it completes as partial, every good item (and the readable bad-UTF-8 one) is delivered,
     # each hostile source is reported with its reason, and memory stays well under 256 MB
@@ -145,7 +124,7 @@ def test_hostile_feeds_among_good_ones(broker: EmbeddedBroker, hostile: str) -> 
         bad["bomb"]: "XML entities expand beyond 1000000 bytes (refused)",
         bad["wide-bomb"]: "XML entities expand beyond 1000000 bytes (refused)",
     }
-    assert max_memory_mb(stderr) < 160
+    assert memory_mb is not None and memory_mb < 160
     assert elapsed < 30
 
 
@@ -156,8 +135,8 @@ def test_a_polymarket_api_with_the_wrong_shape(broker: EmbeddedBroker, hostile: 
         "POLYMARKET_GAMMA_URL": f"{hostile}/wrong",
         "POLYMARKET_CLOB_URL": f"{hostile}/broken",
     }
-    status, summary, stderr = invoke("PolymarketProducerFunction", env)
+    status, summary, stderr, memory_mb = invoke("PolymarketProducerFunction", env)
     assert status == 0, stderr[-3000:]
     assert summary["status"] == "error" and summary["produced"] == 0
     assert summary["sources"][0]["error"] == "gamma /markets/keyset: no 'markets' list in the answer"
-    assert max_memory_mb(stderr) < 160
+    assert memory_mb is not None and memory_mb < 160

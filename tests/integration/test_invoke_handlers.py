@@ -4,10 +4,7 @@ the template's environment with the caller's variables on top."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -16,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.local.invocation import run
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,15 +29,8 @@ def sources() -> Iterator[FixtureServer]:
 def invoke(function: str, event: str, env: dict[str, str]) -> tuple[int, dict, str]:  # type: ignore[type-arg]
     # Locally, seen-item state lives in SQLite; a fresh file keeps each test independent.
     state = {"STATE_PATH": str(Path(tempfile.gettempdir()) / f"test-state-{uuid.uuid4().hex}.sqlite")}
-    done = subprocess.run(
-        [sys.executable, "tools/invoke.py", function, "--event", event],
-        cwd=ROOT,
-        env={**os.environ, **state, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return done.returncode, json.loads(done.stdout.splitlines()[-1]), done.stderr
+    done = run(function, state | env, event=json.loads((ROOT / event).read_text()), timeout_s=120)
+    return done.exit_code, done.value, done.log_text
 
 
 def test_rss_function_writes_one_message_per_item(broker: EmbeddedBroker, sources: FixtureServer) -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 from producer_common.backends import confluent
 
-from tests.timer_waits import send_one, what_ran_the_producer_id_request
-from tools.broker import EmbeddedBroker
+from tests.support.timer_waits import send_one, what_ran_the_producer_id_request
+from tools.services.broker import EmbeddedBroker
 
 
 def test_one_message_gets_its_producer_id_from_a_metadata_answer(

@@ -1,23 +1,23 @@
 """Hostile Polymarket answers among good ones (issue 22's Polymarket rows, issue 23's endless cursor),
-served on loopback, the function run as Lambda runs it (tools/invoke.py): each run ends by itself,
+served on loopback, the function run as Lambda runs it (tools/local/invoke.py): each run ends by itself,
 stays well under 256 MB, and produces every good token."""
 
 from __future__ import annotations
 
 import json
 import math
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
-from tests.integration.test_hostile_sources import invoke, max_memory_mb
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tests.integration.test_hostile_sources import invoke
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
+from tools.services.http_serving import answer, serving
 
 HOSTILE_BOOKS = {  # the first open market's first token gets this book
     "overflow": (["1e308"], ["1e308"]),
@@ -67,24 +67,17 @@ class HostileGamma(BaseHTTPRequestHandler):
                 pass
             return
         body = json.dumps({"markets": self.rows, "next_cursor": "MTAw"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer(self, 200, body, "application/json")
 
 
 @pytest.fixture
 def gamma(good: FixtureServer) -> Iterator[str]:
     HostileGamma.rows, HostileGamma.requests = good_rows(good)[:20], 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HostileGamma)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(HostileGamma) as url:
+        yield url
 
 
-def run(broker: EmbeddedBroker, gamma_url: str, clob_url: str) -> tuple[int, dict[str, Any], str, float, str]:
+def run(broker: EmbeddedBroker, gamma_url: str, clob_url: str) -> tuple[int, dict[str, Any], str, float, int, str]:
     topic = f"pm-hostile-{uuid.uuid4().hex[:6]}"
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
@@ -94,8 +87,9 @@ def run(broker: EmbeddedBroker, gamma_url: str, clob_url: str) -> tuple[int, dic
         "FETCH_TIMEOUT_S": "3",
     }
     started = time.monotonic()
-    status, summary, stderr = invoke("PolymarketProducerFunction", env)
-    return status, summary, stderr, time.monotonic() - started, topic
+    status, summary, stderr, memory_mb = invoke("PolymarketProducerFunction", env)
+    assert memory_mb is not None, "no REPORT line"
+    return status, summary, stderr, time.monotonic() - started, memory_mb, topic
 
 
 def assert_in_range(messages: list[dict[str, Any]]) -> None:
@@ -116,7 +110,7 @@ def test_a_hostile_book_costs_only_its_token(case: str, broker: EmbeddedBroker, 
         "asks": [{"price": p, "size": "10"} for p in asks],
     }
     # When the function runs
-    status, summary, stderr, elapsed, topic = run(broker, f"{good.url}/gamma", f"{good.url}/clob")
+    status, summary, stderr, elapsed, memory_mb, topic = run(broker, f"{good.url}/gamma", f"{good.url}/clob")
     # Then that token alone is skipped and counted; every other token is produced, in range
     assert status == 0, stderr[-3000:]
     assert summary["status"] == "ok" and summary["failed"] == 0 and summary["skipped_books"] == 1
@@ -125,14 +119,14 @@ def test_a_hostile_book_costs_only_its_token(case: str, broker: EmbeddedBroker, 
     assert len(messages) == summary["produced"] and bad not in {m["key"] for m in messages}
     assert_in_range(messages)
     assert "book skipped" in stderr and bad in stderr
-    assert elapsed < 30 and max_memory_mb(stderr) < 160
+    assert elapsed < 30 and memory_mb < 160
 
 
 def test_a_repeated_cursor_ends_the_listing_and_the_first_page_is_priced(
     broker: EmbeddedBroker, good: FixtureServer, gamma: str
 ) -> None:
     # Given Gamma answering every page with the same 20 markets and the same next_cursor
-    status, summary, stderr, elapsed, topic = run(broker, f"{gamma}/repeat", f"{good.url}/clob")
+    status, summary, stderr, elapsed, memory_mb, topic = run(broker, f"{gamma}/repeat", f"{good.url}/clob")
     # Then the run ends in seconds after two pages, with a warning, and the first page's markets priced
     assert status == 0, stderr[-3000:]
     assert HostileGamma.requests == 2 and summary["requests"]["GET gamma/markets/keyset"] == 2
@@ -140,12 +134,12 @@ def test_a_repeated_cursor_ends_the_listing_and_the_first_page_is_priced(
     valid = summary["markets"] + summary["skipped_markets"]
     assert valid == 20 and summary["produced"] == summary["tokens"] - summary["unpriced_tokens"] > 0
     assert_in_range(read_topic(broker.bootstrap, topic))
-    assert elapsed < 30 and max_memory_mb(stderr) < 160
+    assert elapsed < 30 and memory_mb < 160
 
 
 def test_a_50_mb_gamma_answer_is_refused_by_the_cap(broker: EmbeddedBroker, good: FixtureServer, gamma: str) -> None:
-    status, summary, stderr, elapsed, _ = run(broker, f"{gamma}/huge", f"{good.url}/clob")
+    status, summary, stderr, elapsed, memory_mb, _ = run(broker, f"{gamma}/huge", f"{good.url}/clob")
     assert status == 0, stderr[-3000:]
     assert summary["status"] == "error" and summary["produced"] == 0
     assert summary["sources"][0]["error"] == "gamma /markets/keyset: body larger than 8388608 bytes"
-    assert elapsed < 30 and max_memory_mb(stderr) < 160
+    assert elapsed < 30 and memory_mb < 160

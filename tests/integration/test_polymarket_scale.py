@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.local.handler import LambdaContext, load_event, load_handler
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
 
 MARKETS = 1000
 
@@ -35,7 +35,7 @@ def test_1000_markets_priced_in_few_batched_calls(
     }.items():
         monkeypatch.setenv(name, value)
     # When the producer runs
-    summary = load_handler("polymarket_producer").lambda_handler(load_event("schedule.json"), FakeLambdaContext())
+    summary = load_handler("polymarket_producer").lambda_handler(load_event("schedule.json"), LambdaContext())
     # Then 1,000 markets were selected and every outcome token produced, with < 1 CLOB request per 50 tokens
     assert summary["markets"] == MARKETS and summary["failed"] == 0
     priced = sum(count for key, count in summary.items() if key.startswith("priced_by_"))

@@ -16,11 +16,11 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from producer_common.exceptions import SchemaRegistryError
 from producer_common.producer import MessageProducer, OutgoingMessage
 
-from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools import schema_catalog as catalog
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
-from tools.registry import EmbeddedRegistry, register, registry_client
+from tools.local.handler import LambdaContext, load_event, load_handler
+from tools.services import schema_catalog as catalog
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
+from tools.services.registry import EmbeddedRegistry, register, registry_client
 
 FORMATS = ["avro", "json_schema"]
 HANDLERS = {"rss_item": "rss_producer", "polymarket_price": "polymarket_producer"}
@@ -82,7 +82,7 @@ def run(
         }
         for variable, value in env.items():
             monkeypatch.setenv(variable, value)
-        return load_handler(HANDLERS[name]).lambda_handler(load_event("schedule.json"), FakeLambdaContext())
+        return load_handler(HANDLERS[name]).lambda_handler(load_event("schedule.json"), LambdaContext())
 
     return run_handler
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from tools import schema_catalog as catalog
-from tools.registry import EmbeddedRegistry, registry_client
+from tools.services import schema_catalog as catalog
+from tools.services.registry import EmbeddedRegistry, registry_client
 
 FORMATS = sorted(catalog.COMPATIBILITY)
 TYPES = catalog.types()

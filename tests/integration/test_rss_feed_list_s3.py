@@ -5,7 +5,6 @@ not_due without a request, the others are fetched from loopback hosts and delive
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +16,9 @@ from moto.server import ThreadedMotoServer
 from producer_common.state import FeedSchedule
 from producer_common.state.sqlite import SqliteStateStore
 
-from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.broker import EmbeddedBroker, read_topic
-from tools.feed_hosts import FeedHosts
+from tools.local.handler import LambdaContext, load_event, load_handler
+from tools.services.broker import EmbeddedBroker, free_port, read_topic
+from tools.services.feed_hosts import FeedHosts
 
 FEEDS, DUE, SHARDS = 10_000, 200, 4
 
@@ -35,9 +34,7 @@ class Logged(logging.Handler):
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"
@@ -85,7 +82,7 @@ def test_shards_split_a_10000_feed_list_read_from_s3(
         try:
             for index in range(SHARDS):
                 event = {**load_event("schedule.json"), "detail": {"shard": {"index": index, "count": SHARDS}}}
-                summaries.append(handler.lambda_handler(event, FakeLambdaContext()))
+                summaries.append(handler.lambda_handler(event, LambdaContext()))
         finally:
             logging.getLogger("rss-producer").removeHandler(logged)
     # Then the shards' sources partition the whole list, FEED_URLS playing no part (and said once)

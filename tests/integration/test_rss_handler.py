@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.broker import EmbeddedBroker, read_topic
+from tools.local.handler import LambdaContext, load_event, load_handler
+from tools.services.broker import EmbeddedBroker, read_topic
 
 
 @pytest.mark.parametrize("client", ["confluent", "kafka-python"])
@@ -26,7 +26,7 @@ def test_one_message_per_item_and_a_bad_feed_reported(
         monkeypatch.setenv(name, value)
     handler = load_handler("rss_producer")
     # When the scheduled event arrives
-    summary = handler.lambda_handler(load_event("schedule.json"), FakeLambdaContext())
+    summary = handler.lambda_handler(load_event("schedule.json"), LambdaContext())
     # Then five messages were acknowledged and the HTML page is the one error
     assert (summary["function"], summary["status"], summary["produced"], summary["failed"]) == ("rss", "partial", 5, 0)
     assert [s["status"] for s in summary["sources"]] == ["ok", "error", "ok"]

@@ -16,8 +16,8 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from tools.broker import EmbeddedBroker, read_topic
-from tools.feed_hosts import FeedHosts
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.feed_hosts import FeedHosts
 
 ROOT = Path(__file__).resolve().parents[2]
 FEEDS, HOSTS, ITEMS, SHARDS, PER_HOST = 10_000, 50, 2, 4, 2

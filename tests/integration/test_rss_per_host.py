@@ -1,5 +1,5 @@
 """Politeness per host, counted by the hosts themselves: loopback servers on 127.0.0.2, 127.0.0.3, ...
-(tools/feed_hosts.py) count the requests they have in flight while the handler runs on the embedded broker."""
+(tools/services/feed_hosts.py) count the requests they have in flight while the handler runs on the embedded broker."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.broker import EmbeddedBroker
-from tools.feed_hosts import FeedHosts
+from tools.local.handler import LambdaContext, load_event, load_handler
+from tools.services.broker import EmbeddedBroker
+from tools.services.feed_hosts import FeedHosts
 
 
 def invoke(monkeypatch: pytest.MonkeyPatch, broker: EmbeddedBroker, urls: list[str], state: Path, **env: str) -> Any:
@@ -25,7 +25,7 @@ def invoke(monkeypatch: pytest.MonkeyPatch, broker: EmbeddedBroker, urls: list[s
         **env,
     }.items():
         monkeypatch.setenv(name, value)
-    return load_handler("rss_producer").lambda_handler(load_event("schedule.json"), FakeLambdaContext())
+    return load_handler("rss_producer").lambda_handler(load_event("schedule.json"), LambdaContext())
 
 
 @pytest.mark.parametrize("per_host", [1, 2, 4])

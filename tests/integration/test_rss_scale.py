@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from producer_common import DeliveryError
 
-from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tools.local.handler import LambdaContext, load_event, load_handler
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
 
 FEEDS, ITEMS = 200, 30
 
@@ -39,7 +39,7 @@ def configure(monkeypatch: pytest.MonkeyPatch, bootstrap: str, topic: str, urls:
 
 
 def invoke(event: dict[str, Any] | None = None) -> dict[str, Any]:
-    return load_handler("rss_producer").lambda_handler(event or load_event("schedule.json"), FakeLambdaContext())  # type: ignore[no-any-return]
+    return load_handler("rss_producer").lambda_handler(event or load_event("schedule.json"), LambdaContext())  # type: ignore[no-any-return]
 
 
 def test_200_feeds_then_an_unchanged_second_run(

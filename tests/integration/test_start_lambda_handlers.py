@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,15 +14,16 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tools.broker import EmbeddedBroker, read_topic
-from tools.fixture_server import FixtureServer
+from tests.support.lambda_endpoint import start_lambda
+from tools.services.broker import EmbeddedBroker, read_topic
+from tools.services.fixture_server import FixtureServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def endpoint(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """tools/start_lambda.py as `make start-lambda` runs it, pointed at the fixtures; yields (url, topic suffix)."""
+    """start_lambda.py as `make start-lambda` runs it, pointed at the fixtures; yields (url, topic suffix)."""
     work = tmp_path_factory.mktemp("start-lambda")
     suffix = uuid.uuid4().hex[:6]
     with FixtureServer() as fixtures:
@@ -35,20 +34,8 @@ def endpoint(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -
             "STATE_PATH": str(work / "state.sqlite"),
         }
         overrides = f"RssTopic=rss-{suffix} PolymarketTopic=pm-{suffix}"  # template parameters, as for sam
-        argv = [sys.executable, "tools/start_lambda.py", "--port", "0", "--log-dir", str(work)]
-        server = subprocess.Popen(
-            [*argv, "--parameter-overrides", overrides],
-            cwd=ROOT,
-            env=environ,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None
-            yield json.loads(server.stdout.readline())["url"], suffix
-        finally:
-            server.terminate()
-            server.wait(30)
+        with start_lambda(environ, work / "logs", overrides) as url:
+            yield url, suffix
 
 
 def client(url: str) -> Any:

@@ -6,18 +6,25 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 from kafka_runs import SecretsManager
 
-from tools.fixture_server import FixtureServer
-from tools.kafka import ApacheKafka
+from tests.support.services import starting
+from tools.services.fixture_server import FixtureServer
+from tools.services.kafka import ApacheKafka, running_kafka
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/kafka" in str(item.path):
-            item.add_marker(pytest.mark.kafka)
+@pytest.fixture(scope="session")
+def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
+    """A real Apache Kafka node (tools/services/kafka.py: PLAINTEXT, SSL, SASL_SSL) for the whole session.
+    A test that kills it restarts it before it ends."""
+    directory = tmp_path_factory.mktemp("apache-kafka")
+    with ExitStack() as started:
+        with starting("Apache Kafka", directory / "kafka.log"):
+            kafka = started.enter_context(running_kafka(directory))
+        yield kafka
 
 
 @pytest.fixture(scope="session")

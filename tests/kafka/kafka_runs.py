@@ -1,50 +1,26 @@
-"""Running the RSS handler through tools/invoke.py (as `make invoke` does) against Apache Kafka,
+"""Running the RSS handler through tools/local/invoke.py (as `make invoke` does) against Apache Kafka,
 and reading back what it wrote."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import feedparser
 
-from tools.broker import read_topic
-from tools.fixture_server import FEEDS
-from tools.kafka import ApacheKafka
+from tools.local.invocation import Result, run
+from tools.services.broker import read_topic
+from tools.services.fixture_server import FEEDS
+from tools.services.kafka import ApacheKafka
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the caller's shell may carry that would change a run: none of it reaches the handler.
 OWN_PREFIXES = ("KAFKA_", "AWS_", "FEED_", "STATE_", "FETCH_", "LOG_LEVEL")
 RSS_FIELDS = {"schema", "id", "feed_url", "feed_title", "title", "link", "summary", "author", "tags"}
 RSS_FIELDS |= {"published_at", "fetched_at"}
-
-
-@dataclass(frozen=True)
-class Invocation:
-    status: int
-    result: dict[str, Any]  # the summary, or Lambda's error JSON
-    stdout: str
-    stderr: str
-    seconds: float
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def logged(self, message: str) -> dict[str, Any]:
-        """The handler's JSON log line with this message (e.g. "run finished")."""
-        for line in self.stderr.splitlines():
-            if line.startswith("{") and message in line:
-                entry: dict[str, Any] = json.loads(line)
-                if entry.get("message") == message:
-                    return entry
-        raise AssertionError(f"no log line {message!r} in:\n{self.stderr[-3000:]}")
 
 
 @dataclass(frozen=True)
@@ -84,19 +60,9 @@ def kafka_env(
     return env | {"KAFKA_BOOTSTRAP_SERVERS": kafka.sasl_ssl, "KAFKA_SASL_MECHANISM": mechanism}
 
 
-def invoke_rss(env: dict[str, str], state_path: Path, timeout_s: float = 120) -> Invocation:
-    began = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "tools/invoke.py", "RssProducerFunction", "--event", "events/schedule.json"],
-        cwd=ROOT,
-        env=clean_environ() | {"STATE_PATH": str(state_path)} | env,
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-    )
-    lines = done.stdout.strip().splitlines()
-    result = json.loads(lines[-1]) if lines else {}
-    return Invocation(done.returncode, result, done.stdout, done.stderr, time.monotonic() - began)
+def invoke_rss(env: dict[str, str], state_path: Path, timeout_s: float = 120) -> Result:
+    env = {"STATE_PATH": str(state_path)} | env
+    return run("RssProducerFunction", env, environ=clean_environ(), timeout_s=timeout_s)
 
 
 def served_items(feed_urls: list[str]) -> dict[str, int]:

@@ -13,9 +13,9 @@ import pytest
 from producer_common import ConfigurationError, Deadline, KafkaSettings, OutgoingMessage, open_producer
 from producer_common.constants import CLIENT_COMPRESSIONS, CLIENTS, COMPRESSIONS
 
-from tools.broker import read_topic
-from tools.kafka import ApacheKafka
-from tools.kafka_setup import fetch, java_binary
+from tools.services.broker import read_topic
+from tools.services.kafka import ApacheKafka
+from tools.services.kafka_setup import fetch, java_binary
 
 PAIRS = [(client, compression) for client in CLIENTS for compression in COMPRESSIONS]
 MESSAGES = 50

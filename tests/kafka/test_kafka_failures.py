@@ -1,4 +1,4 @@
-"""Failure paths on a real Apache Kafka broker, through tools/invoke.py: a wrong password, a
+"""Failure paths on a real Apache Kafka broker, through tools/local/invoke.py: a wrong password, a
 certificate the client must refuse, the broker killed (SIGKILL) in the middle of a run and
 restarted on its data, the broker stopped between runs. Each ends in a clear error, leaks no
 secret, marks nothing seen that was not acknowledged, and the next run delivers what is missing."""
@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from kafka_runs import (
-    Invocation,
     SecretsManager,
     check_rss_messages,
     invoke_rss,
@@ -26,8 +25,9 @@ from kafka_runs import (
     served_items,
 )
 
-from tools.fixture_server import FixtureServer
-from tools.kafka import ApacheKafka
+from tools.local.invocation import Result
+from tools.services.fixture_server import FixtureServer
+from tools.services.kafka import ApacheKafka
 
 CLIENTS = ["confluent", "kafka-python"]
 REFUSAL_BOUND_S = 20  # seconds for a whole refused run, interpreter start included; delivery times out at 60
@@ -42,21 +42,21 @@ def assert_delivers_everything(
 ) -> None:
     """A run with the right settings on the same state delivers every item of every feed."""
     run = invoke_rss(env | {"FEED_URLS": ",".join(feed_urls), "KAFKA_TOPIC": topic}, state)
-    assert run.status == 0, run.stderr[-3000:]
+    assert run.exit_code == 0, run.log_text[-3000:]
     expected = sum(served_items(feed_urls).values())
-    assert run.result["produced"] == expected and run.result["failed"] == 0
+    assert run.value["produced"] == expected and run.value["failed"] == 0
     messages = read_back(kafka, topic)
     check_rss_messages(messages, feed_urls)
     assert len({m["key"] for m in messages}) == len(messages) == expected
 
 
-def assert_refused(run: Invocation, meaning: str, secrets: list[str]) -> None:
-    assert run.status == 1 and run.result["errorType"] == "DeliveryError", run.stderr[-3000:]
-    assert meaning in run.result["errorMessage"], run.stderr[-6000:]
-    assert run.seconds < REFUSAL_BOUND_S
+def assert_refused(run: Result, meaning: str, secrets: list[str]) -> None:
+    assert run.exit_code == 1 and run.value["errorType"] == "DeliveryError", run.log_text[-3000:]
+    assert meaning in run.value["errorMessage"], run.log_text[-6000:]
+    assert run.duration_s < REFUSAL_BOUND_S
     assert run.logged("run finished")["produced"] == 0
     for secret in secrets:
-        assert secret not in run.output
+        assert secret not in run.text
 
 
 @pytest.mark.parametrize("client", CLIENTS)
@@ -110,7 +110,7 @@ def test_a_certificate_the_client_must_refuse_is_a_clear_tls_error(
     run = invoke_rss(bad | {"FEED_URLS": ",".join(feed_urls), "KAFKA_TOPIC": topic}, state)
     # Then it fails within seconds with a TLS error, and the next, right run delivers every item
     assert_refused(run, "TLS handshake failed", [])
-    assert "certificate verify failed" in run.result["errorMessage"]
+    assert "certificate verify failed" in run.value["errorMessage"]
     assert_delivers_everything(apache_kafka, good, state, feed_urls, topic)
 
 
@@ -148,8 +148,8 @@ def kill_once_messages_land(kafka: ApacheKafka, topic: str, started: threading.T
     raise AssertionError("the run ended before any message reached the broker")
 
 
-def in_background(env: dict[str, str], state: Path) -> tuple[threading.Thread, dict[str, Invocation]]:
-    outcome: dict[str, Invocation] = {}
+def in_background(env: dict[str, str], state: Path) -> tuple[threading.Thread, dict[str, Result]]:
+    outcome: dict[str, Result] = {}
     thread = threading.Thread(target=lambda: outcome.setdefault("run", invoke_rss(env, state, timeout_s=180)))
     thread.start()
     return thread, outcome
@@ -181,8 +181,8 @@ def test_sigkill_mid_run_then_restart_while_the_producer_retries_duplicates_noth
     # Then the run delivered everything, and the log holds each message exactly once: the producer's
     # retries of batches the dead broker had written were recognised (idempotence on a real broker)
     expected = len(feed_urls) * many_feeds.items
-    assert run.status == 0, run.stderr[-3000:]
-    assert run.result["produced"] == expected and run.result["failed"] == 0
+    assert run.exit_code == 0, run.log_text[-3000:]
+    assert run.value["produced"] == expected and run.value["failed"] == 0
     messages = read_back(apache_kafka, topic)
     counts = Counter(m["key"] for m in messages)
     assert len(counts) == expected and max(counts.values()) == 1, counts.most_common(3)
@@ -207,7 +207,7 @@ def test_sigkill_mid_run_counts_only_acknowledged_and_the_rerun_completes(
     first = outcome["run"]
     # Then the run raised DeliveryError, and its summary counts only what the broker acknowledged
     expected = len(feed_urls) * many_feeds.items
-    assert first.status == 1 and first.result["errorType"] == "DeliveryError", first.stderr[-3000:]
+    assert first.exit_code == 1 and first.value["errorType"] == "DeliveryError", first.log_text[-3000:]
     summary = first.logged("run finished")
     assert 0 < summary["produced"] < expected and summary["produced"] + summary["failed"] == expected
     on_topic = read_back(apache_kafka, topic)
@@ -216,8 +216,8 @@ def test_sigkill_mid_run_counts_only_acknowledged_and_the_rerun_completes(
     second = invoke_rss(env | {"KAFKA_DELIVERY_TIMEOUT_S": "60"}, state, timeout_s=180)
     # Then it sends exactly what the first run did not get acknowledged (state advanced only for
     # that), every item is on the topic, and no run wrote any message twice
-    assert second.status == 0, second.stderr[-3000:]
-    assert second.result["produced"] == expected - summary["produced"]
+    assert second.exit_code == 0, second.log_text[-3000:]
+    assert second.value["produced"] == expected - summary["produced"]
     messages = read_back(apache_kafka, topic)
     assert len({m["key"] for m in messages}) == expected
     assert max(per_run_counts(messages).values()) == 1
@@ -239,8 +239,8 @@ def test_a_broker_stopped_between_runs_is_a_delivery_error_and_loses_nothing(
     finally:
         apache_kafka.restart()
     # Then it raises DeliveryError within the delivery timeout, and the next run delivers every item
-    assert run.status == 1 and run.result["errorType"] == "DeliveryError", run.stderr[-3000:]
+    assert run.exit_code == 1 and run.value["errorType"] == "DeliveryError", run.log_text[-3000:]
     assert run.logged("run finished")["produced"] == 0
-    assert run.seconds < 30
-    assert user.password not in run.output
+    assert run.duration_s < 30
+    assert user.password not in run.text
     assert_delivers_everything(apache_kafka, env, state, feed_urls, topic)

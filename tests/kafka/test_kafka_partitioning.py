@@ -1,7 +1,7 @@
 """One key, one partition, whoever sends it: both backends and Apache Kafka's own Java client put
 each key of a 12-partition topic on the same partition (murmur2 of the key, the contract's
 "Messages" section). The Java side is kafka-clients itself (tests/kafka/java/KeyedProducer.java,
-run on the jars tools/kafka_setup.py fetches), not a re-implementation of its hash."""
+run on the jars tools/services/kafka_setup.py fetches), not a re-implementation of its hash."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 from producer_common import Deadline, KafkaSettings, OutgoingMessage, open_producer
 
-from tools.broker import read_topic
-from tools.kafka import ApacheKafka
-from tools.kafka_setup import fetch, java_binary
+from tools.services.broker import read_topic
+from tools.services.kafka import ApacheKafka
+from tools.services.kafka_setup import fetch, java_binary
 
 PARTITIONS = 12
 KEYS = [f"key-{n}" for n in range(200)] + ["https://example.org/item?id=7", "0xabc", "ü-non-ascii"]

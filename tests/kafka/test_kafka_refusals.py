@@ -13,8 +13,8 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka_runs import invoke_rss, kafka_env, read_back, served_items
 
-from tools.fixture_server import FixtureServer
-from tools.kafka import ApacheKafka
+from tools.services.fixture_server import FixtureServer
+from tools.services.kafka import ApacheKafka
 
 MAX_MESSAGE_BYTES = 500  # the recorded feeds' messages are 336 to 605 bytes of JSON: some fit, some never will
 
@@ -39,8 +39,8 @@ def test_messages_the_broker_refuses_as_too_large_are_reported_not_retried(
     # When the function runs
     first = invoke_rss(env, state)
     # Then it returns (no DeliveryError), counting the refused messages as failed with the broker's reason
-    assert first.status == 0, first.stderr[-3000:]
-    summary = first.result
+    assert first.exit_code == 0, first.log_text[-3000:]
+    summary = first.value
     assert summary["failed"] > 0 and summary["produced"] + summary["failed"] == expected
     assert summary["status"] == "partial"
     refused = first.logged("messages refused for good, not retried")
@@ -48,5 +48,5 @@ def test_messages_the_broker_refuses_as_too_large_are_reported_not_retried(
     assert len(read_back(apache_kafka, topic)) == summary["produced"]
     # When it runs again on the same state, Then nothing is sent again: delivered and refused alike are done
     second = invoke_rss(env, state)
-    assert second.status == 0, second.stderr[-3000:]
-    assert (second.result["produced"], second.result["failed"]) == (0, 0)
+    assert second.exit_code == 0, second.log_text[-3000:]
+    assert (second.value["produced"], second.value["failed"]) == (0, 0)

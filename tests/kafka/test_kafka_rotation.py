@@ -16,10 +16,10 @@ import pytest
 from kafka_runs import SecretsManager, kafka_env, read_back, served_items
 from producer_common.credentials import clear_cache
 
-from tests.conftest import FakeLambdaContext, load_event, load_handler
-from tools.fixture_server import FixtureServer
-from tools.kafka import ApacheKafka
-from tools.kafka_setup import fetch, java_binary
+from tools.local.handler import LambdaContext, load_event, load_handler
+from tools.services.fixture_server import FixtureServer
+from tools.services.kafka import ApacheKafka
+from tools.services.kafka_setup import fetch, java_binary
 
 MECHANISM = "SCRAM-SHA-512"
 
@@ -69,14 +69,14 @@ def test_a_password_rotated_between_warm_runs_costs_no_run(
         monkeypatch.setenv(name, value)
     handler = load_handler("rss_producer")
     # and a warm container that has run once with it
-    first = handler.lambda_handler(load_event("schedule.json"), FakeLambdaContext())
+    first = handler.lambda_handler(load_event("schedule.json"), LambdaContext())
     assert first["status"] == "ok" and first["produced"] == served_items([first_feed])[first_feed]
 
     # When the password is rotated on the broker and in the secret, well within the kept value's age
     set_scram_password(apache_kafka, username, new)
     sm.put_secret_value(SecretId=arn, SecretString=json.dumps({"username": username, "password": new}))  # type: ignore[attr-defined]
     event = load_event("schedule.json") | {"detail": {"feeds": [second_feed]}}
-    second = handler.lambda_handler(event, FakeLambdaContext())
+    second = handler.lambda_handler(event, LambdaContext())
 
     # Then the next run, in the same container, delivers every item of its feed
     assert second["status"] == "ok" and second["failed"] == 0

@@ -1,6 +1,6 @@
 """The security matrix on Apache Kafka: both backends over PLAINTEXT, SSL and SASL_SSL with PLAIN,
 SCRAM-SHA-256 and SCRAM-SHA-512, credentials from Secrets Manager and from the environment. Each
-cell runs the RSS handler through tools/invoke.py and reads every message back from the broker."""
+cell runs the RSS handler through tools/local/invoke.py and reads every message back from the broker."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from kafka_runs import SecretsManager, check_rss_messages, invoke_rss, kafka_env, read_back, served_items
 
-from tools.fixture_server import FixtureServer
-from tools.kafka import MECHANISMS, ApacheKafka
+from tools.services.fixture_server import FixtureServer
+from tools.services.kafka import MECHANISMS, ApacheKafka
 
 CELLS = [
     pytest.param("PLAINTEXT", None, None, id="PLAINTEXT"),
@@ -49,14 +49,14 @@ def test_every_item_reaches_apache_kafka(
     # When the function is invoked as `make invoke` does
     run = invoke_rss(env, tmp_path / "state.sqlite")
     # Then every distinct item of every feed was acknowledged, and is on the topic as the contract says
-    assert run.status == 0, run.stderr[-3000:]
+    assert run.exit_code == 0, run.log_text[-3000:]
     expected = served_items(feed_urls)
-    assert run.result["status"] == "ok" and run.result["failed"] == 0
-    assert run.result["produced"] == sum(expected.values())
+    assert run.value["status"] == "ok" and run.value["failed"] == 0
+    assert run.value["produced"] == sum(expected.values())
     messages = read_back(apache_kafka, topic)
     check_rss_messages(messages, feed_urls)
     assert len(messages) == len({m["key"] for m in messages}) == sum(expected.values())
     for url, count in expected.items():
         assert sum(m["value"]["feed_url"] == url for m in messages) == count, url
     if mechanism:  # the password is in no output
-        assert apache_kafka.users[mechanism].password not in run.output
+        assert apache_kafka.users[mechanism].password not in run.text

@@ -11,8 +11,8 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from tools.broker import read_topic
-from tools.kafka import ApacheKafka
+from tools.services.broker import read_topic
+from tools.services.kafka import ApacheKafka
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,7 @@ def clients_from(info: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def kafka_tool(command: str, run_dir: Path) -> subprocess.CompletedProcess[str]:
     """`make kafka` / `make kafka-stop`, with the files in ``run_dir`` instead of .run/."""
     return subprocess.run(
-        [sys.executable, "-m", "tools.kafka", command, "--run-dir", str(run_dir)],
+        [sys.executable, "-m", "tools.services.kafka", command, "--run-dir", str(run_dir)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -11,8 +11,8 @@ import pytest
 from producer_common import Deadline, KafkaSettings, OutgoingMessage, open_producer
 from producer_common.backends.kafka_python import KafkaPythonBackend
 
-from tests.timer_waits import send_one, what_ran_the_producer_id_request
-from tools.kafka import ApacheKafka
+from tests.support.timer_waits import send_one, what_ran_the_producer_id_request
+from tools.services.kafka import ApacheKafka
 
 
 def test_confluent_gets_its_producer_id_from_a_metadata_answer(

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.template
 MAX_LAYER_BYTES = 45 * 1024 * 1024  # as for the x86_64 build (test_build.py)
 LAYERS = {"KafkaDepsLayer": "kafka_deps", "SchemaRegistryLayer": "schema_registry"}
 # e_machine in an ELF header (the System V ABI's list): what each architecture's code says it is

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tools.bytecode import python312
-from tools.layer import LIBRARIES
+from lambda_build.bytecode import python312
+from lambda_build.layer import LIBRARIES
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SAM = BIN / "sam"
-pytestmark = pytest.mark.template
 MAX_LAYER_BYTES = 45 * 1024 * 1024  # issue 6: the built layer at most 45 MB unzipped (Lambda allows 250 MB in all)
 COMMON_MODULES = [
     "producer_common",
@@ -137,7 +136,7 @@ def interpreter() -> tuple[str, dict[str, str]]:
     """The python3.12 the build compiled with, and an environment with nothing from this one."""
     found = python312()
     if found is None:
-        pytest.skip("no python3.12 interpreter here (see tools/bytecode.py)")
+        pytest.skip("no python3.12 interpreter here (see lambda_build/bytecode.py)")
     return found, {"PATH": os.environ.get("PATH", "")}
 
 

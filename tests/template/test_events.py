@@ -14,7 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 SAM = Path(sys.executable).parent / "sam"
-pytestmark = pytest.mark.template
 
 
 def load(name: str) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """FeedListUri: an S3 list is readable by the RSS function, that one object and nothing wider;
-no list grants nothing. Resolved as CloudFormation would (tools/cfn_template)."""
+no list grants nothing. Resolved as CloudFormation would (tools/local/cfn_template.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.template.test_template import TEMPLATE, statements
-from tools.cfn_template import Resolver, load_template
+from tools.local.cfn_template import Resolver, load_template
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""tools/cfn_template.py reads template.yaml as SAM CLI's own providers do (what `sam local` runs).
+"""tools/local/cfn_template.py reads template.yaml as SAM CLI's own providers do (what `sam local` runs).
 
 make invoke, make up and make start-lambda take each function's handler, code, runtime, timeout,
 memory, layers and environment from cfn_template; here SAM CLI's SamLocalStackProvider and
@@ -14,7 +14,7 @@ import pytest
 from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
-from tools.cfn_template import env_string, function_config, load_template
+from tools.local.cfn_template import env_string, function_config, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

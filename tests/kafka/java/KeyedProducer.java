@@ -1,4 +1,4 @@
-// Apache Kafka's own Java client (kafka-clients, the jars tools/kafka_setup.py fetches) sends one
+// Apache Kafka's own Java client (kafka-clients, the jars tools/services/kafka_setup.py fetches) sends one
 // message per key read from stdin to a topic with its default partitioner (murmur2 of the key),
 // and prints "key<TAB>partition" for each acknowledged message. Run as a single-file source:
 //   java -cp '<libs>/*' KeyedProducer.java <bootstrap> <topic> < keys

@@ -9,7 +9,7 @@ import pytest
 from producer_common import Deadline, OutgoingMessage, ProducerError
 from producer_common.producer import NOT_ACKNOWLEDGED, MessageProducer, is_permanent
 
-from tests.fakes import FakeBackend, factory
+from tests.unit.producer_common.fakes import FakeBackend, factory
 
 
 def message(key: str, **value: object) -> OutgoingMessage:

@@ -19,8 +19,8 @@ from producer_common.credentials import clear_cache, resolve_registry_credential
 from producer_common.exceptions import CredentialsError, SchemaRegistryError
 from producer_common.schema_files import schema_text
 
-from tests.fakes import FakeBackend, factory
-from tools import schema_catalog as catalog
+from tests.unit.producer_common.fakes import FakeBackend, factory
+from tools.services import schema_catalog as catalog
 
 TOPIC = "rss.items"
 REF = "rss_item/1"

@@ -7,8 +7,8 @@ from aws_lambda_powertools import Metrics
 from producer_common import DeliveryError, KafkaSettings, OutgoingMessage, SourceResult
 from producer_common.run import deliver_run
 
-from tests.conftest import FakeLambdaContext
-from tests.fakes import FakeBackend, factory
+from tests.unit.producer_common.fakes import FakeBackend, factory
+from tools.local.handler import LambdaContext
 
 SETTINGS = KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "KAFKA_FLUSH_MARGIN_S": "1"}, "t")
 
@@ -29,7 +29,7 @@ def test_summary_counts_only_acknowledged_messages(capsys: pytest.CaptureFixture
     summary = deliver_run(
         "rss",
         SETTINGS,
-        FakeLambdaContext(),
+        LambdaContext(),
         metrics,
         work_sending(["a", "b"], sources),
         backend_factory=factory(backend),
@@ -51,7 +51,7 @@ def test_a_source_error_makes_the_run_partial() -> None:
     summary = deliver_run(
         "rss",
         SETTINGS,
-        FakeLambdaContext(),
+        LambdaContext(),
         Metrics(namespace="T", service="u"),
         work_sending(["a"], sources),
         backend_factory=factory(FakeBackend()),
@@ -70,7 +70,7 @@ def test_a_run_whose_every_source_failed_is_an_error() -> None:
     summary = deliver_run(
         "rss",
         SETTINGS,
-        FakeLambdaContext(),
+        LambdaContext(),
         Metrics(namespace="T", service="u"),
         work_sending([], sources),
         backend_factory=factory(FakeBackend()),
@@ -86,7 +86,7 @@ def test_undelivered_messages_raise_after_the_producer_closed() -> None:
         deliver_run(
             "rss",
             SETTINGS,
-            FakeLambdaContext(),
+            LambdaContext(),
             Metrics(namespace="T", service="u"),
             work_sending(["a", "b"], []),
             backend_factory=factory(backend),
@@ -105,7 +105,7 @@ def test_work_that_raises_still_closes_the_producer() -> None:
         deliver_run(
             "rss",
             SETTINGS,
-            FakeLambdaContext(),
+            LambdaContext(),
             Metrics(namespace="T", service="u"),
             work,
             backend_factory=factory(backend),
@@ -129,7 +129,7 @@ def test_a_run_whose_only_failures_are_permanent_returns_and_reports_them(reason
     summary = deliver_run(
         "rss",
         SETTINGS,
-        FakeLambdaContext(),
+        LambdaContext(),
         Metrics(namespace="T", service="u"),
         work_sending(["a", "b"], [SourceResult("s1", "ok", 2, 2)]),
         backend_factory=factory(backend),
@@ -156,5 +156,5 @@ def test_a_transient_failure_beside_a_permanent_one_still_raises() -> None:
 
     # When the run ends, Then it raises: a later run may deliver "b"
     with pytest.raises(DeliveryError, match="2 of 2 messages were not delivered"):
-        deliver_run("rss", SETTINGS, FakeLambdaContext(), Metrics(namespace="T", service="u"), work, both)
+        deliver_run("rss", SETTINGS, LambdaContext(), Metrics(namespace="T", service="u"), work, both)
     assert backend.closed

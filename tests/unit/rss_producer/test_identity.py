@@ -30,7 +30,9 @@ from producer_common.deadline import Deadline
 from producer_common.producer import DeliveryReport
 from producer_common.state.sqlite import SqliteStateStore
 
-from tests.unit.rss_producer.documents import DOCUMENTS
+from tools.services.fixture_data import feed_documents
+
+DOCUMENTS = feed_documents()
 
 PINNED = json.loads((Path(__file__).parent / "identity" / "ids_before_issue_13.json").read_text())
 FETCHED = "2026-11-23T00:00:00Z"

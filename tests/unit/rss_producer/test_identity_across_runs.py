@@ -28,7 +28,9 @@ from producer_common.state import FeedValidators, StateStore
 from producer_common.state.dynamodb import DynamoStateStore
 from producer_common.state.sqlite import SqliteStateStore
 
-from tests.unit.rss_producer.documents import DOCUMENTS
+from tools.services.fixture_data import feed_documents
+
+DOCUMENTS = feed_documents()
 
 FEED = "https://status.test/feed.xml"
 LINK = "https://status.test/"

@@ -16,7 +16,9 @@ import rss_fetch
 import rss_items
 import rss_parse
 
-from tests.unit.rss_producer.documents import DOCUMENTS
+from tools.services.fixture_data import feed_documents
+
+DOCUMENTS = feed_documents()
 
 FEED_URL = "https://feeds.test/dir/feed.xml"
 FETCHED = "2026-11-23T00:00:00Z"

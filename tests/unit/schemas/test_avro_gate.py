@@ -15,7 +15,7 @@ import avro.schema
 import pytest
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
-from tools import schema_catalog as catalog
+from tools.services import schema_catalog as catalog
 
 TYPES = catalog.types()
 

@@ -10,7 +10,7 @@ import pytest
 import rss_items
 from producer_common.schema_files import parse_ref, schema_path
 
-from tools import schema_catalog as catalog
+from tools.services import schema_catalog as catalog
 
 TYPES = catalog.types()
 AVRO_TO_JSON = {"string": "string", "double": "number", "long": "integer", "int": "integer", "boolean": "boolean"}

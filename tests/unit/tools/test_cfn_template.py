@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tools.cfn_template import (
+from tools.local.cfn_template import (
     Resolver,
     TemplateError,
     default_region,

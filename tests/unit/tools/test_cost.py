@@ -1,4 +1,4 @@
-"""tools/cost.py: the monthly cost lines, their arithmetic, and what the template deploys by default."""
+"""tools/bench/cost.py: the monthly cost lines, their arithmetic, and what the template deploys by default."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.bench_idle import emf_metrics
-from tools.cost import (
+from tools.bench.cost import (
     PRICES,
     Run,
     Workload,
@@ -19,6 +18,7 @@ from tools.cost import (
     scale_table,
     table,
 )
+from tools.bench.idle import emf_metrics
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 

@@ -17,8 +17,8 @@ import feedparser
 import pytest
 import requests
 
-from tools.fixture_data import synthetic_markets
-from tools.fixture_server import FEEDS, POLYMARKET, FixtureServer
+from tools.services.fixture_data import synthetic_markets
+from tools.services.fixture_server import FEEDS, POLYMARKET, FixtureServer
 
 ROOT = Path(__file__).resolve().parents[3]
 CONTENT_TYPES = {
@@ -256,7 +256,7 @@ def test_recorded_markets_are_what_the_readme_describes() -> None:
 def test_cli_prints_its_url_serves_logs_when_verbose_and_stops_on_sigterm(tmp_path: Path) -> None:
     # Given the CLI started as a script, on a free port, with its own feeds folder
     (tmp_path / "one.rss").write_bytes((FEEDS / "rss2_news.xml").read_bytes())
-    command = [sys.executable, "tools/fixture_server.py", "--port", "0", "--feeds", str(tmp_path)]
+    command = [sys.executable, "tools/services/fixture_server.py", "--port", "0", "--feeds", str(tmp_path)]
     command += ["--latency-ms", "20", "--synthetic-markets", "5", "--verbose"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

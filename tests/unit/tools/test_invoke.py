@@ -1,4 +1,4 @@
-"""tools/invoke.py as users run it: a subprocess, the result last on stdout, logs on stderr."""
+"""tools/local/invoke.py as users run it: a subprocess, the result last on stdout, logs on stderr."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from tools.invoke import parameter_overrides, peak_rss_mb
+from tools.local.invoke import parameter_overrides, peak_rss_mb
 
 DATA = Path(__file__).parent / "data"
-INVOKE = Path(__file__).resolve().parents[3] / "tools" / "invoke.py"
+INVOKE = Path(__file__).resolve().parents[3] / "tools" / "local" / "invoke.py"
 CLEAN = {
     k: v for k, v in os.environ.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION", "GREETING", "SHARED", "EXTRA")
 }

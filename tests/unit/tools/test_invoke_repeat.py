@@ -1,17 +1,14 @@
-"""tools/invoke.py --repeat: several invocations in one warm container, each reported as Lambda does."""
+"""tools/local/invoke.py --repeat: several invocations in one warm container, each reported as Lambda does."""
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-INVOKE = Path(__file__).resolve().parents[3] / "tools" / "invoke.py"
+from tools.local.invocation import Result, run
+
 TEMPLATE = """\
 AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
@@ -54,46 +51,32 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "template.yaml"
 
 
-def invoke(template: Path, event: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(INVOKE), "WarmFunction", "--template", str(template), "--event", "-", *args],
-        input=json.dumps(event),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def results(done: subprocess.CompletedProcess[str]) -> list[Any]:
-    return [json.loads(line) for line in done.stdout.splitlines()]
-
-
-def reports(done: subprocess.CompletedProcess[str]) -> list[str]:
-    return [line for line in done.stderr.splitlines() if line.startswith("REPORT ")]
+def reports(done: Result) -> list[str]:
+    return [line for line in done.log_text.splitlines() if line.startswith("REPORT ")]
 
 
 def test_each_invocation_runs_warm_in_one_process_with_its_own_block(template: Path) -> None:
     # When the handler is invoked three times
-    done = invoke(template, {}, "--repeat", "3")
+    done = run("WarmFunction", event={}, template=template, repeat=3)
     # Then each ran in the same process, after the one before, with its own request id and full time
-    assert done.returncode == 0, done.stderr
-    runs = results(done)
+    assert done.exit_code == 0, done.log_text
+    runs = done.values
     assert [run["count"] for run in runs] == [1, 2, 3]
     assert len({run["pid"] for run in runs}) == 1
     assert len({run["request_id"] for run in runs}) == 3
     assert all(run["remaining_ms"] > 900 for run in runs)  # each invocation gets the whole Timeout
     # and each has its START, END and REPORT lines, in order, with Init Duration on the first only
-    blocks = re.findall(r"^(START|END|REPORT) RequestId: ([0-9a-f-]{36})", done.stderr, flags=re.M)
+    blocks = re.findall(r"^(START|END|REPORT) RequestId: ([0-9a-f-]{36})", done.log_text, flags=re.M)
     assert blocks == [(kind, run["request_id"]) for run in runs for kind in ("START", "END", "REPORT")]
     assert ["Init Duration" in line for line in reports(done)] == [True, False, False]
 
 
 def test_an_invocation_that_raises_leaves_the_container_warm(template: Path) -> None:
     # When the second of three invocations raises
-    done = invoke(template, {"fail_on": 2}, "--repeat", "3")
+    done = run("WarmFunction", event={"fail_on": 2}, template=template, repeat=3)
     # Then the exit status says so, and the third still ran in the same container
-    assert done.returncode == 1
-    runs = results(done)
+    assert done.exit_code == 1
+    runs = done.values
     assert runs[1]["errorType"] == "ValueError"
     assert [runs[0]["count"], runs[2]["count"]] == [1, 3]
     assert len(reports(done)) == 3
@@ -101,15 +84,15 @@ def test_an_invocation_that_raises_leaves_the_container_warm(template: Path) -> 
 
 def test_a_timeout_ends_the_container_and_the_invocations_left(template: Path) -> None:
     # When the second of three invocations runs past the Timeout
-    done = invoke(template, {"hang_on": 2}, "--repeat", "3")
+    done = run("WarmFunction", event={"hang_on": 2}, template=template, repeat=3)
     # Then it is stopped like Lambda stops it, and no third invocation runs
-    assert done.returncode == 2
-    runs = results(done)
+    assert done.exit_code == 2
+    runs = done.values
     assert len(runs) == 2 and runs[0]["count"] == 1
     assert runs[1]["errorType"] == "Sandbox.Timedout"
-    assert "Task timed out after 1.00 seconds" in done.stderr
+    assert "Task timed out after 1.00 seconds" in done.log_text
 
 
 def test_repeat_must_be_positive(template: Path) -> None:
-    done = invoke(template, {}, "--repeat", "0")
-    assert done.returncode == 2 and "--repeat must be at least 1" in done.stderr
+    done = run("WarmFunction", event={}, template=template, repeat=0)
+    assert done.exit_code == 2 and "--repeat must be at least 1" in done.log_text

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tools.schedule import Cron, Rate, ScheduleError, parse
+from tools.local.schedule import Cron, Rate, ScheduleError, parse
 
 
 def utc(*parts: int) -> datetime:

@@ -1,4 +1,4 @@
-"""tools/start_lambda.py answered by boto3's own Lambda client, over the invoke tests' template."""
+"""tools/local/start_lambda.py answered by boto3's own Lambda client, over the invoke tests' template."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tools.start_lambda import LambdaServer, build_server
+from tools.local.start_lambda import LambdaServer, build_server
 
 DATA = Path(__file__).parent / "data"
 CLEAN = {k: v for k, v in os.environ.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION", "GREETING", "SHARED")}

@@ -7,10 +7,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tools.cfn_template import load_template, loads
-from tools.local_invoke import Result
-from tools.schedule import Cron, Rate
-from tools.up import Clock, outcome, scheduled_functions, scheduled_state_machines, scheduler_input
+from tools.local.cfn_template import load_template, loads
+from tools.local.invocation import Result
+from tools.local.schedule import Cron, Rate
+from tools.local.scheduler import Clock, outcome, scheduled_functions, scheduled_state_machines, scheduler_input
 
 ROOT = Path(__file__).resolve().parents[3]
 PROJECT = load_template(ROOT / "template.yaml")

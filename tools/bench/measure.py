@@ -1,0 +1,78 @@
+"""What the benchmark groups share: a table row from samples, the environment put back after a
+scenario, the bare producer's settings, `sam build`'s output, and one run through invoke measured."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tools.local import invocation
+from tools.local.handler import LambdaContext, load_event, load_handler
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILT = {"rss": "RssProducerFunction", "polymarket": "PolymarketProducerFunction"}
+# The bare loops' producer: the settings producer_common gives librdkafka that matter for throughput.
+BARE_PRODUCER = {
+    "enable.idempotence": True,
+    "acks": "all",
+    "compression.type": "lz4",
+    "linger.ms": 20,
+    "queue.buffering.max.messages": 1_000_000,
+}
+
+
+def row(scenario: str, figure: str, samples: list[float], unit: str = "s") -> list[str]:
+    return [scenario, figure, f"{statistics.median(samples):.3f} {unit}", f"{min(samples):.3f}", f"{max(samples):.3f}"]
+
+
+@contextlib.contextmanager
+def environment_kept() -> Iterator[None]:
+    """The scenarios set the handlers' variables in os.environ; put it back as it was after each."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def built(destination: Path) -> tuple[Path, Path]:
+    """`make build` (sam build), and a copy of its output without the shipped bytecode."""
+    subprocess.run(["make", "--no-print-directory", "build"], cwd=ROOT, check=True, capture_output=True)
+    shutil.copytree(ROOT / ".aws-sam" / "build", destination, ignore=shutil.ignore_patterns("__pycache__"))
+    return ROOT / ".aws-sam" / "build", destination
+
+
+def in_process(function: str, env: dict[str, str]) -> tuple[float, dict[str, Any]]:
+    """One call of functions/<function>'s handler in this process, freshly imported as on a cold
+    start, with ``env`` set (on a topic of its own): seconds and summary."""
+    os.environ.update({**env, "LOG_LEVEL": "WARNING", "KAFKA_TOPIC": f"b-{uuid.uuid4().hex}"})
+    handler = load_handler(function)
+    with contextlib.redirect_stdout(io.StringIO()):  # the handler's metrics lines
+        started = time.perf_counter()
+        summary = handler.lambda_handler(load_event(), LambdaContext(function_name="bench"))
+        return time.perf_counter() - started, summary
+
+
+def invoke(function: str, env: dict[str, str]) -> tuple[float, float, float, dict[str, Any]]:
+    """One run through tools/local/invoke.py in a fresh interpreter: wall s, CPU s, Max Memory Used MB, result.
+
+    The CPU is every process the run started (invoke and the handler's child), read from
+    RUSAGE_CHILDREN; the fixture server (a thread here) and the broker (still running) are not in it.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = invocation.run(function, {**env, "LOG_LEVEL": "WARNING", "KAFKA_TOPIC": f"s-{uuid.uuid4().hex}"})
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert done.exit_code == 0 and done.max_memory_mb is not None, done.log_text[-2000:]
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return done.duration_s, cpu, float(done.max_memory_mb), done.value

@@ -1,0 +1,207 @@
+"""Where an RSS run's CPU goes, item by item: `python -m tools.bench.profiling` (issue 26).
+
+Runs the RSS handler once, as `make bench ONLY=B` does (a fresh interpreter, 200 feeds x 30 items
+on 20 loopback hosts, 100 ms a request, fresh state, the embedded broker), under py-spy sampling
+the stack of the thread holding the GIL 1,000 times a second (librdkafka's own threads are not seen),
+then files each sample under the first concern its stack shows, from the innermost frame out,
+and prints the CPU of each concern per item. Imports (start-up) are counted apart. Then each stage
+alone, in one thread, over the same 200 feeds: what an item costs without the run around it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from tools.bench.cpu import FEEDS, HOSTS, ITEMS, ROOT, feed_hosts, handler_process
+from tools.services.broker import EmbeddedBroker
+
+RATE = 1000
+# (concern, pattern over one frame "function (file:line)"). The project's own functions are looked
+# for first, innermost out (so json.dumps inside content_key counts as identity); then libraries.
+OWN = [
+    ("start-up: imports", re.compile(r"^(<module>|_find_and_load|_call_with_frames_removed) ")),
+    (
+        "field cleaning (clean_text, resolve_link, tags, dates)",
+        re.compile(r"^(clean_text|resolve_link|clean_tags|published_at)\b"),
+    ),
+    ("identity and hashing (rss_identity, rss_items)", re.compile(r"\(rss_identity\.py|\(rss_items\.py")),
+    ("JSON encoding of values (producer_common.serialization)", re.compile(r"producer_common/serialization\.py")),
+    ("producer (producer_common, confluent-kafka)", re.compile(r"producer_common/(producer|backends)")),
+    ("state reads and writes (sqlite)", re.compile(r"producer_common/state")),
+    ("entity scan (rss_entities)", re.compile(r"\(rss_entities\.py")),
+    ("parse (feedparser-rs, rss_parse)", re.compile(r"\(rss_parse\.py")),
+    (
+        "HTTP: rss_fetch, requests, urllib3, http.client, sockets",
+        re.compile(r"\(rss_fetch\.py|\(rss_redirects\.py|producer_common/http"),
+    ),
+    ("threads and the run loop (rss_run, concurrent.futures)", re.compile(r"\(rss_run\.py")),
+]
+LIBRARIES = [
+    (
+        "HTTP: rss_fetch, requests, urllib3, http.client, sockets",
+        re.compile(r"requests/|urllib3/|http/client|socket\.py"),
+    ),
+    ("threads and the run loop (rss_run, concurrent.futures)", re.compile(r"concurrent/|threading\.py|queue\.py")),
+    ("logging and metrics (Powertools)", re.compile(r"logging/|aws_lambda_powertools")),
+]
+
+
+def concern(stack: list[str]) -> str:
+    for patterns in (OWN, LIBRARIES):
+        for frame in reversed(stack):
+            for name, pattern in patterns:
+                if pattern.search(frame):
+                    return name
+    return "other (interpreter, dataclasses, environment ...)"
+
+
+def profile(bootstrap: str, feeds: int, dump: bool = False) -> tuple[collections.Counter[str], int]:
+    """Samples by concern of one run over ``feeds`` feeds, and the items it produced."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    with tempfile.TemporaryDirectory() as scratch, feed_hosts(FEEDS, ITEMS, HOSTS) as urls:
+        raw = Path(scratch) / "profile.txt"
+        env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FEED_URLS": ",".join(urls[:feeds])}
+        env |= {"STATE_PATH": f"{scratch}/state.sqlite", "KAFKA_TOPIC": f"p-{uuid.uuid4().hex}"}
+        # --gil: only the thread holding the GIL, i.e. running Python; --nonblocking: never pause it
+        prefix = (spy, "record", "--format", "raw", "--rate", str(RATE), "--gil", "--nonblocking", "-o", str(raw), "--")
+        handler_process("RssProducerFunction", env)  # writes the bytecode the profiled run loads
+        env |= {"STATE_PATH": f"{scratch}/profiled.sqlite", "KAFKA_TOPIC": f"p-{uuid.uuid4().hex}"}
+        _, summary = handler_process("RssProducerFunction", env, prefix=prefix)
+        samples: collections.Counter[str] = collections.Counter()
+        leaf: collections.Counter[str] = collections.Counter()
+        for line in raw.read_text().splitlines():
+            frames, _, count = line.rpartition(" ")
+            samples[concern(frames.split(";"))] += int(count)
+            if dump:
+                leaf[";".join(frames.split(";")[-3:])] += int(count)
+    if dump:
+        for stack, times in leaf.most_common(40):
+            print(times, stack)
+    return samples, summary["result"]["produced"]
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def floor(bootstrap: str, repeat: int = 3) -> dict[str, float]:
+    """Each stage alone, one thread, over the same 200 feeds: CPU µs an item (median of ``repeat``).
+    HTTP is measured against the fixture server in its own process, so only the client's CPU counts."""
+    sys.path[:0] = [str(ROOT / "functions" / "rss_producer"), str(ROOT / "layers" / "common" / "python")]
+    import rss_fetch
+    import rss_items
+    import rss_parse
+    import urllib3
+    from producer_common import Deadline, KafkaSettings, OutgoingMessage, open_producer
+    from producer_common.http import build_session
+    from producer_common.state.sqlite import SqliteStateStore
+    from rss_redirects import RedirectGuard
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tools.services.fixture_server", "--synthetic-feeds", str(FEEDS), "--items", str(ITEMS)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        base = json.loads(server.stdout.readline())["url"]  # type: ignore[union-attr]
+        urls = [f"{base}/feeds/synthetic/{index}.xml" for index in range(FEEDS)]
+        fetcher = rss_fetch.Fetcher(build_session("bench", 16), redirects=RedirectGuard(allow_private=True))
+        pool = urllib3.PoolManager(maxsize=16)
+        bodies = [fetcher.fetch(url).body or b"" for url in urls]
+        parsed = [rss_parse.DEFAULT(url, body, {}) for url, body in zip(urls, bodies, strict=True)]
+        items = [
+            item
+            for url, feed in zip(urls, parsed, strict=True)
+            for item in rss_items.to_items(url, feed.title, feed.entries, "2026-12-04T00:00:00Z")
+        ]
+        count = len(items)
+
+        def fetch_requests() -> None:
+            for url in urls:
+                fetcher.fetch(url)
+
+        def fetch_urllib3() -> None:
+            for url in urls:
+                pool.request("GET", url).data  # noqa: B018
+
+        def parse() -> None:
+            for url, body in zip(urls, bodies, strict=True):
+                rss_parse.DEFAULT(url, body, {})
+
+        def normalise() -> None:
+            for url, feed in zip(urls, parsed, strict=True):
+                rss_items.to_items(url, feed.title, feed.entries, "2026-12-04T00:00:00Z")
+
+        def state() -> None:
+            with tempfile.TemporaryDirectory() as scratch:
+                store = SqliteStateStore(f"{scratch}/state.sqlite", 30 * 86400)
+                for start in range(0, count, ITEMS):
+                    store.seen([item.message["id"] for item in items[start : start + ITEMS]])
+                store.mark_seen([item.message["id"] for item in items])
+
+        def produce() -> None:
+            environ = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_TOPIC": f"f-{uuid.uuid4().hex}"}
+            with open_producer(KafkaSettings.from_env(environ), Deadline(fallback_s=300), environ) as producer:
+                for item in items:
+                    headers = {"schema": rss_items.SCHEMA, "source": item.message["feed_url"]}
+                    producer.send(OutgoingMessage(item.message["id"], item.message, headers))
+
+        stages = {
+            "fetch: rss_fetch.Fetcher on requests (a request a feed)": fetch_requests,
+            "fetch: urllib3.PoolManager alone, for comparison": fetch_urllib3,
+            "parse: entity scan, feedparser-rs, rss_parse entries": parse,
+            "normalise: rss_items.to_items (cleaning, identity)": normalise,
+            "state: sqlite seen() a feed, one mark_seen()": state,
+            "produce: producer_common send, JSON, flush, close (all threads)": produce,
+        }
+        costs: dict[str, float] = {}
+        for name, stage in stages.items():
+            samples = []
+            for _ in range(repeat):
+                started = cpu()
+                stage()
+                samples.append(cpu() - started)
+            costs[name] = statistics.median(samples) / count * 1e6
+        return costs
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--feeds", type=int, default=FEEDS)
+    parser.add_argument("--stacks", action="store_true", help="also print the 40 commonest innermost stacks")
+    args = parser.parse_args(argv)
+    with EmbeddedBroker() as broker:
+        samples, items = profile(broker.bootstrap, args.feeds, args.stacks)
+        stages = floor(broker.bootstrap)
+    total = sum(samples.values())
+    print("| concern | CPU (ms) | per item (µs) | share |\n| --- | --- | --- | --- |")
+    for name, count in samples.most_common():
+        ms = count * 1000 / RATE
+        per_item = "" if name.startswith("start-up") else f"{ms * 1000 / items:.1f}"
+        print(f"| {name} | {ms:.0f} | {per_item} | {count / total:.0%} |")
+    past = sum(count for name, count in samples.items() if not name.startswith("start-up")) * 1000 / RATE
+    print(f"\n{items:,} items; sampled CPU past imports {past:.0f} ms, {past * 1000 / items:.1f} µs an item.\n")
+    print("| stage alone, one thread | CPU µs an item |\n| --- | --- |")
+    for name, micros in stages.items():
+        print(f"| {name} | {micros:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
