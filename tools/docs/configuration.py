@@ -144,9 +144,9 @@ def _reads(module_name: str) -> Iterator[tuple[str, str, str | None, str]]:
     tree = ast.parse(source)
     namespace = vars(module)
     fallbacks = _fallbacks(tree, namespace)
-    calls = [node for node in ast.walk(tree) if _is_reader(node)]
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and _is_reader(node)]
     for call in sorted(calls, key=lambda node: (node.lineno, node.col_offset)):
-        assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+        assert isinstance(call.func, ast.Attribute)
         reader, args = call.func.attr, list(call.args)
         name = _value(args[1], namespace)
         index = READERS[reader]
@@ -160,6 +160,7 @@ def _reads(module_name: str) -> Iterator[tuple[str, str, str | None, str]]:
 
 def _template_settings(template: dict[str, Any]) -> dict[str, list[str]]:
     """Variable -> what the template sets it to, per function where it differs."""
+
     def shown(value: Any) -> str:
         if isinstance(value, dict) and "Ref" in value:
             if value["Ref"] in template["Parameters"]:
