@@ -110,3 +110,10 @@ def test_make_bench_writes_its_figures_into_the_figures_page(tmp_path: Path) -> 
     for marks, table in ((README_MARKS, "| new bench |"), (COST_MARKS, "| new cost |"), (SCALE_MARKS, "| new scale |")):
         assert text[text.index(marks[0]) : text.index(marks[1])].strip().endswith(table)
     assert "| K |" not in text and "**total**" not in text
+
+
+def test_every_link_of_the_readme_reaches_a_page() -> None:
+    readme = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme)
+    assert len(links) > 10
+    assert [link for link in links if not link.startswith("http") and not (ROOT / link).is_file()] == []
