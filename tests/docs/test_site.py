@@ -86,12 +86,17 @@ def test_the_readme_is_a_front_door_whose_paths_exist() -> None:
     ]
     assert len(paths) > 15
     assert [path for path in paths if not (ROOT / path).exists()] == []
-    # each file the layout names in a folder's row exists in that folder
+    # each file the layout names in a folder's row exists in that folder, and a code folder's row names them all
     for row in layout.splitlines():
         folders = re.findall(r"`([\w/]+/)`", row.split(" | ")[0])
-        if len(folders) == 1:
-            for name in re.findall(r"`([\w]+\.py|[\w]+/)`", row.split(" | ")[1]):
-                assert (ROOT / folders[0] / name).exists(), f"{folders[0]}{name}"
+        if len(folders) != 1:
+            continue
+        named = set(re.findall(r"`([\w]+\.py|[\w]+/)`", row.split(" | ")[1]))
+        assert [name for name in named if not (ROOT / folders[0] / name).exists()] == [], folders[0]
+        if folders[0].startswith(("functions/", "layers/common/")):
+            present = {p.name for p in (ROOT / folders[0]).glob("*.py") if p.name != "__init__.py"}
+            present |= {p.name + "/" for p in (ROOT / folders[0]).iterdir() if (p / "__init__.py").is_file()}
+            assert present - named == set(), f"the README's layout leaves out of {folders[0]}"
 
 
 def test_make_bench_writes_its_figures_into_the_figures_page(tmp_path: Path) -> None:
