@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export BROKER_PORT
 
-.PHONY: help venv test test-unit check lint format run demo invoke broker broker-stop tail build deploy validate bench clean
+.PHONY: help venv test test-unit check lint format run demo invoke broker broker-stop tail build deploy validate bench clean docs docs-reference
 .PHONY: registry-install registry registry-stop register-schemas
 .PHONY: kafka kafka-stop kafka-dist
 .PHONY: localstack-venv deploy-local deploy-local-delete localstack-stop test-setup test-setup-jvm
@@ -42,7 +42,7 @@ test-setup-jvm: venv
 	@$(MAKE) --no-print-directory kafka-dist
 	@$(MAKE) --no-print-directory registry-install
 
-test: test-setup ## The whole suite: unit, integration (embedded broker), Apache Kafka, registry, deploy (LocalStack), Airflow, template
+test: test-setup ## The whole suite: unit, integration (embedded broker), Apache Kafka, registry, deploy (LocalStack), Airflow, template, docs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: venv ## Unit tests only (no broker, no sam)
@@ -118,8 +118,14 @@ validate: venv ## sam validate --lint and cfn-lint
 	$(BIN)/sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 
-bench: venv ## The benchmark suite on the embedded broker (ONLY=K,C for some groups)
+bench: venv ## The benchmark suite on the embedded broker (ONLY=K,C for some groups); writes docs/performance/figures.md
 	$(BIN)/python -m tools.bench.suite $(if $(ONLY),--only $(ONLY))
+
+docs-reference: venv ## Regenerate docs/configuration.md's reference from template.yaml and the settings modules
+	$(BIN)/python -m tools.docs.configuration
+
+docs: docs-reference ## The manual (mkdocs-material), built with --strict into site/
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # --- Running it locally (issue 16): schedules, a Lambda endpoint --------------------------------
 LAMBDA_PORT ?= 3001
@@ -169,5 +175,5 @@ localstack-stop: ## Stop the LocalStack that make deploy-local started
 	$(PYTHON) -m tools.services.localstack stop
 
 clean: ## Remove build output and caches (keeps .venv)
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .run
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .run site
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

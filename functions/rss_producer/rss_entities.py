@@ -1,6 +1,6 @@
 """Entity declarations in a feed's DTD: bounded internal ones are expanded, everything else is refused.
 
-Neither parser can be left to judge a DTD (``python -m tools.entity_measurements`` shows it):
+Neither parser can be left to judge a DTD (``python -m tools.bench.entity_measurements`` shows it):
 feedparser keeps only the declarations whose value is plain text, and when expat stops a wide bomb
 at its amplification limit, feedparser's loose parser expands the same entities without any limit
 (a 72 KB document became a 131 MB title); feedparser-rs expands no declared entity at all. So the

@@ -6,25 +6,15 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator
-from contextlib import ExitStack
 
 import pytest
 from kafka_runs import SecretsManager
 
-from tests.support.services import starting
+from tests.support.kafka import apache_kafka_node
 from tools.services.fixture_server import FixtureServer
-from tools.services.kafka import ApacheKafka, running_kafka
+from tools.services.kafka import ApacheKafka
 
-
-@pytest.fixture(scope="session")
-def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
-    """A real Apache Kafka node (tools/services/kafka.py: PLAINTEXT, SSL, SASL_SSL) for the whole session.
-    A test that kills it restarts it before it ends."""
-    directory = tmp_path_factory.mktemp("apache-kafka")
-    with ExitStack() as started:
-        with starting("Apache Kafka", directory / "kafka.log"):
-            kafka = started.enter_context(running_kafka(directory))
-        yield kafka
+apache_kafka = pytest.fixture(scope="session", name="apache_kafka")(apache_kafka_node)
 
 
 @pytest.fixture(scope="session")

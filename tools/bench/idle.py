@@ -314,7 +314,7 @@ def cost_rows(bootstrap: str) -> list[list[str]]:
     rows.append(
         [
             "I",
-            "monthly cost of the default deployment, us-east-1 (README, What it costs)",
+            "monthly cost of the default deployment, us-east-1 (docs/performance/figures.md, Monthly cost)",
             f"${sum(cost for _, _, cost in lines):.2f}",
             "",
             "",

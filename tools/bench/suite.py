@@ -25,7 +25,7 @@ Scenarios (each run REPEAT times; median, min, max):
      256 MB (under a 14.5 % CPU quota where cgroups allow) of RSS (200 feeds x 30 items, 20 hosts)
      and Polymarket (1,000 tokens), beside the naive scripts (tools/bench/cpu.py)
 
-Writes the table to stdout, to BENCHMARKS.md and into the README between its bench marks.
+Writes the table to stdout and into docs/performance/figures.md between its marks (the one place the figures live).
 `--only K,C` (make bench ONLY=K,C) runs some groups and only prints.
 """
 
@@ -447,8 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", default="", help="comma-separated groups of " + ",".join(GROUPS) + "; prints, writes nothing"
     )
-    parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
-    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--readme", type=Path, default=ROOT / "docs" / "performance" / "figures.md")
     args = parser.parse_args(argv)
     chosen = [name.strip().upper() for name in args.only.split(",") if name.strip()] or list(GROUPS)
     unknown = sorted(set(chosen) - set(GROUPS))
@@ -474,8 +473,6 @@ def main(argv: list[str] | None = None) -> int:
     if scale:
         print(scale)
     if not args.only:
-        text = "# Benchmarks\n\n" + table + (f"\n## Monthly cost\n\n{cost}" if cost else "")
-        args.output.write_text(text + (f"\n## Compute at scale\n\n{scale}" if scale else ""))
         into_readme(args.readme, table)
         if cost:
             into_readme(args.readme, cost, COST_MARKS)
