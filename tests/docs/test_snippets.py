@@ -73,15 +73,7 @@ def split_assignments(command: list[str]) -> tuple[dict[str, str], list[str]]:
 
 
 def check_make(env: dict[str, str], arguments: list[str]) -> None:
-    run = subprocess.run(
-        ["make", "-n", "--no-print-directory", *arguments],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert run.returncode == 0, f"make -n {' '.join(arguments)}: {run.stderr}"
+    make(["-n", *arguments], env, timeout_s=60)
 
 
 def check_python_module(arguments: list[str]) -> None:
@@ -157,14 +149,14 @@ def test_python_blocks_are_only_where_they_run() -> None:
     assert pages == {CONSUMER_PAGE}, "a Python snippet on another page needs a test that runs it"
 
 
-def make(arguments: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def make(arguments: list[str], env: dict[str, str], timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
     run = subprocess.run(
         ["make", "--no-print-directory", *arguments],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout_s,
     )
     assert run.returncode == 0, f"make {' '.join(arguments)}: {run.stdout[-2000:]}\n{run.stderr[-2000:]}"
     return run
