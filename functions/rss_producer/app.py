@@ -22,6 +22,7 @@ from producer_common.producer import DeliveryReport, MessageProducer
 from producer_common.run import deliver_run
 from producer_common.state import StateStore, open_state_store
 from rss_feed_list import FeedListReader
+from rss_outcome import RssRun
 from rss_redirects import RedirectGuard
 from rss_settings import RssSettings
 
@@ -74,7 +75,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = settings()
     feeds = rss_run.select_feeds(event, configured_feeds())
     fetched_at = utc_iso(datetime.now(timezone.utc))
-    outcome: list[rss_run.RssRun] = []  # filled by work, read once the broker has answered
+    outcome: list[RssRun] = []  # filled by work, read once the broker has answered
     plans: list[rss_cadence.Plan] = []
 
     def work(producer: MessageProducer, deadline: Deadline) -> tuple[list[Any], dict[str, Any]]:
@@ -99,7 +100,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
 
 
-def record_metrics(run: rss_run.RssRun) -> None:
+def record_metrics(run: RssRun) -> None:
     metrics.add_metric(name="FeedItems", unit=MetricUnit.Count, value=sum(feed.items for feed in run.feeds))
     metrics.add_metric(name="NewItems", unit=MetricUnit.Count, value=sum(feed.new for feed in run.feeds))
     metrics.add_metric(name="DuplicateItems", unit=MetricUnit.Count, value=run.duplicates)

@@ -22,6 +22,7 @@ from producer_common.producer import DeliveryReport
 from producer_common.state import FeedSchedule, StateStore
 from rss_fetch import Fetched, Fetcher
 from rss_hosts import PoliteFetcher, interleave_hosts
+from rss_outcome import FeedRun, RssRun
 from rss_schedule import Cadence, after_failure, after_success, freshness_s, is_due, worth_saving
 
 log = logging.getLogger("rss_producer")
@@ -34,7 +35,7 @@ class Plan:
     now: float
     cadence: Cadence
     due: list[str]
-    waiting: list[rss_run.FeedRun]
+    waiting: list[FeedRun]
     previous: dict[str, FeedSchedule]
     hints: dict[str, float | None] = field(default_factory=dict)  # written by the fetching threads, one key each
 
@@ -55,7 +56,7 @@ def plan_run(urls: Sequence[str], state: StateStore | None, now: float, cadence:
             due.append(url)
         else:
             assert schedule is not None
-            waiting.append(rss_run.FeedRun(url, status="not_due", error=_why_waiting(schedule)))
+            waiting.append(FeedRun(url, status="not_due", error=_why_waiting(schedule)))
     return Plan(now, cadence, interleave_hosts(due), waiting, previous)
 
 
@@ -81,7 +82,7 @@ def produce_due_feeds(
     parse: rss_parse.FeedParser = rss_parse.DEFAULT,
     max_items: int = rss_run.DEFAULT_MAX_ITEMS,
     settled: rss_run.Settled | None = None,
-) -> tuple[rss_run.RssRun, Plan]:
+) -> tuple[RssRun, Plan]:
     """``rss_run.produce_feeds`` over the feeds that are due, interleaved by host, at most ``per_host``
     at once to one host; the others join the run as ``not_due``."""
     plan = plan_run(urls, state, now, cadence)
@@ -98,7 +99,7 @@ def produce_due_feeds(
     return run, plan
 
 
-def record_schedules(plan: Plan, run: rss_run.RssRun, report: DeliveryReport, state: StateStore | None) -> None:
+def record_schedules(plan: Plan, run: RssRun, report: DeliveryReport, state: StateStore | None) -> None:
     """Each fetched feed's next due time: back-off for a failure, its interval for a feed delivered in full."""
     if state is None:
         return

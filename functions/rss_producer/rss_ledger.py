@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 from producer_common.producer import DeliveryReport, is_permanent
 from producer_common.state import FeedValidators, StateStore
-
-if TYPE_CHECKING:
-    from rss_run import FeedRun, RssRun
+from rss_outcome import FeedRun, RssRun
 
 Settled = Callable[[], Iterable[tuple[str, str | None]]]  # MessageProducer.take_settled
 CHECKPOINT_S = 0.5

@@ -11,19 +11,20 @@ import logging
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import rss_fetch
 import rss_identity
 import rss_items
 import rss_parse
-from producer_common import HEADER_SCHEMA, HEADER_SOURCE, ConfigurationError, OutgoingMessage, SourceResult
+from producer_common import HEADER_SCHEMA, HEADER_SOURCE, ConfigurationError, OutgoingMessage
 from producer_common.deadline import Deadline
 from producer_common.env import is_http_url
-from producer_common.state import FeedValidators, StateStore
+from producer_common.state import StateStore
 from rss_ledger import CHECKPOINT_S, Ledger, Settled
 from rss_ledger import record_delivery as record_delivery  # part of the run's API
+from rss_outcome import FeedRun, RssRun
 
 log = logging.getLogger("rss_producer")
 
@@ -61,55 +62,6 @@ def _shard(shard: Any) -> tuple[int, int]:
     if not isinstance(count, int) or not isinstance(index, int) or count < 1 or not 0 <= index < count:
         raise ConfigurationError("detail.shard", f"needs 0 <= index < count, got {dict(shard)!r}")
     return index, count
-
-
-@dataclass(frozen=True)
-class FeedResult(SourceResult):
-    """A feed's result: ``dropped`` counts the entries over the item cap (the oldest), left unsent."""
-
-    dropped: int = 0
-
-
-@dataclass(eq=False)  # one per feed, told apart by identity
-class FeedRun:
-    """What happened to one feed, and what to record once the broker has answered."""
-
-    url: str
-    status: str = "ok"
-    items: int = 0
-    new: int = 0
-    error: str | None = None
-    dropped: int = 0
-    latency_s: float | None = None
-    sent_ids: list[str] = field(default_factory=list)
-    records: dict[str, list[str]] = field(default_factory=dict)  # sent id -> what to record once acknowledged
-    refresh_ids: list[str] = field(default_factory=list)  # seen before and close to expiry, or adopted
-    validators: FeedValidators | None = None  # to store once every sent item is acknowledged
-    unsettled: int = 0  # sent, with no word from the broker yet
-    delivering: list[str] = field(default_factory=list)  # acknowledged (or refused for good), not yet recorded
-    delivered: set[str] = field(default_factory=set)  # acknowledged (or refused for good) and recorded
-    recorded: bool = False  # complete: the final report changes nothing for it
-
-    def result(self) -> SourceResult:
-        return FeedResult(self.url, self.status, self.items, self.new, self.error, self.dropped)  # type: ignore[arg-type]
-
-
-@dataclass
-class RssRun:
-    feeds: list[FeedRun]
-    duplicates: int = 0
-    reference_parsed: int = 0  # feeds the fast parser handed to the reference
-
-    @property
-    def sources(self) -> list[SourceResult]:
-        return [feed.result() for feed in self.feeds]
-
-    def count(self, status: str) -> int:
-        return sum(feed.status == status for feed in self.feeds)
-
-    @property
-    def dropped(self) -> int:
-        return sum(feed.dropped for feed in self.feeds)
 
 
 def produce_feeds(

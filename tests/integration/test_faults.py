@@ -19,6 +19,7 @@ from moto import mock_aws
 from producer_common import CredentialsError, Deadline, DeliveryError, KafkaSettings, open_producer
 from producer_common.credentials import clear_cache
 from producer_common.state.sqlite import SqliteStateStore
+from rss_outcome import RssRun
 
 from tools.local.handler import LambdaContext, load_event, load_handler
 from tools.services.broker import EmbeddedBroker
@@ -151,7 +152,7 @@ def test_a_broker_lost_mid_run_advances_state_only_for_what_it_acknowledged(tmp_
                 two = rss_run.produce_feeds([second], fetcher, state, producer.send, "t", Deadline(fallback_s=30))
         finally:
             own.stop()
-        run = rss_run.RssRun(one.feeds + two.feeds)
+        run = RssRun(one.feeds + two.feeds)
         rss_run.record_delivery(run, producer.report, state)
     # Then the first feed's items and validators are recorded, the second feed's are not
     assert len(producer.report.acknowledged) == 10 and len(producer.report.failed) == 10

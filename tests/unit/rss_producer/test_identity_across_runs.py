@@ -27,6 +27,7 @@ from producer_common.producer import DeliveryReport, FailedMessage
 from producer_common.state import FeedValidators, StateStore
 from producer_common.state.dynamodb import DynamoStateStore
 from producer_common.state.sqlite import SqliteStateStore
+from rss_outcome import RssRun
 
 from tools.services.fixture_data import feed_documents
 
@@ -83,7 +84,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
 
 def run(
     state: StateStore, *items: str, fail: bool = False, body: bytes = b"", url: str = FEED
-) -> tuple[list[OutgoingMessage], rss_run.RssRun]:
+) -> tuple[list[OutgoingMessage], RssRun]:
     """One run over the feed listing ``items`` (or ``body``); the broker acknowledges everything unless ``fail``."""
     sent: list[OutgoingMessage] = []
     fetcher = cast(rss_fetch.Fetcher, Served(body or rss(*items)))
