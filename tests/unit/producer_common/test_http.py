@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import socket
 import threading
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 import requests
@@ -15,6 +17,7 @@ from producer_common.http import (
     RateLimiter,
     RetryPolicy,
     build_session,
+    environment_configures_http,
     retry_after_s,
     send_with_retries,
     time_limit,
@@ -101,6 +104,40 @@ def test_the_session_names_the_producer_and_limits_redirects() -> None:
     session = build_session("rss-producer")
     assert "kafka-data-producers/rss-producer" in session.headers["User-Agent"]
     assert session.max_redirects == 5
+
+
+@pytest.mark.parametrize(
+    ("environ", "netrc", "expected"),
+    [
+        ({"PATH": "/usr/bin", "REQUESTS_CA_BUNDLE": "/ca.pem"}, False, False),
+        ({"HTTPS_PROXY": "http://proxy.internal:3128"}, False, True),
+        ({"no_proxy": "localhost"}, False, True),
+        ({"HTTP_PROXY": ""}, False, False),
+        ({"NETRC": "/secrets/netrc"}, False, True),
+        ({}, True, True),
+    ],
+)
+def test_requests_reads_the_environment_only_when_it_configures_http(
+    tmp_path: Path, environ: dict[str, str], netrc: bool, expected: bool
+) -> None:
+    # Given an environment and a home directory with or without a .netrc
+    if netrc:
+        (tmp_path / ".netrc").write_text("machine feeds.example login a password b\n")
+    # Then the session looks at the environment on every request only when it names a proxy or a netrc
+    assert environment_configures_http(environ, home=tmp_path) is expected
+
+
+def test_the_session_takes_the_environment_s_ca_bundle_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a CA bundle named in the environment and nothing else about HTTP
+    for name in [*os.environ]:
+        if name.lower().endswith("_proxy") or name in ("CURL_CA_BUNDLE", "NETRC"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/custom-ca.pem")
+    monkeypatch.setenv("HOME", "/nonexistent")
+    # When a session is built
+    session = build_session("rss-producer")
+    # Then it verifies with that bundle without reading the environment on each request
+    assert session.verify == "/etc/ssl/custom-ca.pem" and session.trust_env is False
 
 
 def test_the_rate_limiter_spaces_calls_to_the_published_rate() -> None:
