@@ -184,3 +184,19 @@ def test_a_time_limit_shuts_the_sockets_its_thread_reads_and_only_until_it_ends(
         session.get(url, timeout=(1, 0.5))
     assert not later.expired
     listener.close()
+
+
+def test_time_limits_share_one_thread_and_an_ended_one_never_expires() -> None:
+    # Given a short limit that ends before its time, among many
+    threads = threading.active_count()
+    with time_limit(0.2) as ended:
+        pass
+    for _ in range(50):
+        with time_limit(30):
+            pass
+    # When a later, shorter limit is set while the longer ones wait
+    with time_limit(0.05) as short:
+        time.sleep(0.4)
+    # Then the short one expired on time, the ended one never did, and one thread served them all
+    assert short.expired and not ended.expired
+    assert threading.active_count() <= threads + 1

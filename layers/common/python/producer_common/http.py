@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 import io
+import itertools
 import os
 import random
 import socket
@@ -264,6 +266,42 @@ class TimeLimit:
             self._sockets.clear()
 
 
+class _Watchdog:
+    """One daemon thread that expires every ``TimeLimit`` when its time comes.
+
+    A ``threading.Timer`` a fetch started a thread a fetch, about 110 µs of CPU each (3.7 µs an item
+    of a 30-item feed), and one more thread contending for the GIL. Limits that end early stay
+    queued until their time, then expire as no-ops (``TimeLimit.end``)."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, TimeLimit]] = []  # a heap: (monotonic time, order, limit)
+        self._order = itertools.count()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, limit: TimeLimit, at: float) -> None:
+        with self._changed:
+            heapq.heappush(self._due, (at, next(self._order), limit))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="http-time-limits", daemon=True)
+                self._thread.start()
+            elif self._due[0][2] is limit:  # sooner than what the thread waits for
+                self._changed.notify()
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                if not self._due:
+                    self._changed.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._changed.wait(wait)
+                    continue
+                heapq.heappop(self._due)[2].expire()
+
+
+_watchdog = _Watchdog()
 _active = threading.local()
 
 
@@ -272,14 +310,11 @@ def time_limit(seconds: float) -> Iterator[TimeLimit]:
     """Requests made by this thread inside the block (sessions from ``build_session``) end by
     ``seconds`` from now: reading then fails, and ``TimeLimit.expired`` says why."""
     limit = TimeLimit(seconds)
-    timer = threading.Timer(seconds, limit.expire)
-    timer.daemon = True
     outer, _active.limit = getattr(_active, "limit", None), limit
-    timer.start()
+    _watchdog.add(limit, time.monotonic() + seconds)
     try:
         yield limit
     finally:
-        timer.cancel()
         limit.end()
         _active.limit = outer
 
