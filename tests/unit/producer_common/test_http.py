@@ -106,6 +106,14 @@ def test_the_session_names_the_producer_and_limits_redirects() -> None:
     assert session.max_redirects == 5
 
 
+def test_the_session_keeps_the_connections_of_as_many_hosts_as_asked() -> None:
+    # Given a session for 4 fetches at once over up to 64 hosts
+    adapter = build_session("rss-producer", pool_size=4, hosts=64).get_adapter("https://feeds.example/")
+    # Then its connections to 64 hosts are kept, up to 4 to each
+    assert adapter.poolmanager.pools._maxsize == 64  # type: ignore[attr-defined]
+    assert adapter.poolmanager.connection_pool_kw["maxsize"] == 4  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("environ", "netrc", "expected"),
     [

@@ -44,14 +44,15 @@ class BodyError(Exception):
     """A response body refused: larger than its cap, slower than its budget, or broken in transit."""
 
 
-def build_session(component: str, pool_size: int = 10) -> requests.Session:
+def build_session(component: str, pool_size: int = 10, hosts: int | None = None) -> requests.Session:
     """A keep-alive session whose User-Agent names the producer, with few redirects allowed; its
-    requests honour a ``time_limit`` around them."""
+    requests honour a ``time_limit`` around them. It keeps up to ``pool_size`` connections to a host,
+    and the connections of the ``hosts`` hosts used last (``pool_size`` unless given)."""
     session = requests.Session()
     # A CA bundle named in the environment, read once here (as requests would on every request)
     session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     session.trust_env = environment_configures_http(os.environ)
-    adapter = _LimitedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = _LimitedAdapter(pool_connections=hosts or pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT.format(component=component)
