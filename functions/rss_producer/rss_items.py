@@ -214,6 +214,20 @@ def published_at(entry: Mapping[str, Any]) -> str | None:
         parsed, written = entry.get("updated_parsed"), entry.get("updated")
     if not parsed or (isinstance(written, str) and not plausible_date(written)):
         return None
+    return utc_text(parsed)
+
+
+def utc_text(parsed: Any) -> str | None:
+    """``utc_iso`` of a UTC struct_time (None when it is no time). A time whose fields are each in
+    their calendar range (days to the 28th) comes back from timegm and fromtimestamp as it is, so
+    it is written directly, at a fifth of the cost; any other takes the general way."""
+    try:
+        year, month, day, hour, minute, second = parsed[:6]
+        in_range = 1970 <= year <= 9998 and 1 <= month <= 12 and 1 <= day <= 28
+        if in_range and 0 <= hour <= 23 and 0 <= minute <= 59 and 0 <= second <= 59:
+            return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}Z"
+    except (TypeError, ValueError):  # not six numbers: the general way decides
+        pass
     try:
         return utc_iso(datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc))
     except (OverflowError, ValueError, OSError, TypeError):
@@ -232,7 +246,8 @@ def plausible_date(written: str) -> bool:
     if text.isdigit() and len(text) > 8:  # 20261123 is a date; 12345678901234567890 none
         return False
     hour = minute = second = 0
-    if found := _ISO_DATE.search(text):
+    # The "-" and the window of the offset's longest match only skip searches that cannot match.
+    if "-" in text and (found := _ISO_DATE.search(text)):
         year, month, day, hour, minute, second = (int(g) if g else 0 for g in found.groups())
         if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year or 1, month)[1]:
             return False
@@ -240,7 +255,7 @@ def plausible_date(written: str) -> bool:
         hour, minute, second = (int(g) if g else 0 for g in found.groups())
     if hour > 24 or minute > 59 or second > 60:
         return False
-    offset = _OFFSET.search(text)
+    offset = _OFFSET.search(text, max(0, len(text) - 7))  # text is stripped: the match ends it
     return not offset or (int(offset.group(2)) <= 14 and int(offset.group(3)) <= 59)
 
 
