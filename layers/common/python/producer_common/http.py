@@ -63,7 +63,7 @@ def build_session(component: str, pool_size: int = 10, hosts: int | None = None)
 def environment_configures_http(environ: Mapping[str, str], home: Path | None = None) -> bool:
     """Whether the environment names a proxy or a netrc file, which requests reads from it on every
     request (``Session.trust_env``: every variable scanned, the netrc paths tried). Without either,
-    those look-ups find nothing at a third of a feed fetch's CPU; Lambda fixes the environment at
+    those look-ups find nothing at a fifth of a feed fetch's CPU; Lambda fixes the environment at
     start, so asking once is enough (``build_session`` takes a CA bundle from it once, too)."""
     if environ.get("NETRC") or any(name.lower().endswith("_proxy") and value for name, value in environ.items()):
         return True
