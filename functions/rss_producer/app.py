@@ -38,7 +38,7 @@ def settings() -> RssSettings:
 @functools.cache
 def fetcher() -> rss_fetch.Fetcher:
     config = settings()
-    session = build_session("rss-producer", pool_size=config.fetch_concurrency)
+    session = build_session("rss-producer", pool_size=config.fetch_concurrency, hosts=rss_fetch.HOST_POOLS)
     redirects = RedirectGuard(allow_private=config.allow_private_addresses)
     return rss_fetch.Fetcher(session, config.fetch_timeout_s, config.max_feed_bytes, redirects=redirects)
 

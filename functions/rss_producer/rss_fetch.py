@@ -22,6 +22,12 @@ from producer_common.state import FeedValidators
 from rss_redirects import RedirectGuard, RedirectRefused
 
 CONNECT_TIMEOUT_S = 5.0
+# Hosts whose idle connections the session keeps. A run takes feeds round-robin by host
+# (``rss_hosts.interleave_hosts``), so with fewer pools than hosts each pool is dropped before its
+# host's next feed and every fetch connects afresh (TCP, and TLS: the costliest part of a fetch).
+# Each pool holds at most FETCH_PER_HOST connections: 64 x 2 sockets by default, well within
+# Lambda's 1,024 file descriptors.
+HOST_POOLS = 64
 
 
 class FeedError(Exception):

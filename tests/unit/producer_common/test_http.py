@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import socket
 import threading
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 import requests
@@ -15,6 +17,7 @@ from producer_common.http import (
     RateLimiter,
     RetryPolicy,
     build_session,
+    environment_configures_http,
     retry_after_s,
     send_with_retries,
     time_limit,
@@ -103,6 +106,48 @@ def test_the_session_names_the_producer_and_limits_redirects() -> None:
     assert session.max_redirects == 5
 
 
+def test_the_session_keeps_the_connections_of_as_many_hosts_as_asked() -> None:
+    # Given a session for 4 fetches at once over up to 64 hosts
+    adapter = build_session("rss-producer", pool_size=4, hosts=64).get_adapter("https://feeds.example/")
+    # Then its connections to 64 hosts are kept, up to 4 to each
+    assert adapter.poolmanager.pools._maxsize == 64  # type: ignore[attr-defined]
+    assert adapter.poolmanager.connection_pool_kw["maxsize"] == 4  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("environ", "netrc", "expected"),
+    [
+        ({"PATH": "/usr/bin", "REQUESTS_CA_BUNDLE": "/ca.pem"}, False, False),
+        ({"HTTPS_PROXY": "http://proxy.internal:3128"}, False, True),
+        ({"no_proxy": "localhost"}, False, True),
+        ({"HTTP_PROXY": ""}, False, False),
+        ({"NETRC": "/secrets/netrc"}, False, True),
+        ({}, True, True),
+    ],
+)
+def test_requests_reads_the_environment_only_when_it_configures_http(
+    tmp_path: Path, environ: dict[str, str], netrc: bool, expected: bool
+) -> None:
+    # Given an environment and a home directory with or without a .netrc
+    if netrc:
+        (tmp_path / ".netrc").write_text("machine feeds.example login a password b\n")
+    # Then the session looks at the environment on every request only when it names a proxy or a netrc
+    assert environment_configures_http(environ, home=tmp_path) is expected
+
+
+def test_the_session_takes_the_environment_s_ca_bundle_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a CA bundle named in the environment and nothing else about HTTP
+    for name in [*os.environ]:
+        if name.lower().endswith("_proxy") or name in ("CURL_CA_BUNDLE", "NETRC"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/custom-ca.pem")
+    monkeypatch.setenv("HOME", "/nonexistent")
+    # When a session is built
+    session = build_session("rss-producer")
+    # Then it verifies with that bundle without reading the environment on each request
+    assert session.verify == "/etc/ssl/custom-ca.pem" and session.trust_env is False
+
+
 def test_the_rate_limiter_spaces_calls_to_the_published_rate() -> None:
     # Given 5 calls per second and a clock that only moves when the limiter sleeps
     now = [100.0]
@@ -147,3 +192,19 @@ def test_a_time_limit_shuts_the_sockets_its_thread_reads_and_only_until_it_ends(
         session.get(url, timeout=(1, 0.5))
     assert not later.expired
     listener.close()
+
+
+def test_time_limits_share_one_thread_and_an_ended_one_never_expires() -> None:
+    # Given a short limit that ends before its time, among many
+    threads = threading.active_count()
+    with time_limit(0.2) as ended:
+        pass
+    for _ in range(50):
+        with time_limit(30):
+            pass
+    # When a later, shorter limit is set while the longer ones wait
+    with time_limit(0.05) as short:
+        time.sleep(0.4)
+    # Then the short one expired on time, the ended one never did, and one thread served them all
+    assert short.expired and not ended.expired
+    assert threading.active_count() <= threads + 1

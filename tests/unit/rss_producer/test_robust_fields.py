@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 import rss_identity
@@ -65,3 +66,31 @@ def test_an_entry_that_cannot_be_read_costs_only_itself() -> None:
     errors: list[Exception] = []
     messages = rss_items.to_messages(FEED, None, [Hostile(), {"id": "ok"}], FETCHED, on_error=errors.append)
     assert [m["id"] for m in messages] == [rss_identity.item_id(FEED, {"id": "ok"})] and len(errors) == 1
+
+
+def test_a_plain_link_is_taken_as_given_only_where_urljoin_would_give_it_back_unchanged() -> None:
+    # Given links built from the parts that urljoin and urlsplit treat specially, and random ones
+    schemes = ["http://", "https://", "HTTP://", "Https://", "ftp://", "javascript:", "//", ""]
+    hosts = [
+        "a.example",
+        "A-B.example",
+        "a.example:8080",
+        "a.example:99999",
+        "u@a.example",
+        "[::1]",
+        "b\u00fccher.example",
+    ]
+    hosts += ["", "."]
+    tails = ["", "/", "/p", "/p/../q", "/p;x", "/p;", "/p?", "/p?q=1", "/p#", "/p#f#g", "?q", "#f", "/a b", "/%20"]
+    tails += ["/p?q#f", "/_~'()*"]
+    links = [scheme + host + tail for scheme in schemes for host in hosts for tail in tails]
+    rng = random.Random(26)
+    for alphabet in ("a.-/?#_~%9", "a.-/?#;:@[]%_~ \t\n9é"):
+        for _ in range(2000):
+            links.append(rng.choice(schemes[:2]) + "".join(rng.choices(alphabet, k=rng.randint(1, 14))))
+    for feed in (FEED, "http://plain.example/dir/feed.xml"):
+        for link in links:
+            # Then the fast way and the general way agree on every one of them
+            cleaned = rss_items._CONTROL.sub("", link).strip()
+            expected = rss_items._joined_link(feed, cleaned) if cleaned else None
+            assert rss_items.resolve_link(feed, link) == expected, (feed, link)

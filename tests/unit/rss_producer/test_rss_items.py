@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import calendar
+import random
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 import rss_identity
 import rss_items
+from producer_common import utc_iso
 from rss_parse import Entry
 
 FEED = "https://example.org/feed.xml"
@@ -75,3 +79,37 @@ def test_long_summaries_are_bounded() -> None:
 @pytest.mark.parametrize("value", [None, 3, "   ", "<br/>"])
 def test_empty_or_odd_text_is_null(value: object) -> None:
     assert rss_items.clean_text(value, 100) is None
+
+
+def test_a_date_is_written_directly_only_as_timegm_and_fromtimestamp_would_write_it() -> None:
+    # Given struct_times in and out of their calendar ranges, and values that are no time
+    rng = random.Random(26)
+    years = [1, 1969, 1970, 2026, 9998, 9999]
+    times: list[Any] = []
+    for _ in range(3000):
+        date = (rng.choice(years), rng.randint(0, 13), rng.randint(0, 32))
+        times.append((*date, rng.randint(-1, 25), rng.randint(-1, 61), rng.randint(-1, 61), 0, 1, 0))
+    times += [time.gmtime(rng.randint(0, 2**33)) for _ in range(1000)]
+    times += [(2026.0, 1, 2, 3, 4, 5, 0, 1, 0), ("2026", 1, 2, 3, 4, 5), (2026, 1, 2), (True, 1, 1, 0, 0, 0, 0, 1, 0)]
+    for moment in times:
+        # Then the direct way agrees with the general one on every one of them
+        try:
+            general: str | None = utc_iso(datetime.fromtimestamp(calendar.timegm(moment), tz=timezone.utc))
+        except (OverflowError, ValueError, OSError, TypeError):
+            general = None
+        assert rss_items.utc_text(moment) == general, moment
+
+
+def test_the_date_checks_skip_only_searches_that_cannot_match() -> None:
+    # Given dates as feeds write them, and random text
+    rng = random.Random(26)
+    texts = ["Sun, 22 Nov 2026 21:00:00 +0000", "Sun, 22 Nov 2026 21:00:00 -05:00", "2026-11-22T21:00:00Z", "x+1400"]
+    texts += ["".join(rng.choices("0123456789 +-:TZ\u00a0\u0663", k=rng.randint(0, 16))).strip() for _ in range(5000)]
+    for text in texts:
+        # Then an ISO date needs a "-", and the offset found near the end is the one found from the start
+        assert "-" in text or rss_items._ISO_DATE.search(text) is None, text
+        near_end = rss_items._OFFSET.search(text, max(0, len(text) - 7))
+        anywhere = rss_items._OFFSET.search(text)
+        assert (near_end and (near_end.span(), near_end.groups())) == (
+            anywhere and (anywhere.span(), anywhere.groups())
+        )
