@@ -1,6 +1,13 @@
 """template.yaml read the way CloudFormation and SAM would: short tags, intrinsics, Globals.
 
 Pure functions over mappings, shared by `make invoke`, `make demo` and the template tests.
+
+Why not SAM CLI's own template providers (SamLocalStackProvider, SamFunctionProvider): they read
+this template the same way (tests/template/test_sam_reading.py holds every function's handler,
+runtime, timeout, memory, layers and 39 environment variables equal, under default and overridden
+parameters), but they pull in samtranslator and boto3: reading one function costs a fresh
+interpreter 0.84 s and 82 MiB through them against 0.10 s and 16 MiB here (farm-bench -n 7, paired,
+median ratio 8.5), time every `make invoke` would pay before the handler starts.
 """
 
 from __future__ import annotations
