@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import platform
 import resource
 import shutil
 import statistics
@@ -46,11 +47,32 @@ def environment_kept() -> Iterator[None]:
         os.environ.update(saved)
 
 
+HOST_ARCHITECTURE = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+
+
 def built(destination: Path) -> tuple[Path, Path]:
-    """`make build` (sam build), and a copy of its output without the shipped bytecode."""
-    subprocess.run(["make", "--no-print-directory", "build"], cwd=ROOT, check=True, capture_output=True)
-    shutil.copytree(ROOT / ".aws-sam" / "build", destination, ignore=shutil.ignore_patterns("__pycache__"))
-    return ROOT / ".aws-sam" / "build", destination
+    """`sam build` into ``destination``/shipped, for this machine's architecture (the template's default,
+    arm64, would give compiled libraries an x86_64 host cannot import), and a copy of it without the
+    shipped bytecode in ``destination``/sources."""
+    shipped, sources = destination / "shipped", destination / "sources"
+    architecture = f"Architecture={HOST_ARCHITECTURE}"
+    done = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "sam"),
+            "build",
+            "--build-dir",
+            str(shipped),
+            "--parameter-overrides",
+            architecture,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0", "LAMBDA_ARCHITECTURE": HOST_ARCHITECTURE},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    shutil.copytree(shipped, sources, ignore=shutil.ignore_patterns("__pycache__"))
+    return shipped, sources
 
 
 def in_process(function: str, env: dict[str, str]) -> tuple[float, dict[str, Any]]:
