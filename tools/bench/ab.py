@@ -1,0 +1,84 @@
+"""Two commits' RSS CPU figures side by side: `make bench ONLY=B`'s RSS measurement (``rss_measured``)
+on a `git archive` of each commit, alternated round by round against one broker, so the machine's
+drift hits both alike. Medians per commit.
+
+    python -m tools.bench.ab BASE [OTHER] [--rounds 5] [--repeat 2]     # OTHER: HEAD by default
+
+Each round runs each tree in a fresh interpreter (its own code, its own ``tools``); a tree from
+before tools/ had rooms (issue 27) is measured through its ``tools.bench_cpu``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tools.services.broker import EmbeddedBroker
+
+ROOT = Path(__file__).resolve().parents[2]
+ONE_RUN = """
+import json, sys
+sys.path.insert(0, ".")
+try:
+    from tools.bench.cpu import rss_measured
+except ImportError:
+    from tools.bench_cpu import rss_measured
+m = rss_measured(sys.argv[1], int(sys.argv[2]), False)
+print(json.dumps({"per_1000_ms": [s * 1000 for s in m.per_thousand()], "startup_s": [p.cpu_s for p in m.startup],
+                  "large_s": [p.cpu_s for p in m.large], "peak_mb": [p.peak_mb for p in m.large]}))
+"""
+FIGURES = (
+    ("per_1000_ms", "CPU per 1,000 items past start-up", "{:.1f} ms"),
+    ("startup_s", "start-up CPU", "{:.3f} s"),
+    ("large_s", "whole-process CPU of the 200-feed run", "{:.3f} s"),
+    ("peak_mb", "peak memory of that run", "{:.0f} MB"),
+)
+
+
+def tree(revision: str, into: Path) -> Path:
+    """The files of ``revision`` (as git archive gives them) under ``into``."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", revision], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("base")
+    parser.add_argument("other", nargs="?", default="HEAD")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each size per tree and round")
+    args = parser.parse_args(argv)
+    samples: dict[str, dict[str, list[float]]] = {args.base: {}, args.other: {}}
+    with tempfile.TemporaryDirectory() as scratch, EmbeddedBroker() as broker:
+        trees = {revision: tree(revision, Path(scratch) / f"tree-{n}") for n, revision in enumerate(samples)}
+        for round_ in range(args.rounds):
+            for revision, root in trees.items():
+                done = subprocess.run(
+                    [sys.executable, "-c", ONE_RUN, broker.bootstrap, str(args.repeat)],
+                    cwd=root,
+                    capture_output=True,
+                    text=True,
+                )
+                if done.returncode:
+                    print(done.stderr[-3000:], file=sys.stderr)
+                    return 1
+                for name, values in json.loads(done.stdout.strip().splitlines()[-1]).items():
+                    samples[revision].setdefault(name, []).extend(values)
+                print(f"round {round_ + 1} of {args.rounds}: {revision} measured", file=sys.stderr, flush=True)
+    print(f"| figure (medians of {args.rounds} rounds x {args.repeat}) | {args.base} | {args.other} |")
+    print("| --- | --- | --- |")
+    for key, label, shape in FIGURES:
+        cells = [shape.format(statistics.median(samples[revision][key])) for revision in samples]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
