@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import platform
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from lambda_build import HOST_ARCHITECTURE, HOST_MACHINE
 from lambda_build.bytecode import python312
 from lambda_build.layer import LIBRARIES
 
@@ -37,8 +37,6 @@ OFFLINE_AWS = {
 }
 # This session's build is for the machine it runs on, so that python3.12 here can import the layers;
 # test_arm64_layers.py builds them for aarch64 and reads their machine code's architecture.
-HOST_MACHINE = "aarch64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
-HOST_ARCHITECTURE = {"aarch64": "arm64", "x86_64": "x86_64"}[HOST_MACHINE]
 FUNCTIONS = {"RssProducerFunction": "rss_run.py", "PolymarketProducerFunction": "polymarket_run.py"}
 # The registry client's libraries: in SchemaRegistryLayer only, never in the default layer.
 REGISTRY_LIBRARIES = ["fastavro", "jsonschema", "httpx2", "authlib", "cryptography", "cachetools", "attrs"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -17,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from lambda_build import HOST_ARCHITECTURE
 from tools.local import invocation
 from tools.local.handler import LambdaContext, load_event, load_handler
 
@@ -45,9 +45,6 @@ def environment_kept() -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-
-
-HOST_ARCHITECTURE = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
 
 
 def built(destination: Path) -> tuple[Path, Path]:
