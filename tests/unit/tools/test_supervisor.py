@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.processes import gone
-from tools.services.supervisor import Service, ServiceError
+from tools.services.supervisor import Service, ServiceError, armed, dies_with_parent
 
 ROOT = Path(__file__).resolve().parents[3]
 SPAWNS_A_CHILD = (
@@ -71,3 +71,16 @@ time.sleep(300)
     parent.wait()
     # Then the service (in a session of its own, out of reach of a group kill) is gone as well
     assert gone(pid)
+
+
+def test_start_returns_only_once_the_parent_death_signal_is_asked_for() -> None:
+    # Given a command under setpriv, which asks for the signal and then runs the command
+    process = subprocess.Popen(dies_with_parent(["sleep", "30"]))
+    try:
+        # When armed() returns
+        armed(process, within_s=5)
+        # Then setpriv has run the command, so it asked for the signal first
+        assert Path(f"/proc/{process.pid}/comm").read_text().strip() == "sleep"
+    finally:
+        process.kill()
+        process.wait()
