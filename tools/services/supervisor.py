@@ -72,10 +72,13 @@ def armed(process: subprocess.Popen[bytes], within_s: float) -> None:
     """Returns once setpriv has asked for the parent-death signal, that is once it runs the command
     (or has exited): a starter killed before that would leave the service behind, which happened to
     39 of 200 processes killed right after they were started."""
+    # The executable, not the name: Popen returns once the child's exec has closed its descriptors,
+    # which is after the new program is its executable but before the kernel renames it (its comm).
+    setpriv = os.path.realpath(str(process.args[0])) if isinstance(process.args, list) else ""
     end = time.monotonic() + within_s
     while process.poll() is None and time.monotonic() < end:
         try:
-            if Path(f"/proc/{process.pid}/comm").read_text().strip() != "setpriv":
+            if os.readlink(f"/proc/{process.pid}/exe") != setpriv:
                 return
         except OSError:
             return
