@@ -75,6 +75,8 @@ def armed(process: subprocess.Popen[bytes], within_s: float) -> None:
     # The executable, not the name: Popen returns once the child's exec has closed its descriptors,
     # which is after the new program is its executable but before the kernel renames it (its comm).
     setpriv = os.path.realpath(str(process.args[0])) if isinstance(process.args, list) else ""
+    if os.path.basename(setpriv) != "setpriv":
+        return  # not wrapped (no setpriv on this machine): nothing to wait for
     end = time.monotonic() + within_s
     while process.poll() is None and time.monotonic() < end:
         try:
