@@ -25,10 +25,11 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from tools.services.http_serving import KeptAliveHandler, LoopbackServer, answer
 from tools.services.supervisor import dies_with_parent
 
 PREFIX = "/2018-06-01/runtime"
@@ -45,7 +46,7 @@ class RuntimeAPI:
         self._pending = iter(request_ids)
         self._arn, self._timeout_s = function_arn, timeout_s
         self._closed = threading.Event()
-        self._http = _Server(("127.0.0.1", 0), _handler(self))
+        self._http = LoopbackServer(("127.0.0.1", 0), _handler(self))
         # serve_forever notices shutdown() only between polls (every 0.5 s by default), and every
         # `make invoke` waits for that when it ends: poll often, it costs nothing measurable.
         self._thread = threading.Thread(
@@ -81,24 +82,8 @@ class RuntimeAPI:
         }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # the client was killed mid-request
-            super().handle_error(request, client_address)
-
-
 def _handler(api: RuntimeAPI) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in two writes: with Nagle the second waits for the client's delayed
-        # ACK, 40 ms on Linux, on every answer of a kept-alive connection.
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
+    class Handler(KeptAliveHandler):
         def do_GET(self) -> None:
             if self.path != f"{PREFIX}/invocation/next":
                 return self._answer(404, b'{"errorMessage": "not found"}')
@@ -122,13 +107,7 @@ def _handler(api: RuntimeAPI) -> type[BaseHTTPRequestHandler]:
             return self._answer(202, b'{"status": "OK"}')
 
         def _answer(self, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
+            answer(self, status, body, "application/json", headers)
 
     return Handler
 

@@ -24,13 +24,12 @@ import json
 import os
 import queue
 import re
-import signal
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -40,6 +39,7 @@ if __package__ in (None, ""):  # run as a script: make `tools` importable
 
 from tools.local.cfn_template import ACCOUNT_ID, TemplateError, default_region, load_template
 from tools.local.invocation import ROOT, Invocation, Result, command
+from tools.services.http_serving import KeptAliveHandler, LoopbackServer, answer, stop_signals
 
 TAIL_BYTES = 4096  # what LogType: Tail returns
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # Lambda's request limit for RequestResponse
@@ -101,16 +101,10 @@ def report(name: str, kind: str, result: Result) -> None:
     )
 
 
-class LambdaServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class LambdaServer(LoopbackServer):
     def __init__(self, address: tuple[str, int], functions: dict[str, Function], region: str) -> None:
         self.functions, self.region = functions, region
         super().__init__(address, _handler())
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up is not news
-            super().handle_error(request, client_address)
 
     def close(self) -> None:
         for function in self.functions.values():
@@ -119,15 +113,8 @@ class LambdaServer(ThreadingHTTPServer):
 
 
 def _handler() -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(KeptAliveHandler):  # quiet: one line per invocation is reported instead
         server: LambdaServer
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in two writes: with Nagle the second waits for the client's delayed
-        # ACK, 40 ms on Linux, on every answer of a kept-alive connection.
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # one line per invocation is reported instead
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -176,14 +163,8 @@ def _handler() -> type[BaseHTTPRequestHandler]:
             self._send(status, body, {"x-amzn-ErrorType": error_type})
 
         def _send(self, status: int, body: bytes, headers: dict[str, str], request_id: str | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("x-amzn-RequestId", request_id or str(uuid.uuid4()))
-            for header, value in headers.items():
-                self.send_header(header, value)
-            self.end_headers()
-            self.wfile.write(body)
+            request_id = request_id or str(uuid.uuid4())
+            answer(self, status, body, "application/json", {"x-amzn-RequestId": request_id, **headers})
 
     return Handler
 
@@ -228,9 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, TemplateError) as error:
         print(f"start-lambda: {error}", file=sys.stderr)
         return 2
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
+    stopping = stop_signals()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = str(server.server_address[0]), int(server.server_address[1])

@@ -21,9 +21,7 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from tools.local.invoke import parameter_overrides
 from tools.local.scheduler import Clock, Producer, scheduled_functions, scheduled_state_machines
 from tools.local.up_view import View
 from tools.services.broker import EmbeddedBroker, listening
+from tools.services.http_serving import stop_signals
 
 
 @contextlib.contextmanager
@@ -97,9 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     run_dir = args.run_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stopping = stop_signals()
     with broker(run_dir) as kafka, sources(args.live) as source_variables:
         environ = {
             **source_variables,

@@ -21,7 +21,8 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from tools.services.fixture_data import synthetic_feed
-from tools.services.fixture_server import _etag, _Server
+from tools.services.fixture_server import _etag
+from tools.services.http_serving import LoopbackServer
 
 FIRST_ADDRESS = 2  # 127.0.0.1 is left to the broker and the other tools
 
@@ -39,7 +40,7 @@ class FeedHosts:
         self._in_flight: Counter[str] = Counter()
         self._answered: set[str] = set()
         self._lock = threading.Lock()
-        self._servers = [_Server((f"127.0.0.{FIRST_ADDRESS + n}", 0), self._handler()) for n in range(hosts)]
+        self._servers = [LoopbackServer((f"127.0.0.{FIRST_ADDRESS + n}", 0), self._handler()) for n in range(hosts)]
         self.addresses: list[tuple[str, int]] = [s.socket.getsockname()[:2] for s in self._servers]
         self.bases = [f"http://{host}:{port}" for host, port in self.addresses]
         self.urls = [f"{self.bases[i % hosts]}/feeds/{i}.xml" for i in range(feeds)]
