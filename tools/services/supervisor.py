@@ -229,6 +229,8 @@ class Service:
         raises ServiceError when it exits first or ``timeout_s`` passes."""
         if self.running:
             return self
+        if self.log:
+            self.log.parent.mkdir(parents=True, exist_ok=True)  # .run/ on a fresh checkout
         output = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
         try:
             self.process = subprocess.Popen(
