@@ -25,7 +25,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from tools.bench.measure import environment_kept, in_process
 from tools.local import invocation
 from tools.services.fixture_data import synthetic_feed
 from tools.services.fixture_server import FixtureServer
-from tools.services.http_serving import answer, serving
+from tools.services.http_serving import KeptAliveHandler, answer, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 RSS, POLYMARKET = "RssProducerFunction", "PolymarketProducerFunction"
@@ -63,13 +62,7 @@ def fresh_feed() -> Iterator[str]:
     served = iter(range(10**9))
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # as tools/services/fixture_server.py: no delayed-ACK wait on the body
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
+    class Handler(KeptAliveHandler):
         def do_GET(self) -> None:
             with lock:
                 body = synthetic_feed(next(served), 1)

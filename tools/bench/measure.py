@@ -1,5 +1,6 @@
 """What the benchmark groups share: a table row from samples, the environment put back after a
-scenario, the bare producer's settings, `sam build`'s output, and one run through invoke measured."""
+scenario, messages timed through producer_common and through a bare confluent-kafka loop, `sam
+build`'s output, and one run through invoke measured."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import statistics
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,50 @@ BARE_PRODUCER = {
 
 def row(scenario: str, figure: str, samples: list[float], unit: str = "s") -> list[str]:
     return [scenario, figure, f"{statistics.median(samples):.3f} {unit}", f"{min(samples):.3f}", f"{max(samples):.3f}"]
+
+
+def timed_module(
+    settings: Any, payload: list[tuple[str, Any]], headers: dict[str, str], *args: Any, **kwargs: Any
+) -> float:
+    """Seconds for producer_common (``open_producer(settings, deadline, *args, **kwargs)``) to send
+    ``payload``'s (key, value) pairs and have every one acknowledged."""
+    from producer_common import Deadline, OutgoingMessage, open_producer
+
+    started = time.perf_counter()
+    with open_producer(settings, Deadline(fallback_s=300), *args, **kwargs) as producer:
+        for key, value in payload:
+            producer.send(OutgoingMessage(key, value, headers))
+    elapsed = time.perf_counter() - started
+    assert producer.report.ok, producer.report.reasons()
+    return elapsed
+
+
+def timed_bare(
+    config: dict[str, str],
+    topic: str,
+    payload: list[tuple[str, Any]],
+    serialize: Callable[[Any], bytes],
+    headers: list[tuple[str, str | bytes | None]],
+) -> float:
+    """Seconds for the same work done by hand: a confluent-kafka Producer with BARE_PRODUCER's settings
+    (and ``config``), produce and poll(0) per message, then flush, every message acknowledged."""
+    from confluent_kafka import Producer
+
+    acked = 0
+
+    def on_delivery(error: object, _message: object) -> None:
+        nonlocal acked
+        acked += error is None
+
+    started = time.perf_counter()
+    producer = Producer({**BARE_PRODUCER, **config})
+    for key, value in payload:
+        producer.produce(topic, key=key.encode(), value=serialize(value), headers=headers, on_delivery=on_delivery)
+        producer.poll(0)
+    producer.flush(300)
+    elapsed = time.perf_counter() - started
+    assert acked == len(payload)
+    return elapsed
 
 
 @contextlib.contextmanager

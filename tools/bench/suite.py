@@ -51,7 +51,7 @@ from tools.bench.cpu import b_rows, scale_cost
 from tools.bench.feed_list import l_rows
 from tools.bench.formats import f_rows
 from tools.bench.idle import i_rows
-from tools.bench.measure import BARE_PRODUCER, BUILT, built, environment_kept, in_process, invoke, row
+from tools.bench.measure import BUILT, built, environment_kept, in_process, invoke, row, timed_bare, timed_module
 from tools.local.handler import FUNCTIONS
 from tools.services.broker import EmbeddedBroker
 from tools.services.fixture_server import FixtureServer
@@ -64,6 +64,7 @@ PARSERS = ("feedparser-rs", "feedparser")
 SCALE_FEEDS = (200, 1000)  # S: small (also M's R) and large lists, concurrency as the template sets it
 SCALE_MARKETS = (2000, 6000)
 REFERENCE_RSS = "rss with FEED_PARSER=feedparser"
+BENCH_HEADERS = {"schema": "bench/1", "source": "bench"}
 COLD_ENV = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "FEED_URLS": "https://example.org/feed.xml"}
 
 
@@ -73,49 +74,17 @@ def messages(count: int) -> list[tuple[str, dict[str, object]]]:
     ]
 
 
-def run_module(
-    bootstrap: str, payload: list[tuple[str, dict[str, object]]], security: dict[str, str] | None = None
-) -> float:
-    from producer_common import Deadline, KafkaSettings, OutgoingMessage, open_producer
+def run_module(bootstrap: str, payload: list[tuple[str, Any]], security: dict[str, str] | None = None) -> float:
+    from producer_common import KafkaSettings
 
     environ = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_TOPIC": f"k-{uuid.uuid4().hex}", **(security or {})}
-    settings = KafkaSettings.from_env(environ)
-    started = time.perf_counter()
-    with open_producer(settings, Deadline(fallback_s=300), environ) as producer:
-        for key, value in payload:
-            producer.send(OutgoingMessage(key, value, {"schema": "bench/1", "source": "bench"}))
-    elapsed = time.perf_counter() - started
-    assert producer.report.ok, producer.report.reasons()
-    return elapsed
+    return timed_module(KafkaSettings.from_env(environ), payload, BENCH_HEADERS, environ)
 
 
-def run_bare(
-    bootstrap: str, payload: list[tuple[str, dict[str, object]]], security: dict[str, str] | None = None
-) -> float:
-    from confluent_kafka import Producer
-
-    topic = f"k-{uuid.uuid4().hex}"
-    acked = 0
-
-    def on_delivery(error: object, _message: object) -> None:
-        nonlocal acked
-        acked += error is None
-
-    started = time.perf_counter()
-    producer = Producer({"bootstrap.servers": bootstrap, **BARE_PRODUCER, **(security or {})})
-    for key, value in payload:
-        producer.produce(
-            topic,
-            key=key.encode(),
-            value=json.dumps(value).encode(),
-            headers=[("schema", b"bench/1"), ("source", b"bench")],
-            on_delivery=on_delivery,
-        )
-        producer.poll(0)
-    producer.flush(300)
-    elapsed = time.perf_counter() - started
-    assert acked == len(payload)
-    return elapsed
+def run_bare(bootstrap: str, payload: list[tuple[str, Any]], security: dict[str, str] | None = None) -> float:
+    headers: list[tuple[str, str | bytes | None]] = [(name, value.encode()) for name, value in BENCH_HEADERS.items()]
+    config = {"bootstrap.servers": bootstrap, **(security or {})}
+    return timed_bare(config, f"k-{uuid.uuid4().hex}", payload, lambda value: json.dumps(value).encode(), headers)
 
 
 def lambda_seconds(interpreter: str, build: Path, code: str, function: str | None = None) -> float:
