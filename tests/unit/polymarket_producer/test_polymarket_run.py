@@ -77,48 +77,17 @@ def run(selection: polymarket_run.Selection | None = None, batch_size: int = 100
 
 @responses.activate
 def test_keyset_paging_follows_next_cursor_to_the_last_page_resending_filters() -> None:
-    # Given three pages, the last without next_cursor
-    responses.get(
-        KEYSET,
-        json={"markets": numbered(100), "next_cursor": "c1"},
-        match=[
-            matchers.query_param_matcher(
-                {"active": "true", "closed": "false", "order": "volume24hr", "ascending": "false", "limit": "100"}
-            )
-        ],
-    )
-    responses.get(
-        KEYSET,
-        json={"markets": numbered(100, 100), "next_cursor": "c2"},
-        match=[
-            matchers.query_param_matcher(
-                {
-                    "active": "true",
-                    "closed": "false",
-                    "order": "volume24hr",
-                    "ascending": "false",
-                    "limit": "100",
-                    "after_cursor": "c1",
-                }
-            )
-        ],
-    )
-    responses.get(
-        KEYSET,
-        json={"markets": numbered(30, 200)},
-        match=[
-            matchers.query_param_matcher(
-                {
-                    "active": "true",
-                    "closed": "false",
-                    "order": "volume24hr",
-                    "ascending": "false",
-                    "limit": "100",
-                    "after_cursor": "c2",
-                }
-            )
-        ],
-    )
+    # Given three pages, the last without next_cursor, each answered only to the listing's filters
+    filters = {"active": "true", "closed": "false", "order": "volume24hr", "ascending": "false", "limit": "100"}
+    pages = [
+        (numbered(100), {"next_cursor": "c1"}, {}),
+        (numbered(100, 100), {"next_cursor": "c2"}, {"after_cursor": "c1"}),
+        (numbered(30, 200), {}, {"after_cursor": "c2"}),
+    ]
+    for markets, cursor, after in pages:
+        responses.get(
+            KEYSET, json={"markets": markets, **cursor}, match=[matchers.query_param_matcher({**filters, **after})]
+        )
     responses.post(f"{CLOB}/books", json=[])
     # When 500 markets are wanted
     sent, _, counts = run(polymarket_run.Selection((), 500))
@@ -238,31 +207,22 @@ def test_bad_overrides_are_configuration_errors(detail: dict[str, Any]) -> None:
         polymarket_run.select({"detail": detail}, SETTINGS)
 
 
-def endless_keyset(pages: list[dict[str, Any]]) -> list[int]:
-    """Gamma answering with ``pages`` in turn, then the last one for ever; 500 past 60 pages (the
-    test's own guard, so a listing that never ends fails instead of hanging)."""
+def keyset_pages(page: Any) -> list[int]:
+    """Gamma answering page(n) for the n-th request; 500 past 60 pages (the test's own guard, so a listing
+    that never ends fails instead of hanging)."""
     served = [0]
 
     def answer(request: Any) -> tuple[int, dict[str, str], str]:
         served[0] += 1
-        page = pages[min(served[0], len(pages)) - 1]
-        return (500, {}, "{}") if served[0] > 60 else (200, {}, json.dumps(page))
+        return (500, {}, "{}") if served[0] > 60 else (200, {}, json.dumps(page(served[0])))
 
     responses.add_callback(responses.GET, KEYSET, callback=answer)
     return served
 
 
 def fresh_cursors() -> list[int]:
-    """A new next_cursor every page, always the same markets (so no page adds any); 500 past 60 pages."""
-    served = [0]
-
-    def answer(request: Any) -> tuple[int, dict[str, str], str]:
-        served[0] += 1
-        page = {"markets": numbered(3), "next_cursor": f"c{served[0]}"}
-        return (500, {}, "{}") if served[0] > 60 else (200, {}, json.dumps(page))
-
-    responses.add_callback(responses.GET, KEYSET, callback=answer)
-    return served
+    """A new next_cursor every page, always the same markets (so no page adds any)."""
+    return keyset_pages(lambda n: {"markets": numbered(3), "next_cursor": f"c{n}"})
 
 
 @responses.activate
@@ -279,7 +239,8 @@ def test_more_pages_than_max_markets_can_need_end_the_listing() -> None:
 
 @responses.activate
 def test_an_empty_page_with_a_cursor_ends_the_listing() -> None:
-    served = endless_keyset([{"markets": numbered(2), "next_cursor": "a"}, {"markets": [], "next_cursor": "b"}])
+    pages = [{"markets": numbered(2), "next_cursor": "a"}, {"markets": [], "next_cursor": "b"}]
+    served = keyset_pages(lambda n: pages[min(n, 2) - 1])
     responses.post(f"{CLOB}/books", json=[])
     sent, sources, counts = run(polymarket_run.Selection((), 500))
     assert served[0] == 2 and counts["markets"] == 2 and len(sent) == 4

@@ -45,18 +45,9 @@ def test_scram_credentials_reach_both_backends() -> None:
     credentials = SaslCredentials("u", "p")
     c = confluent.producer_config(settings, credentials, 60)
     k = kafka_python.producer_config(settings, credentials, 60)
-    assert (c["security.protocol"], c["sasl.mechanisms"], c["sasl.username"], c["sasl.password"]) == (
-        "SASL_SSL",
-        "SCRAM-SHA-512",
-        "u",
-        "p",
-    )
-    assert (k["security_protocol"], k["sasl_mechanism"], k["sasl_plain_username"], k["sasl_plain_password"]) == (
-        "SASL_SSL",
-        "SCRAM-SHA-512",
-        "u",
-        "p",
-    )
+    expected = ("SASL_SSL", "SCRAM-SHA-512", "u", "p")
+    assert (c["security.protocol"], c["sasl.mechanisms"], c["sasl.username"], c["sasl.password"]) == expected
+    assert (k["security_protocol"], k["sasl_mechanism"], k["sasl_plain_username"], k["sasl_plain_password"]) == expected
 
 
 def test_msk_iam_uses_oauthbearer_tokens_signed_for_the_region(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -127,13 +127,7 @@ def test_a_message_that_does_not_fit_is_reported_failed_and_never_sent(value_for
 def test_an_unregistered_subject_fails_at_start_with_what_to_do(value_format: str) -> None:
     backend = FakeBackend()
     with pytest.raises(SchemaRegistryError, match=r"subject rss\.items-value has no schema; register rss_item\.v1\."):
-        open_producer(
-            settings(value_format),
-            Deadline(fallback_s=30),
-            backend_factory=factory(backend),
-            value_schemas=[REF],
-            registry_client=mock_registry(value_format, register=False),
-        )
+        start(value_format, mock_registry(value_format, register=False), backend)
     assert backend.produced == []
 
 
@@ -144,27 +138,24 @@ def test_a_subject_holding_another_schema_fails_at_start() -> None:
     other["fields"] = other["fields"][:3]
     client.register_schema(f"{TOPIC}-value", Schema(json.dumps(other), "AVRO"))
     with pytest.raises(SchemaRegistryError, match=r"does not hold rss_item\.v1\.avsc .* latest version 1"):
-        open_producer(
-            settings("avro"),
-            Deadline(fallback_s=30),
-            backend_factory=factory(FakeBackend()),
-            value_schemas=[REF],
-            registry_client=client,
-        )
+        start("avro", client, FakeBackend())
 
 
-def test_a_registry_format_needs_the_registry_url() -> None:
-    with pytest.raises(ConfigurationError, match="SCHEMA_REGISTRY_URL: is required when KAFKA_VALUE_FORMAT is avro"):
-        KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "KAFKA_VALUE_FORMAT": "avro"}, default_topic=TOPIC)
-    with pytest.raises(ConfigurationError, match="KAFKA_VALUE_FORMAT: must be one of json, json_schema, avro"):
-        KafkaSettings.from_env(
-            {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "KAFKA_VALUE_FORMAT": "protobuf"}, default_topic=TOPIC
-        )
-    with pytest.raises(ConfigurationError, match="SCHEMA_REGISTRY_URL: expects an http"):
-        KafkaSettings.from_env(
-            {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "KAFKA_VALUE_FORMAT": "json_schema", "SCHEMA_REGISTRY_URL": "r:8081"},
-            default_topic=TOPIC,
-        )
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"KAFKA_VALUE_FORMAT": "avro"}, "SCHEMA_REGISTRY_URL: is required when KAFKA_VALUE_FORMAT is avro"),
+        ({"KAFKA_VALUE_FORMAT": "protobuf"}, "KAFKA_VALUE_FORMAT: must be one of json, json_schema, avro"),
+        (
+            {"KAFKA_VALUE_FORMAT": "json_schema", "SCHEMA_REGISTRY_URL": "r:8081"},
+            "SCHEMA_REGISTRY_URL: expects an http",
+        ),
+    ],
+    ids=["no-url", "unknown-format", "url-not-http"],
+)
+def test_a_registry_format_needs_the_registry_url(changes: dict[str, str], error: str) -> None:
+    with pytest.raises(ConfigurationError, match=error):
+        KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:9092", **changes}, default_topic=TOPIC)
     plain = KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:9092"}, default_topic=TOPIC)
     assert (plain.value_format, plain.uses_registry) == ("json", False)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aws_lambda_powertools import Metrics
 from producer_common import DeliveryError, KafkaSettings, OutgoingMessage, SourceResult
@@ -22,18 +24,16 @@ def work_sending(keys: list[str], sources: list[SourceResult]):  # type: ignore[
     return work
 
 
-def test_summary_counts_only_acknowledged_messages(capsys: pytest.CaptureFixture[str]) -> None:
-    backend = FakeBackend()
-    metrics = Metrics(namespace="Test", service="unit")
-    sources = [SourceResult("s1", "ok", items=2, new=2), SourceResult("s2", "not_modified")]
-    summary = deliver_run(
-        "rss",
-        SETTINGS,
-        LambdaContext(),
-        metrics,
-        work_sending(["a", "b"], sources),
-        backend_factory=factory(backend),
+def deliver(work: Any, backend: FakeBackend | None = None, backend_factory: Any = None) -> dict[str, Any]:
+    metrics = Metrics(namespace="T", service="u")
+    return deliver_run(
+        "rss", SETTINGS, LambdaContext(), metrics, work, backend_factory or factory(backend or FakeBackend())
     )
+
+
+def test_summary_counts_only_acknowledged_messages() -> None:
+    sources = [SourceResult("s1", "ok", items=2, new=2), SourceResult("s2", "not_modified")]
+    summary = deliver(work_sending(["a", "b"], sources))
     assert {k: summary[k] for k in ("function", "status", "produced", "failed", "duplicates")} == {
         "function": "rss",
         "status": "ok",
@@ -46,51 +46,33 @@ def test_summary_counts_only_acknowledged_messages(capsys: pytest.CaptureFixture
     assert list(summary)[-1] == "duration_ms"
 
 
-def test_a_source_error_makes_the_run_partial() -> None:
-    sources = [SourceResult("s1", "ok", 1, 1), SourceResult("s2", "error", error="HTTP 500")]
-    summary = deliver_run(
-        "rss",
-        SETTINGS,
-        LambdaContext(),
-        Metrics(namespace="T", service="u"),
-        work_sending(["a"], sources),
-        backend_factory=factory(FakeBackend()),
-    )
-    assert summary["status"] == "partial"
-
-
-def test_a_run_whose_every_source_failed_is_an_error() -> None:
-    # Given two sources that both failed (no network: every fetch a connection error)
-    sources = [
-        SourceResult("s1", "error", error="connection refused by example.org"),
-        SourceResult("s2", "error", error="DNS look-up failed for example.net"),
-    ]
-
-    # When the run ends
-    summary = deliver_run(
-        "rss",
-        SETTINGS,
-        LambdaContext(),
-        Metrics(namespace="T", service="u"),
-        work_sending([], sources),
-        backend_factory=factory(FakeBackend()),
-    )
-
-    # Then it says error, not partial (nothing was produced from any source)
-    assert (summary["status"], summary["produced"]) == ("error", 0)
+@pytest.mark.parametrize(
+    ("keys", "sources", "status"),
+    [
+        (["a"], [SourceResult("s1", "ok", 1, 1), SourceResult("s2", "error", error="HTTP 500")], "partial"),
+        # every source failed and nothing was produced: an error, not partial
+        (
+            [],
+            [
+                SourceResult("s1", "error", error="connection refused by example.org"),
+                SourceResult("s2", "error", error="DNS look-up failed for example.net"),
+            ],
+            "error",
+        ),
+    ],
+    ids=["one-source-failed", "every-source-failed"],
+)
+def test_source_errors_set_the_run_status(keys: list[str], sources: list[SourceResult], status: str) -> None:
+    # Given sources of which some or all failed; When the run ends
+    summary = deliver(work_sending(keys, sources))
+    # Then its status says so
+    assert (summary["status"], summary["produced"]) == (status, len(keys))
 
 
 def test_undelivered_messages_raise_after_the_producer_closed() -> None:
     backend = FakeBackend(fail_keys={b"b"})
     with pytest.raises(DeliveryError, match="1 of 2 messages were not delivered"):
-        deliver_run(
-            "rss",
-            SETTINGS,
-            LambdaContext(),
-            Metrics(namespace="T", service="u"),
-            work_sending(["a", "b"], []),
-            backend_factory=factory(backend),
-        )
+        deliver(work_sending(["a", "b"], []), backend)
     assert backend.closed
 
 
@@ -102,14 +84,7 @@ def test_work_that_raises_still_closes_the_producer() -> None:
         raise KeyError("bug")
 
     with pytest.raises(KeyError):
-        deliver_run(
-            "rss",
-            SETTINGS,
-            LambdaContext(),
-            Metrics(namespace="T", service="u"),
-            work,
-            backend_factory=factory(backend),
-        )
+        deliver(work, backend)
     assert backend.closed and backend.pending == []
 
 
@@ -126,14 +101,7 @@ def test_a_run_whose_only_failures_are_permanent_returns_and_reports_them(reason
     # Given a broker that refuses one message for good (too large), and acknowledges the other
     backend = FakeBackend(fail_keys={b"b"}, fail_reason=reason)
     # When the run ends
-    summary = deliver_run(
-        "rss",
-        SETTINGS,
-        LambdaContext(),
-        Metrics(namespace="T", service="u"),
-        work_sending(["a", "b"], [SourceResult("s1", "ok", 2, 2)]),
-        backend_factory=factory(backend),
-    )
+    summary = deliver(work_sending(["a", "b"], [SourceResult("s1", "ok", 2, 2)]), backend)
     # Then it returns (Lambda would retry a run that fails the same way forever), counting the failure
     assert (summary["status"], summary["produced"], summary["failed"]) == ("partial", 1, 1)
 
@@ -141,11 +109,6 @@ def test_a_run_whose_only_failures_are_permanent_returns_and_reports_them(reason
 def test_a_transient_failure_beside_a_permanent_one_still_raises() -> None:
     # Given a broker that refuses "a" for good and times "b" out
     backend = FakeBackend(fail_keys={b"a", b"b"}, fail_reason="Local: Message timed out")
-
-    def work(send, _deadline):  # type: ignore[no-untyped-def]
-        send(OutgoingMessage("a", {}))
-        send(OutgoingMessage("b", {}))
-        return [], {}
 
     def both(settle):  # type: ignore[no-untyped-def]
         def mixed(sequence: int, reason: str | None) -> None:  # the fake fails both with one reason
@@ -156,5 +119,5 @@ def test_a_transient_failure_beside_a_permanent_one_still_raises() -> None:
 
     # When the run ends, Then it raises: a later run may deliver "b"
     with pytest.raises(DeliveryError, match="2 of 2 messages were not delivered"):
-        deliver_run("rss", SETTINGS, LambdaContext(), Metrics(namespace="T", service="u"), work, both)
+        deliver(work_sending(["a", "b"], []), backend_factory=both)
     assert backend.closed
