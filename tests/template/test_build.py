@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -129,13 +129,23 @@ def tree_bytes(path: Path) -> int:
     return sum(file.stat().st_size for file in path.rglob("*") if file.is_file() and not file.is_symlink())
 
 
+Isolated = Callable[..., subprocess.CompletedProcess[str]]
+
+
 @pytest.fixture(scope="session")
-def interpreter() -> tuple[str, dict[str, str]]:
-    """The python3.12 the build compiled with, and an environment with nothing from this one."""
+def isolated() -> Isolated:
+    """Runs a script with its arguments under the python3.12 the build compiled with, isolated (-I -S -B: no
+    site-packages, no PYTHON* variables) in an environment with nothing from this one but PATH and `env`."""
     found = python312()
     if found is None:
         pytest.skip("no python3.12 interpreter here (see lambda_build/bytecode.py)")
-    return found, {"PATH": os.environ.get("PATH", "")}
+
+    def run(script: str, *arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        environ = {"PATH": os.environ.get("PATH", ""), **(env or {})}
+        command = [found, "-I", "-S", "-B", "-c", script, *arguments]
+        return subprocess.run(command, capture_output=True, text=True, env=environ, timeout=120)
+
+    return run
 
 
 def layer_paths(build_dir: Path) -> list[str]:
@@ -157,17 +167,9 @@ def test_the_dependency_layer_is_small_and_built_for_lambda(build_dir: Path) -> 
         assert not (layer / name).exists() and not list(layer.glob(f"{name}-*.dist-info")), name
 
 
-def test_every_module_ships_python312_bytecode_of_its_own_source(
-    build_dir: Path, interpreter: tuple[str, dict[str, str]]
-) -> None:
+def test_every_module_ships_python312_bytecode_of_its_own_source(build_dir: Path, isolated: Isolated) -> None:
     # Given the build, When python3.12 checks each .pyc against the source beside it
-    done = subprocess.run(
-        [interpreter[0], "-I", "-S", "-B", "-c", BYTECODE_CHECK, str(build_dir)],
-        capture_output=True,
-        text=True,
-        env=interpreter[1],
-        timeout=120,
-    )
+    done = isolated(BYTECODE_CHECK, str(build_dir))
     # Then every module has one, for 3.12, unchecked (read-only /opt and /var/task), of that very source
     assert done.returncode == 0, done.stderr[-3000:]
     counts = json.loads(done.stdout)
@@ -190,21 +192,12 @@ def test_the_common_layer_is_the_package_as_lambda_sees_it(build_dir: Path) -> N
     assert expected and {p.relative_to(built) for p in built.rglob("*.py")} == expected
 
 
-def test_the_layers_import_under_python312_with_nothing_from_the_host(
-    build_dir: Path, interpreter: tuple[str, dict[str, str]]
-) -> None:
-    # Given only the built code and layers on the path (-I -S: no site-packages, no PYTHON* variables)
-    executable, env = interpreter
+def test_the_layers_import_under_python312_with_nothing_from_the_host(build_dir: Path, isolated: Isolated) -> None:
+    # Given only the built code and layers on the path
     paths = layer_paths(build_dir)
     modules = [*LIBRARIES, *COMMON_MODULES]
     # When every library and the shared package are imported
-    done = subprocess.run(
-        [executable, "-I", "-S", "-B", "-c", IMPORT_CHECK, json.dumps(paths), json.dumps(modules)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    done = isolated(IMPORT_CHECK, json.dumps(paths), json.dumps(modules))
     # Then each came from a layer, and librdkafka loaded
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout)
@@ -213,9 +206,7 @@ def test_the_layers_import_under_python312_with_nothing_from_the_host(
     assert found["librdkafka"].startswith("2.")
 
 
-def test_the_msk_iam_signer_works_with_the_runtimes_boto3(
-    build_dir: Path, interpreter: tuple[str, dict[str, str]], tmp_path: Path
-) -> None:
+def test_the_msk_iam_signer_works_with_the_runtimes_boto3(build_dir: Path, isolated: Isolated, tmp_path: Path) -> None:
     # Given the layers, and the host's boto3, botocore and s3transfer (pure Python) standing in for the
     # copies Lambda's runtime provides, after the layers on the path as in Lambda
     runtime = tmp_path / "runtime"
@@ -226,13 +217,7 @@ def test_the_msk_iam_signer_works_with_the_runtimes_boto3(
         (runtime / name).symlink_to(spec.submodule_search_locations[0], target_is_directory=True)
     paths = [*layer_paths(build_dir), str(runtime)]
     # When an MSK IAM token is signed and a client is built, offline
-    done = subprocess.run(
-        [interpreter[0], "-I", "-S", "-B", "-c", MSK_TOKEN_CHECK, json.dumps(paths)],
-        capture_output=True,
-        text=True,
-        env={**interpreter[1], **OFFLINE_AWS},
-        timeout=120,
-    )
+    done = isolated(MSK_TOKEN_CHECK, json.dumps(paths), env=OFFLINE_AWS)
     # Then both work with the layer's urllib3 in place of the runtime's
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
@@ -241,7 +226,7 @@ def test_the_msk_iam_signer_works_with_the_runtimes_boto3(
 
 
 def test_the_schema_registry_layer_holds_the_registry_client_and_the_default_layer_does_not(
-    build_dir: Path, interpreter: tuple[str, dict[str, str]]
+    build_dir: Path, isolated: Isolated
 ) -> None:
     # Given the three layers as Lambda stacks them when SchemaRegistryUrl is set
     default, registry = build_dir / "KafkaDepsLayer" / "python", build_dir / "SchemaRegistryLayer" / "python"
@@ -251,13 +236,7 @@ def test_the_schema_registry_layer_holds_the_registry_client_and_the_default_lay
         assert not (default / name).exists() and (registry / name).is_dir(), name
     assert not {p.name for p in default.iterdir()} & {p.name for p in registry.iterdir()}
     # and with all three, the registry formats import under python3.12 and find the schemas in the common layer
-    done = subprocess.run(
-        [interpreter[0], "-I", "-S", "-B", "-c", REGISTRY_CHECK, json.dumps(paths)],
-        capture_output=True,
-        text=True,
-        env=interpreter[1],
-        timeout=120,
-    )
+    done = isolated(REGISTRY_CHECK, json.dumps(paths))
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout)
     assert found["fastavro"].startswith(str(registry)) and found["jsonschema"].startswith(str(registry))
