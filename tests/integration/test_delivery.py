@@ -75,25 +75,3 @@ def test_unreachable_broker_fails_every_message_within_the_bound(client: str) ->
     assert producer.report.acknowledged == ()
     assert len(producer.report.failed) == 20
     assert elapsed < 6 + 3, f"took {elapsed:.1f} s"
-
-
-def test_broker_stopped_mid_run_counts_only_what_was_acknowledged(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # Given a broker of our own that acknowledged a first batch
-    own = EmbeddedBroker(log_path=tmp_path / "tansu.log").start()
-    settings = settings_for(own.bootstrap, "confluent", "midrun")
-    try:
-        with open_producer(settings, Deadline(fallback_s=8)) as producer:
-            for i in range(10):
-                producer.send(OutgoingMessage(f"early-{i}", {"n": i}))
-            producer.flush()
-            assert producer.settled == 10
-            # When the broker goes away and more messages follow
-            own.stop()
-            for i in range(10):
-                producer.send(OutgoingMessage(f"late-{i}", {"n": i}))
-    finally:
-        own.stop()
-    # Then the first ten are acknowledged and the last ten failed, none lost from the account
-    report = producer.report
-    assert set(report.acknowledged) == {f"early-{i}" for i in range(10)}
-    assert {f.ref for f in report.failed} == {f"late-{i}" for i in range(10)}

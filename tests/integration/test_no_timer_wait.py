@@ -1,10 +1,6 @@
-"""One message through the confluent backend on the embedded broker waits on no librdkafka timer.
+"""One message through the confluent backend on the embedded broker waits on no librdkafka timer (issue 12).
 
-librdkafka's idempotent producer asks for its producer id whenever a metadata answer arrives and
-otherwise on a fixed 500 ms timer. Since librdkafka 2.10 the first answer comes over a bootstrap
-connection being closed, so without a later answer the id, and every message, waits for that timer
-(issue 12). These tests read librdkafka's own debug log rather than a clock: the line librdkafka's
-main thread writes just before "Acquiring ProducerId" says what ran the request.
+Why a timer could run the producer id request, and how its debug log tells: tests/support/timer_waits.py.
 """
 
 from __future__ import annotations

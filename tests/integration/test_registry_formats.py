@@ -46,11 +46,14 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[OutgoingMessage]:
     return recorded
 
 
-def decoder(value_format: str, url: str, topic: str) -> Callable[[bytes], Any]:
-    """The registry's own deserializer: it reads the schema id from each value and fetches that schema."""
+def decoder(value_format: str, url: str, topic: str, avro_reader: str | None = None) -> Callable[[bytes], Any]:
+    """The registry's own deserializer: it reads the schema id from each value and fetches that schema
+    (for Avro, resolved to ``avro_reader`` when given)."""
     client = registry_client(url)
     deserialize = (
-        AvroDeserializer(client) if value_format == "avro" else JSONDeserializer(None, schema_registry_client=client)
+        AvroDeserializer(client, schema_str=avro_reader)
+        if value_format == "avro"
+        else JSONDeserializer(None, schema_registry_client=client)
     )
     context = SerializationContext(topic, MessageField.VALUE)
     return lambda data: deserialize(data, context)
@@ -164,17 +167,8 @@ def test_a_polymarket_price_v1_consumer_reads_what_v2_writes(
     assert summary["failed"] == 0 and sent and {m.value["schema"] for m in sent} == {"polymarket_price/2"}
     # When a consumer built for v1 reads the topic: Avro with v1 as its reader schema (the registry's
     # deserializer resolves the writer's v2 to it), JSON Schema with the writer's schema as the default
-    client = registry_client(registry.url)
-    v1 = catalog.text("polymarket_price", 1, value_format)
-    if value_format == "avro":
-        deserialize = AvroDeserializer(client, schema_str=v1)
-    else:
-        deserialize = JSONDeserializer(None, schema_registry_client=client)
-    context = SerializationContext(topic, MessageField.VALUE)
-    received = {
-        m["key"]: m["value"]
-        for m in read_topic(broker.bootstrap, topic, value_decoder=lambda data: deserialize(data, context))
-    }
+    v1 = decoder(value_format, registry.url, topic, catalog.text("polymarket_price", 1, "avro"))
+    received = {m["key"]: m["value"] for m in read_topic(broker.bootstrap, topic, value_decoder=v1)}
     # Then every v1 field reads as written
     v1_fields = list(json.loads(catalog.text("polymarket_price", 1, "json_schema"))["properties"])
     for message in sent:

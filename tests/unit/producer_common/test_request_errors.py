@@ -15,6 +15,8 @@ import requests
 import urllib3
 from producer_common.http import describe_request_error
 
+from tools.services.supervisor import free_port
+
 
 def failure(url: str, timeout: float = 2.0) -> requests.RequestException:
     try:
@@ -49,14 +51,9 @@ def silent_port() -> Iterator[int]:
     server.close()
 
 
-def closed_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        return int(server.getsockname()[1])
-
-
 def test_a_refused_connection_names_the_host() -> None:
     # Given a loopback port nothing listens on
-    error = failure(f"http://127.0.0.1:{closed_port()}/feed.xml")
+    error = failure(f"http://127.0.0.1:{free_port()}/feed.xml")
 
     # Then
     assert describe_request_error(error, "http://127.0.0.1/feed.xml") == "connection refused by 127.0.0.1"
