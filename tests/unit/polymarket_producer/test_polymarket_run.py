@@ -18,6 +18,8 @@ from producer_common.deadline import Deadline
 from producer_common.http import RateLimiter, RetryPolicy
 from responses import matchers
 
+from tests.unit.producer_common.fakes import response
+
 MARKETS = Path(__file__).parent / "markets"
 GAMMA, CLOB = "https://gamma.test", "https://clob.test"
 KEYSET = f"{GAMMA}/markets/keyset"
@@ -294,21 +296,7 @@ class BrokenBody(requests.Session):
         self.error = error
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        error = self.error
-
-        class Raw:
-            def read1(self, amount: int, decode_content: bool = True) -> bytes:
-                raise error
-
-            def close(self) -> None:
-                pass
-
-            def release_conn(self) -> None:
-                pass
-
-        answer = requests.Response()
-        answer.status_code, answer.raw = 200, Raw()
-        return answer
+        return response([self.error])
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,11 @@
-"""A fake Kafka backend for unit tests: the product never imports this."""
+"""Fakes for unit tests (a Kafka backend, an HTTP answer): the product never imports this."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import requests
 from producer_common.backends import Settle
 
 from tests.message_schemas import check_produced
@@ -62,3 +63,32 @@ def factory(backend: FakeBackend) -> Callable[[Settle], FakeBackend]:
         return backend
 
     return attach
+
+
+class Raw:
+    """urllib3's response as read_capped sees it: read1 gives one socket read, or raises what urllib3 raises."""
+
+    def __init__(self, chunks: list[bytes | Exception]) -> None:
+        self.chunks = chunks
+
+    def read1(self, amount: int, decode_content: bool = True) -> bytes:
+        if not self.chunks:
+            return b""
+        chunk = self.chunks.pop(0)
+        if isinstance(chunk, Exception):
+            raise chunk
+        return chunk
+
+    def close(self) -> None:
+        pass
+
+    def release_conn(self) -> None:
+        pass
+
+
+def response(chunks: list[bytes | Exception], **headers: str) -> requests.Response:
+    """A 200 answer whose body comes in ``chunks`` (an exception among them is raised when read)."""
+    answer = requests.Response()
+    answer.status_code, answer.raw = 200, Raw(chunks)
+    answer.headers.update(headers)
+    return answer

@@ -5,31 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import requests
 import urllib3.exceptions
 from producer_common.http import BodyError, read_capped
 
-
-class Raw:
-    """urllib3's response as read_capped sees it: read1 gives one socket read, or raises what urllib3 raises."""
-
-    def __init__(self, chunks: list[bytes | Exception]) -> None:
-        self.chunks = chunks
-
-    def read1(self, amount: int, decode_content: bool = True) -> bytes:
-        if not self.chunks:
-            return b""
-        chunk = self.chunks.pop(0)
-        if isinstance(chunk, Exception):
-            raise chunk
-        return chunk
-
-
-def response(chunks: list[bytes | Exception], **headers: str) -> requests.Response:
-    answer = requests.Response()
-    answer.status_code, answer.raw = 200, Raw(chunks)
-    answer.headers.update(headers)
-    return answer
+from tests.unit.producer_common.fakes import response
 
 
 def test_a_body_under_the_cap_is_read_whole() -> None:
