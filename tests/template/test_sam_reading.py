@@ -45,12 +45,8 @@ def test_cfn_template_reads_each_function_as_sam_cli_does(function: str, overrid
     sam = SamFunctionProvider(stacks, use_raw_codeuri=True).get(function)
     ours = function_config(load_template(TEMPLATE), function, ROOT, overrides, region="eu-west-1")
     assert sam is not None
-    assert (ours.handler, ours.runtime, ours.timeout_s, ours.memory_mb) == (
-        sam.handler,
-        sam.runtime,
-        sam.timeout,
-        sam.memory,
-    )
+    expected = (sam.handler, sam.runtime, sam.timeout, sam.memory)
+    assert (ours.handler, ours.runtime, ours.timeout_s, ours.memory_mb) == expected
     assert ours.code_dir == ROOT / str(sam.codeuri)
     # the layers in SAM's order (Globals' first); a layer contributes its python/ directory when it has one
     sam_layers = [ROOT / str(layer.codeuri) / "python" for layer in sam.layers]
