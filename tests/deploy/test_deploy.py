@@ -65,10 +65,16 @@ def sharded(stacks: dict[str, Stack]) -> Stack:
 
 
 def configuration(stack: Stack, function: str) -> dict[str, Any]:
-    configuration: dict[str, Any] = stack.client("lambda").get_function(FunctionName=stack.physical(function))[
-        "Configuration"
-    ]
-    return configuration
+    found = stack.client("lambda").get_function(FunctionName=stack.physical(function))
+    return found["Configuration"]  # type: ignore[no-any-return]
+
+
+def inline_statements(stack: Stack, role: str) -> list[dict[str, Any]]:
+    """The statements of a role's inline policies, as the emulator holds them."""
+    iam, granted = stack.client("iam"), []
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        granted += statements(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+    return granted
 
 
 def expected_function(stack: Stack, function: str) -> dict[str, Any]:
@@ -165,12 +171,9 @@ def assert_scheduled(stack: Stack, owner: str, target_arn: str) -> dict[str, Any
     assert target["RetryPolicy"] == expected["RetryPolicy"]
     assert target["DeadLetterConfig"] == {"Arn": expected["DeadLetterConfig"]["Arn"]}
     assert json.loads(target.get("Input", "{}")) == json.loads(expected.get("Input", "{}"))
-    iam = stack.client("iam")
     role = target["RoleArn"].split("/")[-1]
     assert role == stack.physical(f"{owner}{event_name}Role")
-    granted = []
-    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
-        granted += statements(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+    granted = inline_statements(stack, role)
     actions = {action: statement["Resource"] for statement in granted for action in statement["Action"]}
     start = "lambda:InvokeFunction" if owner in FUNCTIONS else "states:StartExecution"
     assert actions.keys() == {"sqs:SendMessage", start}
@@ -263,9 +266,7 @@ def role_statements(stack: Stack, function: str) -> list[dict[str, Any]]:
     managed = {p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]}
     # AWSLambdaVPCAccessExecutionRole comes with the Globals' VpcConfig even outside a VPC (template.yaml says why)
     assert managed == {BASIC_EXECUTION, VPC_EXECUTION}
-    granted = []
-    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
-        granted += statements(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+    granted = inline_statements(stack, role)
     promised = []
     for policy in stack.resolve(stack.source(function)["Policies"]):
         promised += statements(policy)
@@ -331,11 +332,7 @@ def test_sharded_runs_start_from_the_fan_out_state_machine(sharded: Stack) -> No
 
 
 def test_the_fan_out_may_invoke_the_rss_function_only(sharded: Stack) -> None:
-    iam = sharded.client("iam")
-    role = sharded.physical("RssFanOutRole")
-    granted = []
-    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
-        granted += statements(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+    granted = inline_statements(sharded, sharded.physical("RssFanOutRole"))
     function = sharded.arn("RssProducerFunction")
     # SAM's LambdaInvokePolicy: the function, its versions and aliases, by its name as a prefix
     assert granted == [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [f"{function}*"]}]
