@@ -16,7 +16,7 @@ from producer_common.config import KafkaSettings
 from producer_common.exceptions import ConfigurationError
 
 from lambda_build import bytecode
-from tools.local.cfn_template import function_config, load_template
+from tools.local.cfn_template import Resolver, function_config, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -249,24 +249,13 @@ def test_table_and_secret_access_name_exactly_one_resource(template: dict[str, A
     assert not any("dynamodb" in str(s["Action"]) for s in statements(template, "PolymarketProducerFunction"))
 
 
-def rule_value(expression: Any, parameters: dict[str, str]) -> Any:
-    """Evaluates the few rule functions the template uses, with `parameters` as the deploy's values."""
-    if not isinstance(expression, dict):
-        return expression
-    [(function, argument)] = expression.items()
-    if function == "Ref":
-        return parameters[argument]
-    values = [rule_value(item, parameters) for item in argument]
-    operations = {"Fn::Equals": lambda: values[0] == values[1], "Fn::Not": lambda: not values[0]}
-    operations |= {"Fn::Or": lambda: any(values), "Fn::And": lambda: all(values)}
-    return operations[function]()
-
-
 def rules_accept(template: dict[str, Any], parameters: dict[str, str]) -> bool:
+    """Whether the template's Rules let a deploy with ``parameters`` through (resolved as cfn_template does)."""
+    resolver = Resolver(template, parameters)
     return all(
-        rule_value(assertion["Assert"], parameters)
+        resolver.resolve(assertion["Assert"])
         for rule in template["Rules"].values()
-        if rule_value(rule.get("RuleCondition", True), parameters)
+        if resolver.resolve(rule.get("RuleCondition", True))
         for assertion in rule["Assertions"]
     )
 
