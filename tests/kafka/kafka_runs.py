@@ -80,6 +80,21 @@ def read_back(kafka: ApacheKafka, topic: str) -> list[dict[str, Any]]:
     return read_topic(kafka.plaintext, topic, timeout_s=20)
 
 
+def assert_delivers_everything(kafka: ApacheKafka, env: dict[str, str], state: Path, feed_urls: list[str]) -> Result:
+    """A run of ``env`` (its KAFKA_TOPIC) on ``state`` delivers every item of every feed once, as the contract says."""
+    run = invoke_rss(env | {"FEED_URLS": ",".join(feed_urls)}, state)
+    assert run.exit_code == 0, run.log_text[-3000:]
+    expected = served_items(feed_urls)
+    assert run.value["status"] == "ok" and run.value["failed"] == 0
+    assert run.value["produced"] == sum(expected.values())
+    messages = read_back(kafka, env["KAFKA_TOPIC"])
+    check_rss_messages(messages, feed_urls)
+    assert len(messages) == len({m["key"] for m in messages}) == sum(expected.values())
+    for url, count in expected.items():
+        assert sum(m["value"]["feed_url"] == url for m in messages) == count, url
+    return run
+
+
 def check_rss_messages(messages: list[dict[str, Any]], feed_urls: list[str]) -> None:
     """Key, headers and JSON value of every message are what the contract says."""
     for message in messages:

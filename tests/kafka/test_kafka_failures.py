@@ -16,14 +16,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from kafka_runs import (
-    SecretsManager,
-    check_rss_messages,
-    invoke_rss,
-    kafka_env,
-    read_back,
-    served_items,
-)
+from kafka_runs import SecretsManager, assert_delivers_everything, invoke_rss, kafka_env, read_back
 
 from tools.local.invocation import Result
 from tools.services.fixture_server import FixtureServer
@@ -35,19 +28,6 @@ REFUSAL_BOUND_S = 20  # seconds for a whole refused run, interpreter start inclu
 
 def fresh_topic(kind: str) -> str:
     return f"{kind}-{uuid.uuid4().hex[:8]}"
-
-
-def assert_delivers_everything(
-    kafka: ApacheKafka, env: dict[str, str], state: Path, feed_urls: list[str], topic: str
-) -> None:
-    """A run with the right settings on the same state delivers every item of every feed."""
-    run = invoke_rss(env | {"FEED_URLS": ",".join(feed_urls), "KAFKA_TOPIC": topic}, state)
-    assert run.exit_code == 0, run.log_text[-3000:]
-    expected = sum(served_items(feed_urls).values())
-    assert run.value["produced"] == expected and run.value["failed"] == 0
-    messages = read_back(kafka, topic)
-    check_rss_messages(messages, feed_urls)
-    assert len({m["key"] for m in messages}) == len(messages) == expected
 
 
 def assert_refused(run: Result, meaning: str, secrets: list[str]) -> None:
@@ -87,7 +67,7 @@ def test_a_wrong_password_fails_in_seconds_and_the_next_run_delivers(
     # Then it fails within seconds, saying authentication failed, and neither password is in any output
     assert_refused(run, "authentication failed", [wrong, user.password])
     # And nothing was marked seen: the next run, with the right password, delivers every item
-    assert_delivers_everything(apache_kafka, base | good, state, feed_urls, topic)
+    assert_delivers_everything(apache_kafka, base | good | {"KAFKA_TOPIC": topic}, state, feed_urls)
 
 
 @pytest.mark.parametrize("client", CLIENTS)
@@ -111,7 +91,7 @@ def test_a_certificate_the_client_must_refuse_is_a_clear_tls_error(
     # Then it fails within seconds with a TLS error, and the next, right run delivers every item
     assert_refused(run, "TLS handshake failed", [])
     assert "certificate verify failed" in run.value["errorMessage"]
-    assert_delivers_everything(apache_kafka, good, state, feed_urls, topic)
+    assert_delivers_everything(apache_kafka, good | {"KAFKA_TOPIC": topic}, state, feed_urls)
 
 
 # -- the broker goes away ----------------------------------------------------------------------
@@ -243,4 +223,4 @@ def test_a_broker_stopped_between_runs_is_a_delivery_error_and_loses_nothing(
     assert run.logged("run finished")["produced"] == 0
     assert run.duration_s < 30
     assert user.password not in run.text
-    assert_delivers_everything(apache_kafka, env, state, feed_urls, topic)
+    assert_delivers_everything(apache_kafka, env | {"KAFKA_TOPIC": topic}, state, feed_urls)
