@@ -17,11 +17,11 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from tests.support.http import QuietHandler
 from tools.local.invocation import EVENT, command, run
 from tools.services.broker import EmbeddedBroker, read_topic
 from tools.services.fixture_server import FixtureServer
@@ -36,14 +36,10 @@ LATE_FEED = (  # RSS 2.0, two items: what the stalled feed answers once it answe
 )
 
 
-class Stalling(BaseHTTPRequestHandler):
+class Stalling(QuietHandler):
     """Holds each request until ``answering`` is set (at most 60 s), then serves LATE_FEED."""
 
-    protocol_version = "HTTP/1.1"
     answering = threading.Event()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:
         self.answering.wait(60)

@@ -10,16 +10,15 @@ says what it stands for); the small ones are files under hostile/.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.http import QuietHandler
 from tools.local.invocation import Result, run
 from tools.services.broker import EmbeddedBroker, read_topic
 from tools.services.fixture_server import FixtureServer
@@ -89,23 +88,12 @@ CASES_BY_NAME = {
 }
 
 
-class Hostile(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Hostile(QuietHandler):
     bodies: dict[str, bytes] = {}
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:
         if self.path == "/slow-headers":  # the status line, then one header byte every 2 s
-            try:
-                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
-                for _ in range(60):
-                    self.wfile.write(b"X")
-                    self.wfile.flush()
-                    time.sleep(2)
-            except OSError:
-                pass
+            self.trickle(b"HTTP/1.1 200 OK\r\n", b"X", every_s=2)
             return
         if self.path == "/non-ascii-redirect":  # a raw UTF-8 host name in Location (http.server sends Latin-1)
             self.send_response(302)
@@ -175,13 +163,8 @@ def expect_error(reason: str) -> Callable[[dict[str, Any], list[dict[str, Any]]]
 
 def expect_capped(items: int, kept: int) -> Callable[[dict[str, Any], list[dict[str, Any]]], None]:
     def check(source: dict[str, Any], messages: list[dict[str, Any]]) -> None:
-        assert (source["status"], source["items"], source["new"], source["dropped"]) == (
-            "ok",
-            items,
-            kept,
-            items - kept,
-        )
-        assert len(messages) == kept
+        counted = (source["status"], source["items"], source["new"], source["dropped"], len(messages))
+        assert counted == ("ok", items, kept, items - kept, kept)
 
     return check
 

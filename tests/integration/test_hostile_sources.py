@@ -7,11 +7,11 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from tests.support.http import QuietHandler
 from tools.local.invocation import run
 from tools.services.broker import EmbeddedBroker, read_topic
 from tools.services.fixture_server import FixtureServer
@@ -22,39 +22,19 @@ CASES = ROOT / "tests" / "unit" / "rss_producer" / "cases"
 RSS_HEAD = b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
 
 
-class Hostile(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
+class Hostile(QuietHandler):
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
-        if path == "/huge":  # 50 MB, no Content-Length: only the streamed cap can stop it
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
+        if path == "/huge":  # 50 MB
             block = b"<item><title>" + b"x" * 65_000 + b"</title></item>"
-            try:
-                self.wfile.write(f"{len(RSS_HEAD):x}\r\n".encode() + RSS_HEAD + b"\r\n")
-                for _ in range(800):
-                    self.wfile.write(f"{len(block):x}\r\n".encode() + block + b"\r\n")
-            except OSError:
-                pass
+            self.chunked("application/rss+xml", [RSS_HEAD, *[block] * 800])
             return
-        if path == "/trickle":  # one byte a second, never tripping a per-read timeout
+        if path == "/trickle":  # one byte a second of a declared 100,000
             self.send_response(200)
             self.send_header("Content-Type", "application/rss+xml")
             self.send_header("Content-Length", "100000")
             self.end_headers()
-            try:
-                for _ in range(60):
-                    self.wfile.write(b"<")
-                    self.wfile.flush()
-                    time.sleep(1)
-            except OSError:
-                pass
+            self.trickle(b"", b"<", every_s=1)
             return
         if path == "/loop":
             self.send_response(302)

@@ -9,12 +9,12 @@ import math
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from tests.integration.test_hostile_sources import invoke
+from tests.support.http import QuietHandler
 from tools.services.broker import EmbeddedBroker, read_topic
 from tools.services.fixture_server import FixtureServer
 from tools.services.http_serving import answer, serving
@@ -40,31 +40,16 @@ def good() -> Iterator[FixtureServer]:
         yield server
 
 
-class HostileGamma(BaseHTTPRequestHandler):
+class HostileGamma(QuietHandler):
     """Gamma's keyset listing gone wrong: /repeat/... the same cursor on every page, /huge/... 50 MB."""
 
-    protocol_version = "HTTP/1.1"
     rows: list[dict[str, Any]] = []
     requests = 0
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
     def do_GET(self) -> None:
         type(self).requests += 1
-        if self.path.startswith("/huge/"):  # chunked, no Content-Length: only the streamed cap can stop it
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            block = b" " * 65_536
-            try:
-                self.wfile.write(b'd\r\n{"markets": [\r\n')
-                for _ in range(800):  # 50 MB
-                    self.wfile.write(f"{len(block):x}\r\n".encode() + block + b"\r\n")
-                self.wfile.write(b"2\r\n]}\r\n0\r\n\r\n")
-            except OSError:
-                pass
+        if self.path.startswith("/huge/"):
+            self.chunked("application/json", [b'{"markets": [', *[b" " * 65_536] * 800, b"]}"])
             return
         body = json.dumps({"markets": self.rows, "next_cursor": "MTAw"}).encode()
         answer(self, 200, body, "application/json")
