@@ -103,16 +103,13 @@ def test_make_bench_writes_its_figures_into_the_figures_page(tmp_path: Path) -> 
     # Given a copy of the figures page, where make bench writes (tools/bench/suite.py's default target)
     page = tmp_path / "figures.md"
     shutil.copy(ROOT / "docs" / "performance" / "figures.md", page)
+    tables = ((README_MARKS, "| new bench |"), (COST_MARKS, "| new cost |"), (SCALE_MARKS, "| new scale |"))
     # When bench writes its three tables as a full run does
-    for marks, table in (
-        (README_MARKS, "| new bench |\n"),
-        (COST_MARKS, "| new cost |\n"),
-        (SCALE_MARKS, "| new scale |\n"),
-    ):
-        into_readme(page, table, marks)
+    for marks, table in tables:
+        into_readme(page, table + "\n", marks)
     # Then each lands between its marks, and nothing of the old tables is left
     text = page.read_text()
-    for marks, table in ((README_MARKS, "| new bench |"), (COST_MARKS, "| new cost |"), (SCALE_MARKS, "| new scale |")):
+    for marks, table in tables:
         assert text[text.index(marks[0]) : text.index(marks[1])].strip().endswith(table)
     assert "| K |" not in text and "**total**" not in text
 
