@@ -16,7 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from producer_common import utc_iso
 from producer_common.deadline import Deadline
-from producer_common.http import build_session
+from producer_common.http import Pools
 from producer_common.observability import build_logger, build_metrics
 from producer_common.producer import DeliveryReport, MessageProducer
 from producer_common.run import deliver_run
@@ -38,9 +38,9 @@ def settings() -> RssSettings:
 @functools.cache
 def fetcher() -> rss_fetch.Fetcher:
     config = settings()
-    session = build_session("rss-producer", pool_size=config.fetch_concurrency, hosts=rss_fetch.HOST_POOLS)
+    pools = Pools("rss-producer", pool_size=config.fetch_concurrency, hosts=rss_fetch.HOST_POOLS)
     redirects = RedirectGuard(allow_private=config.allow_private_addresses)
-    return rss_fetch.Fetcher(session, config.fetch_timeout_s, config.max_feed_bytes, redirects=redirects)
+    return rss_fetch.Fetcher(pools, config.fetch_timeout_s, config.max_feed_bytes, redirects=redirects)
 
 
 @functools.cache

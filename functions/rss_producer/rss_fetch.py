@@ -5,24 +5,25 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import requests
 import urllib3.exceptions
 from producer_common.deadline import Deadline
 from producer_common.http import (
+    MAX_REDIRECTS,
+    URLLIB3_CONNECTION_ERRORS,
     BodyError,
+    Opener,
     RetryPolicy,
     TimeLimit,
     describe_request_error,
     read_capped,
     send_with_retries,
     time_limit,
-    transfer_reason,
 )
 from producer_common.state import FeedValidators
-from rss_redirects import RedirectGuard, RedirectRefused
+from rss_redirects import RedirectGuard, RedirectRefused, redirect_target
 
 CONNECT_TIMEOUT_S = 5.0
-# Hosts whose idle connections the session keeps. A run takes feeds round-robin by host
+# Hosts whose idle connections the pools keep. A run takes feeds round-robin by host
 # (``rss_hosts.interleave_hosts``), so with fewer pools than hosts each pool is dropped before its
 # host's next feed and every fetch connects afresh (TCP, and TLS: the costliest part of a fetch).
 # Each pool holds at most FETCH_PER_HOST connections: 64 x 2 sockets by default, well within
@@ -48,9 +49,10 @@ class Fetched:
 class Fetcher:
     """Polite GETs: one time limit for the whole fetch (connect, headers, body, retries), bounded retries
     honouring Retry-After, a streamed size cap, conditional GET, and no redirect from a public
-    address to a private one (``rss_redirects``)."""
+    address to a private one at any of at most ``MAX_REDIRECTS`` hops (``rss_redirects``). It sends
+    through urllib3 (``producer_common.http.Pools``): requests' own layer cost as much CPU again."""
 
-    session: requests.Session
+    pools: Opener
     timeout_s: float = 10.0
     max_bytes: int = 5 * 1024 * 1024
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -62,14 +64,10 @@ class Fetcher:
         with time_limit(seconds) as limit:
             try:
                 fetched = self._fetch(url, known, Deadline(fallback_s=seconds), started, limit)
-            except (requests.RequestException, urllib3.exceptions.HTTPError, FeedError) as error:
+            except FeedError:
                 if limit.expired:
                     raise FeedError(f"no complete response within {seconds:.3g} s") from None
-                if isinstance(error, FeedError):
-                    raise
-                if isinstance(error, requests.RequestException):
-                    raise FeedError(describe_request_error(error, url)) from None
-                raise FeedError(transfer_reason(error)) from None
+                raise
             if limit.expired:  # headers cut short read as complete ones: a 304 of a trickling server, say
                 raise FeedError(f"no complete response within {seconds:.3g} s")
             return fetched
@@ -78,37 +76,55 @@ class Fetcher:
         self, url: str, known: FeedValidators | None, deadline: Deadline, started: float, limit: TimeLimit
     ) -> Fetched:
         headers = known.request_headers() if known else {}
-        timeout = (min(self.timeout_s, CONNECT_TIMEOUT_S), self.timeout_s)
-        try:
-            response = send_with_retries(
-                lambda: self.session.get(
-                    url, headers=headers, timeout=timeout, stream=True, hooks={"response": self.redirects}
-                ),
-                self.retry,
-                deadline,
-            )
-            with response:
-                if response.status_code == 304:
-                    return Fetched(None, {}, known or FeedValidators(), time.monotonic() - started)
-                if response.status_code >= 400:
-                    raise FeedError(f"HTTP {response.status_code}")
-                body = self._read(response, limit)
-                received = {name.lower(): value for name, value in response.headers.items()}
-        except RedirectRefused as error:
-            raise FeedError(str(error)) from None
-        except ValueError:  # urllib.parse on a Location such as http://[::1/feed (the feed URL was checked)
-            raise FeedError("redirect to a URL that cannot be read") from None
-        except requests.TooManyRedirects:
-            raise FeedError("too many redirects") from None
+        timeout = urllib3.Timeout(connect=min(self.timeout_s, CONNECT_TIMEOUT_S), read=self.timeout_s)
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(url, headers, timeout, deadline)
+            try:
+                target = redirect_target(url, response)
+            except ValueError:  # a Location such as http://[::1/feed (the feed URL was checked)
+                response.close()
+                raise FeedError("redirect to a URL that cannot be read") from None
+            if target is None:
+                break
+            response.drain_conn()  # so its connection can serve the next hop
+            response.release_conn()
+            url = target
+        else:
+            raise FeedError("too many redirects")
+        with response:
+            if response.status == 304:
+                return Fetched(None, {}, known or FeedValidators(), time.monotonic() - started)
+            if response.status >= 400:
+                raise FeedError(f"HTTP {response.status}")
+            body = self._read(response, limit)
+            received = {name.lower(): value for name, value in response.headers.items()}
         validators = FeedValidators(received.get("etag"), received.get("last-modified"))
         return Fetched(body, received, validators, time.monotonic() - started)
 
-    def _read(self, response: requests.Response, limit: TimeLimit) -> bytes:
+    def _send(
+        self, url: str, headers: dict[str, str], timeout: urllib3.Timeout, deadline: Deadline
+    ) -> urllib3.BaseHTTPResponse:
+        """One hop, retried as the policy allows; every answer (retries too) passes ``redirects``."""
+        try:
+            return send_with_retries(
+                lambda: self.redirects(
+                    url, self.pools.urlopen("GET", url, headers, timeout=timeout, preload_content=False)
+                ),
+                self.retry,
+                deadline,
+                retry_on=URLLIB3_CONNECTION_ERRORS,
+            )
+        except RedirectRefused as error:
+            raise FeedError(str(error)) from None
+        except urllib3.exceptions.HTTPError as error:
+            raise FeedError(describe_request_error(error, url)) from None
+
+    def _read(self, response: urllib3.BaseHTTPResponse, limit: TimeLimit) -> bytes:
         # the time limit shuts the socket when it passes, which ends the read
         try:
             body = read_capped(response, self.max_bytes)
         except BodyError as error:
             raise FeedError(str(error)) from None
         if limit.expired:  # the socket was shut: what came is not the whole body
-            raise requests.ConnectionError("time limit")
+            raise FeedError("time limit")
         return body

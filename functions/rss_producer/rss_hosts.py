@@ -14,16 +14,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from itertools import chain, zip_longest
-from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from producer_common.deadline import Deadline
 from producer_common.http import retry_after_s
 from producer_common.state import FeedValidators
 from rss_fetch import FeedError, Fetched, Fetcher
 from rss_redirects import RedirectGuard
 from rss_run import SKIPPED
+from urllib3 import BaseHTTPResponse
 
 SLOW_STATUSES = frozenset({429, 503})
 SLOW_GAP_S = 1.0  # of quiet after each request to a slowed host, unless its Retry-After asks for more
@@ -104,11 +103,11 @@ class SlowDownHook(RedirectGuard):
 
     limiter: HostLimiter | None = None
 
-    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        if self.limiter is not None and response.status_code in SLOW_STATUSES:
+    def __call__(self, url: str, response: BaseHTTPResponse) -> BaseHTTPResponse:
+        if self.limiter is not None and response.status in SLOW_STATUSES:
             asked = retry_after_s(response.headers.get("Retry-After"))
-            self.limiter.slow_down(host_of(response.url), asked if asked is not None else SLOW_GAP_S)
-        return super().__call__(response, *args, **kwargs)
+            self.limiter.slow_down(host_of(url), asked if asked is not None else SLOW_GAP_S)
+        return super().__call__(url, response)
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ class PoliteFetcher(Fetcher):
     def around(
         cls, fetcher: Fetcher, per_host: int, observe: Callable[[str, Fetched], None] | None = None
     ) -> PoliteFetcher:
-        """A polite fetcher for one run, sharing ``fetcher``'s session and limits."""
+        """A polite fetcher for one run, sharing ``fetcher``'s pools and limits."""
         hosts = HostLimiter(per_host)
         guard = SlowDownHook(fetcher.redirects.allow_private, fetcher.redirects.lookup, limiter=hosts)
         shared = {f.name: getattr(fetcher, f.name) for f in fields(Fetcher) if f.name != "redirects"}

@@ -5,9 +5,9 @@ A compromised feed host could otherwise send the producer to the Lambda Runtime 
 A feed configured at a private address (a test server, a self-hosted feed) is the operator's
 choice and may redirect within private space; a public one may not leave it, at any hop.
 
-The guard fails closed: the target's name is read as requests and urllib3 will read it (the
-Location decoded as requests decodes it, the host IDNA-encoded as urllib3 encodes it), so the
-name checked is the name connected to, and a name that cannot be encoded or resolved is refused.
+The guard fails closed: the target is read by ``redirect_target``, the one reading the fetch follows
+(the Location's bytes as UTF-8, the host IDNA-encoded as urllib3 encodes it), so the name checked is
+the name connected to, and a name that cannot be encoded or resolved is refused.
 """
 
 from __future__ import annotations
@@ -16,19 +16,14 @@ import ipaddress
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from requests.sessions import SessionRedirectMixin
-from requests.utils import requote_uri
+from urllib3 import BaseHTTPResponse
 from urllib3.util import parse_url
-
-if TYPE_CHECKING:
-    import requests
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known prefix: the low 32 bits are an IPv4 address
-_REQUESTS = SessionRedirectMixin()  # how requests reads a Location
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 class RedirectRefused(Exception):
@@ -83,17 +78,19 @@ def resolve(host: str) -> list[Address]:
 
 @dataclass(frozen=True)
 class RedirectGuard:
-    """A ``requests`` response hook that refuses a redirect from a public address to a non-public one."""
+    """A check of every response a fetch gets: it refuses a redirect from a public address to a non-public one."""
 
     allow_private: bool = False
     lookup: Callable[[str], Iterable[Address]] = field(default=resolve)
 
-    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        if self.allow_private or not response.is_redirect:
+    def __call__(self, url: str, response: BaseHTTPResponse) -> BaseHTTPResponse:
+        if self.allow_private or response.status not in REDIRECT_STATUSES:
             return response
         try:
-            source = parse_url(response.url).host or ""
-            target = redirect_host(response)
+            source = parse_url(url).host or ""
+            target = parse_url(redirect_target(url, response) or "").host
+            if not target:
+                raise ValueError("no host")
         except ValueError as error:  # urllib3's LocationParseError is one
             response.close()
             raise RedirectRefused(f"redirect to a URL that cannot be read ({error})") from None
@@ -112,11 +109,11 @@ class RedirectGuard:
         raise RedirectRefused(f"redirect from a public address to {target} ({refused[0]}, {refused[1]}) refused")
 
 
-def redirect_host(response: requests.Response) -> str:
-    """The host requests will connect to for this redirect, as urllib3 encodes it; raises
-    ValueError when there is none."""
-    location = _REQUESTS.get_redirect_target(response) or ""
-    host = parse_url(urljoin(response.url, requote_uri(location))).host
-    if not host:
-        raise ValueError("no host")
-    return host
+def redirect_target(url: str, response: BaseHTTPResponse) -> str | None:
+    """The URL a redirect from ``url`` leads to, as it will be fetched (None when ``response`` is no
+    redirect): http.client reads header bytes as Latin-1, so a raw UTF-8 Location is re-read as UTF-8
+    (as browsers and requests do); urllib3 percent-encodes the rest. Raises ValueError when unreadable."""
+    location = response.headers.get("Location") if response.status in REDIRECT_STATUSES else None
+    if location is None:
+        return None
+    return str(parse_url(urljoin(url, location.encode("latin-1").decode("utf-8"))).url)

@@ -105,7 +105,7 @@ def floor(bootstrap: str, repeat: int = 3) -> dict[str, float]:
     import rss_parse
     import urllib3
     from producer_common import Deadline, KafkaSettings, OutgoingMessage, open_producer
-    from producer_common.http import build_session
+    from producer_common.http import Pools
     from producer_common.state.sqlite import SqliteStateStore
     from rss_redirects import RedirectGuard
 
@@ -118,7 +118,7 @@ def floor(bootstrap: str, repeat: int = 3) -> dict[str, float]:
     try:
         base = json.loads(server.stdout.readline())["url"]  # type: ignore[union-attr]
         urls = [f"{base}/feeds/synthetic/{index}.xml" for index in range(FEEDS)]
-        fetcher = rss_fetch.Fetcher(build_session("bench", 16), redirects=RedirectGuard(allow_private=True))
+        fetcher = rss_fetch.Fetcher(Pools("bench", 16), redirects=RedirectGuard(allow_private=True))
         pool = urllib3.PoolManager(maxsize=16)
         bodies = [fetcher.fetch(url).body or b"" for url in urls]
         parsed = [rss_parse.DEFAULT(url, body, {}) for url, body in zip(urls, bodies, strict=True)]
@@ -129,7 +129,7 @@ def floor(bootstrap: str, repeat: int = 3) -> dict[str, float]:
         ]
         count = len(items)
 
-        def fetch_requests() -> None:
+        def fetch_feeds() -> None:
             for url in urls:
                 fetcher.fetch(url)
 
@@ -160,7 +160,7 @@ def floor(bootstrap: str, repeat: int = 3) -> dict[str, float]:
                     producer.send(OutgoingMessage(item.message["id"], item.message, headers))
 
         stages = {
-            "fetch: rss_fetch.Fetcher on requests (a request a feed)": fetch_requests,
+            "fetch: rss_fetch.Fetcher on urllib3 (a request a feed)": fetch_feeds,
             "fetch: urllib3.PoolManager alone, for comparison": fetch_urllib3,
             "parse: entity scan, feedparser-rs, rss_parse entries": parse,
             "normalise: rss_items.to_items (cleaning, identity)": normalise,

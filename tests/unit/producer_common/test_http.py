@@ -14,6 +14,7 @@ import pytest
 import requests
 from producer_common.deadline import Deadline
 from producer_common.http import (
+    Pools,
     RateLimiter,
     RetryPolicy,
     build_session,
@@ -106,12 +107,18 @@ def test_the_session_names_the_producer_and_limits_redirects() -> None:
     assert session.max_redirects == 5
 
 
-def test_the_session_keeps_the_connections_of_as_many_hosts_as_asked() -> None:
-    # Given a session for 4 fetches at once over up to 64 hosts
-    adapter = build_session("rss-producer", pool_size=4, hosts=64).get_adapter("https://feeds.example/")
-    # Then its connections to 64 hosts are kept, up to 4 to each
-    assert adapter.poolmanager.pools._maxsize == 64  # type: ignore[attr-defined]
-    assert adapter.poolmanager.connection_pool_kw["maxsize"] == 4  # type: ignore[attr-defined]
+def test_the_pools_keep_the_connections_of_as_many_hosts_as_asked_and_honour_the_environment() -> None:
+    # Given pools for 4 fetches at once over up to 64 hosts, in an environment naming a proxy and a CA bundle
+    environ = {"HTTPS_PROXY": "http://proxy.internal:3128", "no_proxy": "feeds.internal", "CURL_CA_BUNDLE": "/ca.pem"}
+    pools = Pools("rss-producer", pool_size=4, hosts=64, environ=environ)
+    # Then connections to 64 hosts are kept, up to 4 to each, verified with that bundle
+    manager = pools.manager_for("https://feeds.example/")
+    assert manager.pools._maxsize == 64 and manager.connection_pool_kw["maxsize"] == 4  # type: ignore[attr-defined]
+    assert manager.connection_pool_kw["ca_certs"] == "/ca.pem" and "rss-producer" in pools.headers["User-Agent"]
+    # and HTTPS goes through the proxy, except to the host NO_PROXY names; plain HTTP goes direct
+    assert manager.proxy is not None and manager.proxy.host == "proxy.internal"
+    assert pools.manager_for("https://feeds.internal/").proxy is None
+    assert pools.manager_for("http://feeds.example/").proxy is None
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import rss_items
 import rss_parse
 import rss_run
 import urllib3.exceptions
-from producer_common.http import build_session, transfer_reason
+from producer_common.http import Pools, transfer_reason
 
 FEED = "https://bounds.example/feed.xml"
 FETCHED = "2026-11-23T00:00:00Z"
@@ -182,7 +182,7 @@ def server() -> Iterator[tuple[socket.socket, list[bytes]]]:
 
 
 def fetch(listener: socket.socket, timeout_s: float) -> str:
-    fetcher = rss_fetch.Fetcher(build_session("test"), timeout_s=timeout_s)
+    fetcher = rss_fetch.Fetcher(Pools("test"), timeout_s=timeout_s)
     with pytest.raises(rss_fetch.FeedError) as raised:
         fetcher.fetch(f"http://127.0.0.1:{listener.getsockname()[1]}/feed.xml")
     return str(raised.value)

@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-import responses
 import rss_fetch
 import rss_identity
 import rss_items
@@ -30,6 +28,7 @@ from producer_common.deadline import Deadline
 from producer_common.producer import DeliveryReport
 from producer_common.state.sqlite import SqliteStateStore
 
+from tests.unit.rss_producer.served import Served
 from tools.services.fixture_data import feed_documents
 
 DOCUMENTS = feed_documents()
@@ -97,12 +96,14 @@ def distinct_items(name: str) -> set[tuple[str, str]]:
 def run_over_all(state: SqliteStateStore) -> list[OutgoingMessage]:
     sent: list[OutgoingMessage] = []
     urls = [f"https://feeds.test/{name}" for name in FEEDS]
-    with responses.RequestsMock() as served:
-        for name in FEEDS:
-            kind = "application/feed+json" if name.endswith(".json") else "application/xml"
-            served.get(f"https://feeds.test/{name}", body=DOCUMENTS[name], content_type=kind)
-        fetcher = rss_fetch.Fetcher(requests.Session(), timeout_s=2)
-        run = rss_run.produce_feeds(urls, fetcher, state, sent.append, FETCHED, Deadline(fallback_s=60))
+    served = Served()
+    for name in FEEDS:
+        kind = "application/feed+json" if name.endswith(".json") else "application/xml"
+        served.get(f"https://feeds.test/{name}", body=DOCUMENTS[name], headers={"Content-Type": kind})
+    run = rss_run.produce_feeds(
+        urls, rss_fetch.Fetcher(served, timeout_s=2), state, sent.append, FETCHED, Deadline(fallback_s=60)
+    )
+    assert {call.url for call in served.calls} == set(urls)  # every answer was asked for
     assert all(feed.status == "ok" for feed in run.feeds), [f.error for f in run.feeds if f.error]
     rss_run.record_delivery(run, DeliveryReport(tuple(m.key for m in sent)), state)
     return sent

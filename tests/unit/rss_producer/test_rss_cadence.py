@@ -1,5 +1,5 @@
 """Runs over feeds that are due: not_due without a request, back-off after failures, schedules kept
-only for what was delivered. Stubbed HTTP (``responses``), a real SQLite store, a fake clock (``now``)."""
+only for what was delivered. Stubbed HTTP (``Served``), a real SQLite store, a fake clock (``now``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-import responses
 import rss_cadence
 import rss_fetch
 from producer_common import OutgoingMessage
@@ -18,6 +16,8 @@ from producer_common.producer import DeliveryReport, FailedMessage
 from producer_common.state import FeedSchedule
 from producer_common.state.sqlite import SqliteStateStore
 from rss_schedule import Cadence
+
+from tests.unit.rss_producer.served import Served
 
 CASES = Path(__file__).parent / "cases"
 HOURLY = "https://hourly.test/feed.xml"
@@ -32,10 +32,12 @@ def state() -> SqliteStateStore:
     return SqliteStateStore(":memory:", ttl_s=90 * 86_400)
 
 
-def run(urls: list[str], state: SqliteStateStore, now: float, acknowledge: bool = True) -> dict[str, Any]:
+def run(
+    served: Served, urls: list[str], state: SqliteStateStore, now: float, acknowledge: bool = True
+) -> dict[str, Any]:
     """One run at ``now``, its delivery reported, then its schedules recorded."""
     sent: list[OutgoingMessage] = []
-    fetcher = rss_fetch.Fetcher(requests.Session(), timeout_s=2, retry=RetryPolicy(attempts=1))
+    fetcher = rss_fetch.Fetcher(served, timeout_s=2, retry=RetryPolicy(attempts=1))
     result, plan = rss_cadence.produce_due_feeds(
         urls, fetcher, state, sent.append, "2027-01-15T08:00:00Z", Deadline(fallback_s=60),
         now=now, cadence=CADENCE, concurrency=4, per_host=2,
@@ -46,41 +48,39 @@ def run(urls: list[str], state: SqliteStateStore, now: float, acknowledge: bool 
     return {"sources": {feed.url: feed for feed in result.feeds}, "sent": len(sent), "backing_off": plan.backing_off}
 
 
-def serve_feeds() -> None:
+def serve_feeds(served: Served) -> None:
     body = (CASES / "rss2_basic.xml").read_bytes()
-    responses.get(HOURLY, body=body.replace(b"<channel>", b"<channel><ttl>60</ttl>"))
-    responses.get(PLAIN, body=body, headers={"Cache-Control": "no-cache"})
-    responses.get(DEAD, status=500)
+    served.get(HOURLY, body=body.replace(b"<channel>", b"<channel><ttl>60</ttl>"))
+    served.get(PLAIN, body=body, headers={"Cache-Control": "no-cache"})
+    served.get(DEAD, status=500)
 
 
-def requested() -> list[str]:
-    return [call.request.url for call in responses.calls]
+def requested(served: Served) -> list[str]:
+    return [call.url for call in served.calls]
 
 
-@responses.activate
-def test_a_feed_announcing_an_hour_is_not_due_until_then(state: SqliteStateStore) -> None:
+def test_a_feed_announcing_an_hour_is_not_due_until_then(served: Served, state: SqliteStateStore) -> None:
     # Given a feed whose <ttl> is 60 minutes and one that says nothing
-    serve_feeds()
-    run([HOURLY, PLAIN], state, START)
-    responses.calls.reset()
+    serve_feeds(served)
+    run(served, [HOURLY, PLAIN], state, START)
+    served.calls.clear()
     # When the schedule ticks 15 minutes later, then 60 minutes after the first run
-    quarter = run([HOURLY, PLAIN], state, START + 900)
-    quarter_requests = requested()
-    responses.calls.reset()
-    hour = run([HOURLY, PLAIN], state, START + 3600)
+    quarter = run(served, [HOURLY, PLAIN], state, START + 900)
+    quarter_requests = requested(served)
+    served.calls.clear()
+    hour = run(served, [HOURLY, PLAIN], state, START + 3600)
     # Then at 15 minutes the hourly feed is not_due and never asked; at 60 it is fetched again
     assert quarter["sources"][HOURLY].status == "not_due"
     assert "not due before 2027-01-15T09:00:00Z" in quarter["sources"][HOURLY].error
     assert quarter_requests == [PLAIN]
-    assert hour["sources"][HOURLY].status == "ok" and sorted(requested()) == sorted([HOURLY, PLAIN])
+    assert hour["sources"][HOURLY].status == "ok" and sorted(requested(served)) == sorted([HOURLY, PLAIN])
 
 
-@responses.activate
-def test_a_failing_feed_backs_off_and_shows_it(state: SqliteStateStore) -> None:
+def test_a_failing_feed_backs_off_and_shows_it(served: Served, state: SqliteStateStore) -> None:
     # Given a feed that answers 500
-    serve_feeds()
+    serve_feeds(served)
     # When runs follow every 15 minutes for two hours
-    runs = [run([DEAD], state, START + tick * 900) for tick in range(9)]
+    runs = [run(served, [DEAD], state, START + tick * 900) for tick in range(9)]
     # Then it was asked at 0, 15 and 45 minutes and at 1 h 45 (waits 15, 30, 60 min), backing off between
     asked = [tick for tick, r in enumerate(runs) if r["sources"][DEAD].status == "error"]
     assert asked == [0, 1, 3, 7]
@@ -89,34 +89,31 @@ def test_a_failing_feed_backs_off_and_shows_it(state: SqliteStateStore) -> None:
     assert state.schedules([DEAD])[DEAD].failures == 4
 
 
-@responses.activate
-def test_a_recovered_feed_is_due_every_run_again(state: SqliteStateStore) -> None:
+def test_a_recovered_feed_is_due_every_run_again(served: Served, state: SqliteStateStore) -> None:
     # Given a feed that failed twice
     state.save_schedules({PLAIN: FeedSchedule(START - 1, 2)})
-    serve_feeds()
+    serve_feeds(served)
     # When it answers again
-    first = run([PLAIN], state, START)
-    second = run([PLAIN], state, START + 900)
+    first = run(served, [PLAIN], state, START)
+    second = run(served, [PLAIN], state, START + 900)
     # Then the count is reset and it is fetched on the next tick
     assert first["sources"][PLAIN].status == "ok" and state.schedules([PLAIN])[PLAIN].failures == 0
     assert second["sources"][PLAIN].status == "ok"
 
 
-@responses.activate
-def test_a_feed_not_delivered_in_full_stays_due(state: SqliteStateStore) -> None:
+def test_a_feed_not_delivered_in_full_stays_due(served: Served, state: SqliteStateStore) -> None:
     # Given an hourly feed whose items the broker did not acknowledge
-    serve_feeds()
-    first = run([HOURLY], state, START, acknowledge=False)
+    serve_feeds(served)
+    first = run(served, [HOURLY], state, START, acknowledge=False)
     kept = state.schedules([HOURLY])
     # When the schedule ticks again
-    second = run([HOURLY], state, START + 900)
+    second = run(served, [HOURLY], state, START + 900)
     # Then no schedule was kept, and the feed is fetched again, its items sent again
     assert first["sent"] == 3 and kept == {}
     assert second["sources"][HOURLY].status == "ok" and second["sent"] == 3
 
 
-@responses.activate
-def test_feeds_without_hints_or_failures_write_no_schedule(state: SqliteStateStore) -> None:
-    serve_feeds()
-    run([PLAIN], state, START)
+def test_feeds_without_hints_or_failures_write_no_schedule(served: Served, state: SqliteStateStore) -> None:
+    serve_feeds(served)
+    run(served, [PLAIN], state, START)
     assert state.schedules([PLAIN]) == {}

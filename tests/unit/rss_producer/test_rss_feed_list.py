@@ -7,12 +7,12 @@ from pathlib import Path
 
 import boto3
 import pytest
-import requests
-import responses
 import rss_fetch
 from moto import mock_aws
 from producer_common import ConfigurationError
 from rss_feed_list import FeedList, FeedListError, FeedListReader, check_uri, parse_feed_list
+
+from tests.unit.rss_producer.served import Served
 
 LISTS = Path(__file__).parent / "feed_lists"
 
@@ -57,8 +57,8 @@ def test_an_unreadable_kind_of_uri_names_the_variable(uri: str) -> None:
         check_uri(uri)
 
 
-def fetcher() -> rss_fetch.Fetcher:
-    return rss_fetch.Fetcher(requests.Session(), timeout_s=2)
+def fetcher(served: Served | None = None) -> rss_fetch.Fetcher:
+    return rss_fetch.Fetcher(served or Served(), timeout_s=2)
 
 
 def test_a_file_is_parsed_again_only_when_it_changed(tmp_path: Path) -> None:
@@ -76,19 +76,18 @@ def test_a_file_is_parsed_again_only_when_it_changed(tmp_path: Path) -> None:
     assert edited.urls == ("https://a.example/feed.xml", "https://b.example/rss")
 
 
-@responses.activate
-def test_an_http_list_is_asked_for_conditionally() -> None:
+def test_an_http_list_is_asked_for_conditionally(served: Served) -> None:
     # Given a list served with an ETag, which answers 304 to it
     uri = "https://lists.example/feeds.opml"
     body = (LISTS / "reader_export_2_0.opml").read_bytes()
-    responses.get(uri, body=body, headers={"ETag": '"v1"'})
-    responses.get(uri, status=304, match=[responses.matchers.header_matcher({"If-None-Match": '"v1"'})])
-    reader = FeedListReader(uri, fetcher())
+    served.get(uri, body=body, headers={"ETag": '"v1"'})
+    served.get(uri, status=304, match_headers={"If-None-Match": '"v1"'})
+    reader = FeedListReader(uri, fetcher(served))
     # When it is read twice
     first, second = reader.read(), reader.read()
     # Then the second read sent the ETag and kept the list
     assert second is first and len(first.urls) == 4
-    assert len(responses.calls) == 2
+    assert len(served.calls) == 2
 
 
 @mock_aws
@@ -120,8 +119,7 @@ def test_a_list_that_cannot_be_read_is_an_error_naming_its_uri(tmp_path: Path) -
         FeedListReader(f"file://{tmp_path}/rss.xml", fetcher()).read()
 
 
-@responses.activate
-def test_an_http_list_answering_an_error_is_named() -> None:
-    responses.get("https://lists.example/gone.opml", status=404)
+def test_an_http_list_answering_an_error_is_named(served: Served) -> None:
+    served.get("https://lists.example/gone.opml", status=404)
     with pytest.raises(FeedListError, match=r"https://lists.example/gone.opml: HTTP 404"):
-        FeedListReader("https://lists.example/gone.opml", fetcher()).read()
+        FeedListReader("https://lists.example/gone.opml", fetcher(served)).read()

@@ -7,11 +7,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 from producer_common.deadline import Deadline
 from rss_fetch import FeedError
 from rss_hosts import HostLimiter, SlowDownHook, interleave_hosts
 from rss_run import SKIPPED
+from urllib3 import HTTPResponse
 
 
 def test_threads_never_hold_more_than_the_slots_of_one_host() -> None:
@@ -96,13 +96,10 @@ def test_urls_are_taken_round_robin_by_host() -> None:
 
 @pytest.mark.parametrize(("status", "retry_after", "gap"), [(503, "3", 3.0), (429, None, 1.0), (500, "3", None)])
 def test_429_and_503_slow_their_host_down(status: int, retry_after: str | None, gap: float | None) -> None:
-    # Given a response as requests hands it to the hook
+    # Given a response as the fetch hands it to the hook
     limiter = HostLimiter(2)
-    response = requests.Response()
-    response.status_code, response.url = status, "https://busy.example/feed.xml"
-    if retry_after:
-        response.headers["Retry-After"] = retry_after
+    response = HTTPResponse(status=status, headers={"Retry-After": retry_after} if retry_after else {})
     # When the hook sees it
-    SlowDownHook(limiter=limiter)(response)
+    SlowDownHook(limiter=limiter)("https://busy.example/feed.xml", response)
     # Then a 429 or 503 slows that host down, by its Retry-After when it gives one; a 500 does not
     assert limiter.gap_s("busy.example") == gap

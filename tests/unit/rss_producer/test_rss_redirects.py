@@ -5,12 +5,12 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-import requests
-import responses
 import rss_fetch
 from producer_common import ConfigurationError
 from rss_redirects import RedirectGuard, not_public, resolve
 from rss_settings import RssSettings
+
+from tests.unit.rss_producer.served import Served
 
 NOT_PUBLIC = {
     "127.0.0.1": "loopback",
@@ -51,7 +51,7 @@ DNS = {
     "rebound.example": ["::ffff:127.0.0.1"],
     "mixed.example": ["93.184.216.35", "10.0.0.9"],
     "intranet.example": ["10.0.0.5"],
-    "b%C3%BCcher.example": ["127.0.0.1"],  # bücher.example as requests re-quotes it: the name urllib3 looks up
+    "xn--bcher-kva.example": ["127.0.0.1"],  # bücher.example as urllib3 encodes it: the name it looks up
     "nowhere.example": [],  # no answer
 }
 
@@ -62,12 +62,12 @@ def lookup(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     return resolve(host)
 
 
-def fetcher(allow_private: bool = False) -> rss_fetch.Fetcher:
-    return rss_fetch.Fetcher(requests.Session(), timeout_s=2, redirects=RedirectGuard(allow_private, lookup))
+def fetcher(served: Served, allow_private: bool = False) -> rss_fetch.Fetcher:
+    return rss_fetch.Fetcher(served, timeout_s=2, redirects=RedirectGuard(allow_private, lookup))
 
 
-def redirect(source: str, target: str) -> None:
-    responses.get(source, status=302, headers={"Location": target})
+def redirect(served: Served, source: str, target: str) -> None:
+    served.get(source, status=302, headers={"Location": target})
 
 
 @pytest.mark.parametrize("address", NOT_PUBLIC)
@@ -80,15 +80,14 @@ def test_public_addresses_pass(address: str) -> None:
     assert not_public(ipaddress.ip_address(address)) is None
 
 
-@responses.activate
-def test_a_public_feed_redirecting_to_the_metadata_address_is_a_source_error() -> None:
+def test_a_public_feed_redirecting_to_the_metadata_address_is_a_source_error(served: Served) -> None:
     # Given a public feed that redirects to the instance metadata address
-    redirect("https://feeds.example/feed.xml", "http://169.254.169.254/latest/meta-data/")
-    metadata = responses.get("http://169.254.169.254/latest/meta-data/", body="secret")
+    redirect(served, "https://feeds.example/feed.xml", "http://169.254.169.254/latest/meta-data/")
+    metadata = served.get("http://169.254.169.254/latest/meta-data/", body="secret")
     # When it is fetched, Then the redirect is refused with its reason and never followed
     with pytest.raises(rss_fetch.FeedError, match=r"to 169\.254\.169\.254 \(169\.254\.169\.254, link-local\) refused"):
-        fetcher().fetch("https://feeds.example/feed.xml")
-    assert metadata.call_count == 0
+        fetcher(served).fetch("https://feeds.example/feed.xml")
+    assert metadata.given == 0
 
 
 @pytest.mark.parametrize(
@@ -102,50 +101,47 @@ def test_a_public_feed_redirecting_to_the_metadata_address_is_a_source_error() -
         ("/../../127.0.0.1", None),  # a relative Location stays on the public host: followed
     ],
 )
-@responses.activate
-def test_every_hop_to_a_private_address_is_refused(target: str, reason: str | None) -> None:
-    redirect("https://feeds.example/feed.xml", target)
-    responses.get("https://feeds.example/127.0.0.1", body=b"<rss/>")
+def test_every_hop_to_a_private_address_is_refused(served: Served, target: str, reason: str | None) -> None:
+    redirect(served, "https://feeds.example/feed.xml", target)
+    served.get("https://feeds.example/127.0.0.1", body=b"<rss/>")
     if reason is None:
-        assert fetcher().fetch("https://feeds.example/feed.xml").body == b"<rss/>"
+        assert fetcher(served).fetch("https://feeds.example/feed.xml").body == b"<rss/>"
         return
     with pytest.raises(rss_fetch.FeedError, match=rf"redirect from a public address .*{reason}\) refused"):
-        fetcher().fetch("https://feeds.example/feed.xml")
+        fetcher(served).fetch("https://feeds.example/feed.xml")
 
 
-@responses.activate
-def test_a_second_hop_from_public_to_private_is_refused_too() -> None:
-    redirect("http://intranet.example/feed.xml", "https://cdn.example/feed.xml")  # private -> public: fine
-    redirect("https://cdn.example/feed.xml", "http://10.0.0.7/admin")  # public -> private: refused
+def test_a_second_hop_from_public_to_private_is_refused_too(served: Served) -> None:
+    redirect(served, "http://intranet.example/feed.xml", "https://cdn.example/feed.xml")  # private -> public: fine
+    redirect(served, "https://cdn.example/feed.xml", "http://10.0.0.7/admin")  # public -> private: refused
     with pytest.raises(rss_fetch.FeedError, match=r"to 10\.0\.0\.7 \(10\.0\.0\.7, private\) refused"):
-        fetcher().fetch("http://intranet.example/feed.xml")
+        fetcher(served).fetch("http://intranet.example/feed.xml")
 
 
-@responses.activate
-def test_public_to_public_and_private_to_private_redirects_are_followed() -> None:
-    redirect("https://feeds.example/old.xml", "https://cdn.example/feed.xml")
-    responses.get("https://cdn.example/feed.xml", body=b"<rss/>")
-    redirect("http://127.0.0.1:8080/feed.xml", "http://intranet.example/feed.xml")  # a test server's own redirect
-    responses.get("http://intranet.example/feed.xml", body=b"<rss/>")
-    assert fetcher().fetch("https://feeds.example/old.xml").body == b"<rss/>"
-    assert fetcher().fetch("http://127.0.0.1:8080/feed.xml").body == b"<rss/>"
+def test_public_to_public_and_private_to_private_redirects_are_followed(served: Served) -> None:
+    redirect(served, "https://feeds.example/old.xml", "https://cdn.example/feed.xml")
+    served.get("https://cdn.example/feed.xml", body=b"<rss/>")
+    redirect(
+        served, "http://127.0.0.1:8080/feed.xml", "http://intranet.example/feed.xml"
+    )  # a test server's own redirect
+    served.get("http://intranet.example/feed.xml", body=b"<rss/>")
+    assert fetcher(served).fetch("https://feeds.example/old.xml").body == b"<rss/>"
+    assert fetcher(served).fetch("http://127.0.0.1:8080/feed.xml").body == b"<rss/>"
 
 
-@responses.activate
-def test_a_location_that_is_no_url_is_a_source_error() -> None:
-    redirect("https://feeds.example/feed.xml", "http://[::1/feed.xml")
+def test_a_location_that_is_no_url_is_a_source_error(served: Served) -> None:
+    redirect(served, "https://feeds.example/feed.xml", "http://[::1/feed.xml")
     with pytest.raises(rss_fetch.FeedError, match="redirect to a URL that cannot be read"):
-        fetcher().fetch("https://feeds.example/feed.xml")
+        fetcher(served).fetch("https://feeds.example/feed.xml")
 
 
-@responses.activate
-def test_the_setting_allows_private_targets() -> None:
-    redirect("https://feeds.example/feed.xml", "http://10.0.0.7/feed.xml")
-    responses.get("http://10.0.0.7/feed.xml", body=b"<rss/>")
-    assert fetcher(allow_private=True).fetch("https://feeds.example/feed.xml").body == b"<rss/>"
+def test_the_setting_allows_private_targets(served: Served) -> None:
+    redirect(served, "https://feeds.example/feed.xml", "http://10.0.0.7/feed.xml")
+    served.get("http://10.0.0.7/feed.xml", body=b"<rss/>")
+    assert fetcher(served, allow_private=True).fetch("https://feeds.example/feed.xml").body == b"<rss/>"
 
 
-def test_the_setting_is_read_and_validated() -> None:
+def test_the_setting_is_read_and_validated(served: Served) -> None:
     base = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092", "FEED_URLS": "https://a.example/feed.xml"}
     assert RssSettings.from_env(base).allow_private_addresses is False
     assert RssSettings.from_env({**base, "FEED_ALLOW_PRIVATE_ADDRESSES": "true"}).allow_private_addresses is True
@@ -153,15 +149,14 @@ def test_the_setting_is_read_and_validated() -> None:
         RssSettings.from_env({**base, "FEED_ALLOW_PRIVATE_ADDRESSES": "yes"})
 
 
-@responses.activate
-def test_a_raw_non_ascii_host_is_checked_as_the_name_connected_to() -> None:
+def test_a_raw_non_ascii_host_is_checked_as_the_name_connected_to(served: Served) -> None:
     # Given a public feed whose Location holds a raw UTF-8 host name that resolves to loopback
-    # (http.client reads header bytes as Latin-1, requests re-reads them as UTF-8 and percent-quotes them)
+    # (http.client reads header bytes as Latin-1, the fetch re-reads them as UTF-8, urllib3 IDNA-encodes the host)
     location = "http://bücher.example/feed".encode().decode("latin-1")
-    responses.get("https://feeds.example/feed.xml", status=302, headers={"Location": location})
-    # When it is fetched, Then the name requests would connect to is the one looked up, and refused
-    with pytest.raises(rss_fetch.FeedError, match=r"to b%C3%BCcher\.example \(127\.0\.0\.1, loopback\) refused"):
-        fetcher().fetch("https://feeds.example/feed.xml")
+    served.get("https://feeds.example/feed.xml", status=302, headers={"Location": location})
+    # When it is fetched, Then the name urllib3 will connect to is the one looked up, and refused
+    with pytest.raises(rss_fetch.FeedError, match=r"to xn--bcher-kva\.example \(127\.0\.0\.1, loopback\) refused"):
+        fetcher(served).fetch("https://feeds.example/feed.xml")
 
 
 @pytest.mark.parametrize(
@@ -172,10 +167,9 @@ def test_a_raw_non_ascii_host_is_checked_as_the_name_connected_to() -> None:
         ("http://\u2615" + "x" * 70 + ".example/", r"redirect to a URL that cannot be read"),  # a label over 63
     ],
 )
-@responses.activate
-def test_a_target_that_cannot_be_encoded_or_resolved_is_refused(target: str, reason: str) -> None:
+def test_a_target_that_cannot_be_encoded_or_resolved_is_refused(served: Served, target: str, reason: str) -> None:
     # Given a public feed redirecting to a name with no address, or none urllib3 can encode
-    redirect("https://feeds.example/feed.xml", target)
+    redirect(served, "https://feeds.example/feed.xml", target)
     # When it is fetched, Then the guard refuses it (it fails closed)
     with pytest.raises(rss_fetch.FeedError, match=reason):
-        fetcher().fetch("https://feeds.example/feed.xml")
+        fetcher(served).fetch("https://feeds.example/feed.xml")

@@ -1,14 +1,11 @@
-"""An RSS run over stubbed HTTP (``responses``) and a real SQLite state store."""
+"""An RSS run over stubbed HTTP (``served.Served``) and a real SQLite state store."""
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
 import pytest
-import requests
-import responses
 import rss_fetch
 import rss_run
 from producer_common import OutgoingMessage
@@ -17,22 +14,24 @@ from producer_common.http import RetryPolicy
 from producer_common.producer import DeliveryReport, FailedMessage
 from producer_common.state.sqlite import SqliteStateStore
 
+from tests.unit.rss_producer.served import Served
+
 CASES = Path(__file__).parent / "cases"
 FEED = "https://feeds.test/basic.xml"
 RSS = {"Content-Type": "application/rss+xml"}
 
 
-def fetcher(max_bytes: int = 1_000_000) -> rss_fetch.Fetcher:
-    return rss_fetch.Fetcher(
-        requests.Session(), timeout_s=2, max_bytes=max_bytes, retry=RetryPolicy(attempts=3, base_delay_s=0.01)
-    )
+def fetcher(served: Served, max_bytes: int = 1_000_000) -> rss_fetch.Fetcher:
+    return rss_fetch.Fetcher(served, timeout_s=2, max_bytes=max_bytes, retry=RetryPolicy(attempts=3, base_delay_s=0.01))
 
 
-def run(urls: list[str], state: SqliteStateStore | None = None, deadline_s: float = 60, **kwargs: object):  # type: ignore[no-untyped-def]
+def run(
+    served: Served, urls: list[str], state: SqliteStateStore | None = None, deadline_s: float = 60, **kwargs: object
+):  # type: ignore[no-untyped-def]
     sent: list[OutgoingMessage] = []
     result = rss_run.produce_feeds(
         urls,
-        kwargs.pop("with_fetcher", None) or fetcher(),
+        kwargs.pop("with_fetcher", None) or fetcher(served),
         state,
         sent.append,  # type: ignore[arg-type]
         "2026-11-23T00:00:00Z",
@@ -51,76 +50,69 @@ def state() -> SqliteStateStore:
     return SqliteStateStore(":memory:", ttl_s=90 * 86_400)
 
 
-@responses.activate
-def test_a_second_run_costs_one_304_and_sends_nothing(state: SqliteStateStore) -> None:
+def test_a_second_run_costs_one_304_and_sends_nothing(served: Served, state: SqliteStateStore) -> None:
     # Given a feed that answers 304 to its own ETag
     body = (CASES / "rss2_basic.xml").read_bytes()
-    responses.get(
+    served.get(
         FEED,
         body=body,
         headers={**RSS, "ETag": '"v1"', "Last-Modified": "Sun, 22 Nov 2026 10:00:00 GMT"},
-        match=[responses.matchers.header_matcher({"If-None-Match": '"v1"'}, strict_match=False)],
+        match_headers={"If-None-Match": '"v1"'},
         status=304,
     )
-    responses.get(FEED, body=body, headers={**RSS, "ETag": '"v1"', "Last-Modified": "Sun, 22 Nov 2026 10:00:00 GMT"})
+    served.get(FEED, body=body, headers={**RSS, "ETag": '"v1"', "Last-Modified": "Sun, 22 Nov 2026 10:00:00 GMT"})
     # When a first run is delivered, then a second run follows
-    first, sent = run([FEED], state)
+    first, sent = run(served, [FEED], state)
     rss_run.record_delivery(first, acknowledge_all(sent), state)
-    second, sent_again = run([FEED], state)
+    second, sent_again = run(served, [FEED], state)
     # Then the first sent every item, the second got a 304 and sent nothing
     assert (first.feeds[0].status, first.feeds[0].new, len(sent)) == ("ok", 3, 3)
     assert (second.feeds[0].status, sent_again) == ("not_modified", [])
-    assert responses.calls[-1].request.headers["If-Modified-Since"] == "Sun, 22 Nov 2026 10:00:00 GMT"
+    assert served.calls[-1].headers["If-Modified-Since"] == "Sun, 22 Nov 2026 10:00:00 GMT"
 
 
-@responses.activate
-def test_a_changed_feed_sends_only_its_new_items(state: SqliteStateStore) -> None:
+def test_a_changed_feed_sends_only_its_new_items(served: Served, state: SqliteStateStore) -> None:
     body = (CASES / "rss2_basic.xml").read_bytes()
-    responses.get(FEED, body=body, headers=RSS)
-    first, sent = run([FEED], state)
+    served.get(FEED, body=body, headers=RSS)
+    first, sent = run(served, [FEED], state)
     rss_run.record_delivery(first, acknowledge_all(sent), state)
     extra = b"<item><title>Four</title><guid>b-4</guid></item></channel>"
-    responses.replace(responses.GET, FEED, body=body.replace(b"</channel>", extra), headers=RSS)
-    second, sent_again = run([FEED], state)
+    served.get(FEED, body=body.replace(b"</channel>", extra), headers=RSS)
+    second, sent_again = run(served, [FEED], state)
     assert [m.value["title"] for m in sent_again] == ["Four"]
     assert (second.feeds[0].items, second.feeds[0].new) == (4, 1)
 
 
-@responses.activate
-def test_unacknowledged_items_and_their_feed_are_redone_next_run(state: SqliteStateStore) -> None:
+def test_unacknowledged_items_and_their_feed_are_redone_next_run(served: Served, state: SqliteStateStore) -> None:
     # Given a delivered run in which the broker refused one message
     body = (CASES / "rss2_basic.xml").read_bytes()
-    responses.get(FEED, body=body, headers={**RSS, "ETag": '"v1"'})
-    first, sent = run([FEED], state)
+    served.get(FEED, body=body, headers={**RSS, "ETag": '"v1"'})
+    first, sent = run(served, [FEED], state)
     report = DeliveryReport(tuple(m.key for m in sent[:2]), (FailedMessage(sent[2].key, "broker said no"),))
     rss_run.record_delivery(first, report, state)
     # Then the feed's ETag was not kept (no 304 next time), and only the refused item is sent again
     assert state.validators([FEED]) == {}
-    _, sent_again = run([FEED], state)
+    _, sent_again = run(served, [FEED], state)
     assert [m.key for m in sent_again] == [sent[2].key]
-    assert "If-None-Match" not in responses.calls[-1].request.headers
+    assert "If-None-Match" not in served.calls[-1].headers
 
 
-@responses.activate
-def test_429_is_retried_after_the_time_it_asks() -> None:
-    responses.get(FEED, status=429, headers={"Retry-After": "0"})
-    responses.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers=RSS)
-    result, sent = run([FEED])
-    assert result.feeds[0].status == "ok" and len(sent) == 3 and len(responses.calls) == 2
+def test_429_is_retried_after_the_time_it_asks(served: Served) -> None:
+    served.get(FEED, status=429, headers={"Retry-After": "0"})
+    served.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers=RSS)
+    result, sent = run(served, [FEED])
+    assert result.feeds[0].status == "ok" and len(sent) == 3 and len(served.calls) == 2
 
 
-@responses.activate
-def test_bad_sources_are_reported_and_the_good_one_still_produces() -> None:
+def test_bad_sources_are_reported_and_the_good_one_still_produces(served: Served) -> None:
     urls = {name: f"https://feeds.test/{name}" for name in ("big", "down", "html", "gone", "loop", "good")}
-    responses.get(urls["big"], body=b"<rss>" + b" " * 5000 + b"</rss>", headers=RSS)
-    responses.get(urls["down"], status=503)
-    responses.get(
-        urls["html"], body=(CASES / "html_error_page.html").read_bytes(), headers={"Content-Type": "text/html"}
-    )
-    responses.get(urls["gone"], status=404)
-    responses.get(urls["loop"], status=302, headers={"Location": urls["loop"]})
-    responses.get(urls["good"], body=(CASES / "atom_basic.xml").read_bytes(), headers=RSS)
-    result, sent = run(list(urls.values()), with_fetcher=fetcher(max_bytes=2000))
+    served.get(urls["big"], body=b"<rss>" + b" " * 5000 + b"</rss>", headers=RSS)
+    served.get(urls["down"], status=503)
+    served.get(urls["html"], body=(CASES / "html_error_page.html").read_bytes(), headers={"Content-Type": "text/html"})
+    served.get(urls["gone"], status=404)
+    served.get(urls["loop"], status=302, headers={"Location": urls["loop"]})
+    served.get(urls["good"], body=(CASES / "atom_basic.xml").read_bytes(), headers=RSS)
+    result, sent = run(served, list(urls.values()), with_fetcher=fetcher(served, max_bytes=2000))
     by_url = {feed.url: feed for feed in result.feeds}
     assert by_url[urls["big"]].error == "body larger than 2000 bytes"
     assert by_url[urls["down"]].error == "HTTP 503"
@@ -131,23 +123,23 @@ def test_bad_sources_are_reported_and_the_good_one_still_produces() -> None:
     assert [feed.url for feed in result.feeds] == list(urls.values())  # reported in the configured order
 
 
-@responses.activate
-def test_near_the_deadline_no_new_fetch_starts() -> None:
-    responses.get(re.compile(r"https://feeds\.test/.*"), body=(CASES / "rss2_basic.xml").read_bytes(), headers=RSS)
-    result, sent = run([f"https://feeds.test/{i}" for i in range(5)], deadline_s=3)  # less than timeout + reserve
-    assert sent == [] and len(responses.calls) == 0
+def test_near_the_deadline_no_new_fetch_starts(served: Served) -> None:
+    urls = [f"https://feeds.test/{i}" for i in range(5)]
+    for url in urls:
+        served.get(url, body=(CASES / "rss2_basic.xml").read_bytes(), headers=RSS)
+    result, sent = run(served, urls, deadline_s=3)  # less than timeout + reserve
+    assert sent == [] and len(served.calls) == 0
     assert {feed.error for feed in result.feeds} == {rss_run.SKIPPED}
 
 
-@responses.activate
-def test_records_near_expiry_are_refreshed_while_the_item_is_still_listed() -> None:
+def test_records_near_expiry_are_refreshed_while_the_item_is_still_listed(served: Served) -> None:
     # Given items recorded 80 days ago with a 90-day TTL
     state = SqliteStateStore(":memory:", ttl_s=90 * 86_400, clock=lambda: time.time() - 80 * 86_400)
-    responses.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers=RSS)
-    first, sent = run([FEED], state)
+    served.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers=RSS)
+    first, sent = run(served, [FEED], state)
     rss_run.record_delivery(first, acknowledge_all(sent), state)
     # When the feed still lists them
-    second, sent_again = run([FEED], state)
+    second, sent_again = run(served, [FEED], state)
     # Then nothing is sent again, and their records are due to be written afresh
     assert sent_again == [] and sorted(second.feeds[0].refresh_ids) == sorted(m.key for m in sent)
 
@@ -165,17 +157,16 @@ class Broker:
         return [(m.key, self.fail.get(m.key)) for m in new]
 
 
-@responses.activate
-def test_feeds_are_recorded_as_the_broker_settles_them_not_at_the_end(state: SqliteStateStore) -> None:
+def test_feeds_are_recorded_as_the_broker_settles_them_not_at_the_end(served: Served, state: SqliteStateStore) -> None:
     # Given two feeds and a broker that acknowledges what is sent
-    responses.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers={**RSS, "ETag": '"v1"'})
+    served.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers={**RSS, "ETag": '"v1"'})
     other = "https://feeds.test/atom.xml"
-    responses.get(other, body=(CASES / "atom_basic.xml").read_bytes(), headers={**RSS, "ETag": '"a1"'})
+    served.get(other, body=(CASES / "atom_basic.xml").read_bytes(), headers={**RSS, "ETag": '"a1"'})
     broker = Broker()
     # When the run ends, with no final report recorded (a run killed before it would be)
     result = rss_run.produce_feeds(
         [FEED, other],
-        fetcher(),
+        fetcher(served),
         state,
         broker.sent.append,
         "2026-11-23T00:00:00Z",
@@ -191,16 +182,17 @@ def test_feeds_are_recorded_as_the_broker_settles_them_not_at_the_end(state: Sql
     assert set(state.validators([FEED, other])) == {FEED, other}
 
 
-@responses.activate
-def test_an_item_refused_for_good_is_recorded_and_one_that_timed_out_is_not(state: SqliteStateStore) -> None:
+def test_an_item_refused_for_good_is_recorded_and_one_that_timed_out_is_not(
+    served: Served, state: SqliteStateStore
+) -> None:
     # Given a broker that refuses one item as too large and times another out
-    responses.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers={**RSS, "ETag": '"v1"'})
-    keys = [m.key for m in run([FEED])[1]]
+    served.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers={**RSS, "ETag": '"v1"'})
+    keys = [m.key for m in run(served, [FEED])[1]]
     broker = Broker({keys[0]: "Broker: Message size too large", keys[1]: "Local: Message timed out"})
     # When the run checkpoints
     rss_run.produce_feeds(
         [FEED],
-        fetcher(),
+        fetcher(served),
         state,
         broker.sent.append,
         "2026-11-23T00:00:00Z",

@@ -1,0 +1,1 @@
+from tests.unit.rss_producer.served import served  # noqa: F401  (the fixture)
