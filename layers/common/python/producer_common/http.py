@@ -17,20 +17,21 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]
 
 import certifi
-import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 from urllib3 import BaseHTTPResponse, PoolManager, ProxyManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import make_headers
 
 from .deadline import Deadline
+
+if TYPE_CHECKING:  # imported where used: the RSS producer (urllib3 only) is spared its ~18 ms import
+    import requests
 
 USER_AGENT = "kafka-data-producers/{component} (AWS Lambda; +https://github.com/kafka-data-producers)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -52,11 +53,19 @@ def build_session(component: str, pool_size: int = 10, hosts: int | None = None)
     """A keep-alive session whose User-Agent names the producer, with few redirects allowed; its
     requests honour a ``time_limit`` around them. It keeps up to ``pool_size`` connections to a host,
     and the connections of the ``hosts`` hosts used last (``pool_size`` unless given)."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    class LimitedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            _limited(self.poolmanager)
+
     session = requests.Session()
     # A CA bundle named in the environment, read once here (as requests would on every request)
     session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     session.trust_env = environment_configures_http(os.environ)
-    adapter = _LimitedAdapter(pool_connections=hosts or pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = LimitedAdapter(pool_connections=hosts or pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT.format(component=component)
@@ -161,7 +170,7 @@ def retry_after_s(value: str | None, now: datetime | None = None) -> float | Non
     return max(0.0, (moment - (now or datetime.now(timezone.utc))).total_seconds())
 
 
-Response = TypeVar("Response", requests.Response, BaseHTTPResponse)
+Response = TypeVar("Response", "requests.Response", BaseHTTPResponse)
 # What urllib3 raises (``retries=False``) where requests raises a ConnectionError: worth another try.
 URLLIB3_CONNECTION_ERRORS = (
     urllib3.exceptions.ConnectTimeoutError,  # NewConnectionError (refused, DNS) is one
@@ -177,12 +186,16 @@ def send_with_retries(
     deadline: Deadline | None = None,
     sleep: Callable[[float], None] = time.sleep,
     jitter: Callable[[], float] = random.random,
-    retry_on: tuple[type[Exception], ...] = (requests.ConnectionError,),
+    retry_on: tuple[type[Exception], ...] | None = None,
 ) -> Response:
     """Call ``send`` (requests or urllib3: ``retry_on`` names its connection errors) until it answers
     without a retryable status, attempts run out, or the wait would pass the deadline; the last
     response (or connection error) is what the caller gets."""
     policy = policy or RetryPolicy()
+    if retry_on is None:
+        import requests
+
+        retry_on = (requests.ConnectionError,)
     for attempt in range(policy.attempts):
         last = attempt == policy.attempts - 1
         try:
@@ -190,7 +203,7 @@ def send_with_retries(
         except retry_on as error:
             wait = policy.base_delay_s * 2**attempt
             out_of_time = deadline is not None and wait >= deadline.remaining_s()
-            if last or (out_of_time and not isinstance(error, requests.ConnectionError)):
+            if last or (out_of_time and isinstance(error, urllib3.exceptions.HTTPError)):
                 raise  # urllib3's own error says more than requests' "no time left" below
         else:
             status = response.status if isinstance(response, BaseHTTPResponse) else response.status_code
@@ -202,6 +215,8 @@ def send_with_retries(
                 return response  # waiting that long would cost more than the answer is worth
             response.close()
         if deadline is not None and wait >= deadline.remaining_s():
+            import requests  # only requests' errors come here: urllib3's are raised as they are, above
+
             raise requests.ConnectionError("no time left to retry")
         sleep(min(wait, policy.max_delay_s))
     raise AssertionError("unreachable: the last attempt returns or raises")
@@ -239,14 +254,12 @@ def describe_request_error(error: requests.RequestException | urllib3.exceptions
     request_url = getattr(getattr(error, "request", None), "url", None) or url  # after a redirect: the host that failed
     host = urlsplit(request_url).hostname or request_url
     causes = _causes(error)
-    new_connection = isinstance(error, urllib3.exceptions.NewConnectionError)
-    if isinstance(error, requests.ConnectTimeout | urllib3.exceptions.ConnectTimeoutError) and not new_connection:
+    kinds = {kind.__name__ for kind in type(error).__mro__}  # requests' class or urllib3's, by name
+    if kinds & {"ConnectTimeout", "ConnectTimeoutError"} and "NewConnectionError" not in kinds:
         return f"connection to {host} timed out"
-    if isinstance(error, requests.ReadTimeout | urllib3.exceptions.ReadTimeoutError):
+    if kinds & {"ReadTimeout", "ReadTimeoutError"}:
         return f"{host} did not answer in time"
-    if isinstance(error, requests.exceptions.SSLError | urllib3.exceptions.SSLError) or any(
-        isinstance(c, ssl.SSLError) for c in causes
-    ):
+    if "SSLError" in kinds or any(isinstance(c, ssl.SSLError) for c in causes):
         reason = next((c for c in causes if isinstance(c, ssl.SSLError)), error)
         return f"TLS with {host} failed: {getattr(reason, 'reason', None) or type(reason).__name__}"
     if any(isinstance(c, socket.gaierror) for c in causes) or "NameResolutionError" in _names(causes):
@@ -255,9 +268,9 @@ def describe_request_error(error: requests.RequestException | urllib3.exceptions
         return f"connection refused by {host}"
     if any(isinstance(c, ConnectionResetError) for c in causes):
         return f"connection reset by {host}"
-    if isinstance(error, requests.exceptions.ContentDecodingError | urllib3.exceptions.DecodeError):
+    if kinds & {"ContentDecodingError", "DecodeError"}:
         return f"the body from {host} could not be decoded"
-    if isinstance(error, requests.exceptions.ChunkedEncodingError) or "ProtocolError" in _names(causes):
+    if "ChunkedEncodingError" in kinds or "ProtocolError" in _names(causes):
         return f"{host} broke off or garbled its answer"
     return f"{type(error).__name__} from {host}"
 
@@ -294,7 +307,7 @@ def read_capped(
     if declared.isdigit() and int(declared) > max_bytes:
         raise BodyError(f"body larger than {max_bytes} bytes")
     body = io.BytesIO()  # getvalue() hands over its buffer: no second copy of the body
-    stream = response.raw if isinstance(response, requests.Response) else response
+    stream = response if isinstance(response, BaseHTTPResponse) else response.raw
     try:
         # read1 returns what one socket read brings, so a server trickling a byte a second (which
         # never trips the per-read timeout) still meets the whole-body budget.
@@ -433,9 +446,3 @@ class _LimitedHTTPPool(HTTPConnectionPool):
 
 class _LimitedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _LimitedHTTPSConnection
-
-
-class _LimitedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _LimitedHTTPPool, "https": _LimitedHTTPSPool}
