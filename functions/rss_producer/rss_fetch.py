@@ -29,6 +29,8 @@ CONNECT_TIMEOUT_S = 5.0
 # Each pool holds at most FETCH_PER_HOST connections: 64 x 2 sockets by default, well within
 # Lambda's 1,024 file descriptors.
 HOST_POOLS = 64
+# At most this much of an unwanted body (a redirect's, an error page's) is read to keep its connection.
+REUSE_AFTER_BYTES = 64 * 1024
 
 
 class FeedError(Exception):
@@ -86,16 +88,16 @@ class Fetcher:
                 raise FeedError("redirect to a URL that cannot be read") from None
             if target is None:
                 break
-            response.drain_conn()  # so its connection can serve the next hop
-            response.release_conn()
+            _finish(response)  # so its connection can serve the next hop
             url = target
         else:
             raise FeedError("too many redirects")
-        with response:
-            if response.status == 304:
-                return Fetched(None, {}, known or FeedValidators(), time.monotonic() - started)
+        if response.status == 304 or response.status >= 400:
+            _finish(response)
             if response.status >= 400:
                 raise FeedError(f"HTTP {response.status}")
+            return Fetched(None, {}, known or FeedValidators(), time.monotonic() - started)
+        with response:
             body = self._read(response, limit)
             received = {name.lower(): value for name, value in response.headers.items()}
         validators = FeedValidators(received.get("etag"), received.get("last-modified"))
@@ -128,3 +130,15 @@ class Fetcher:
         if limit.expired:  # the socket was shut: what came is not the whole body
             raise FeedError("time limit")
         return body
+
+
+def _finish(response: urllib3.BaseHTTPResponse) -> None:
+    """A response whose body is not wanted: its connection goes back to the pool when little is left
+    to read (a 304 has no body; a redirect or an error page with a small Content-Length), else it is
+    closed, so a hostile answer's endless body is never read."""
+    left = response.length_remaining
+    if left is not None and left <= REUSE_AFTER_BYTES:
+        response.drain_conn()
+        response.release_conn()
+    else:
+        response.close()

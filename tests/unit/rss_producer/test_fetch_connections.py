@@ -1,0 +1,93 @@
+"""A fetch hands its connection back to the pool when the answer has no body worth reading (a 304, a
+redirect, a small error page), so the next fetch from that host does not connect afresh (on the
+internet: a TCP and TLS handshake); an error page with an endless body is closed, never read.
+
+A real server on loopback: the client's source port tells one connection from another."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+
+import pytest
+import rss_fetch
+from producer_common.http import Pools
+from producer_common.state import FeedValidators
+from rss_redirects import RedirectGuard
+
+from tests.support.http import QuietHandler
+
+FEED = b"<rss version='2.0'><channel><title>t</title><item><guid>1</guid></item></channel></rss>"
+
+
+class Handler(QuietHandler):
+    ports: list[int]
+
+    def do_GET(self) -> None:
+        self.ports.append(self.client_address[1])
+        if self.path == "/endless-404":
+            self.send_response(404)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"10000\r\n" + b"x" * 0x10000 + b"\r\n")  # and never the last chunk
+            return
+        status, headers, body = {
+            "/feed": (200, {"ETag": '"1"'}, FEED),
+            "/unchanged": (304, {"ETag": '"1"'}, b""),
+            "/moved": (302, {"Location": "/feed"}, b"moved"),
+            "/missing": (404, {}, b"not here"),
+        }[self.path]
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if status != 304:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, list[int]]]:
+    ports: list[int] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Counted", (Handler,), {"ports": ports}))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", ports
+    server.shutdown()
+    server.server_close()
+
+
+def fetcher() -> rss_fetch.Fetcher:
+    return rss_fetch.Fetcher(Pools("test", pool_size=1), timeout_s=5, redirects=RedirectGuard(allow_private=True))
+
+
+def test_answers_without_a_wanted_body_keep_the_connection(served: tuple[str, list[int]]) -> None:
+    # Given one pooled connection to a host
+    base, ports = served
+    fetch = fetcher().fetch
+
+    # When it answers a 304, a redirect (then the feed), an error page and the feed
+    assert fetch(f"{base}/unchanged", FeedValidators('"1"', None)).body is None
+    assert fetch(f"{base}/moved").body == FEED
+    with pytest.raises(rss_fetch.FeedError, match="HTTP 404"):
+        fetch(f"{base}/missing")
+    assert fetch(f"{base}/feed").body == FEED
+
+    # Then all five requests came over one connection
+    assert len(ports) == 5
+    assert len(set(ports)) == 1
+
+
+def test_an_error_page_with_an_endless_body_is_closed_not_read(served: tuple[str, list[int]]) -> None:
+    # Given a host whose error page never ends
+    base, ports = served
+    fetch = fetcher().fetch
+
+    # When it is fetched, then the feed
+    with pytest.raises(rss_fetch.FeedError, match="HTTP 404"):
+        fetch(f"{base}/endless-404")
+    assert fetch(f"{base}/feed").body == FEED
+
+    # Then the error page's connection was dropped, not drained: the feed came over a new one
+    assert len(set(ports)) == 2
