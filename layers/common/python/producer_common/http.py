@@ -49,10 +49,10 @@ class BodyError(Exception):
     """A response body refused: larger than its cap, slower than its budget, or broken in transit."""
 
 
-def build_session(component: str, pool_size: int = 10, hosts: int | None = None) -> requests.Session:
+def build_session(component: str, pool_size: int = 10) -> requests.Session:
     """A keep-alive session whose User-Agent names the producer, with few redirects allowed; its
-    requests honour a ``time_limit`` around them. It keeps up to ``pool_size`` connections to a host,
-    and the connections of the ``hosts`` hosts used last (``pool_size`` unless given)."""
+    requests honour a ``time_limit`` around them. It keeps up to ``pool_size`` connections to each of
+    the ``pool_size`` hosts used last."""
     import requests
     from requests.adapters import HTTPAdapter
 
@@ -65,7 +65,7 @@ def build_session(component: str, pool_size: int = 10, hosts: int | None = None)
     # A CA bundle named in the environment, read once here (as requests would on every request)
     session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     session.trust_env = environment_configures_http(os.environ)
-    adapter = LimitedAdapter(pool_connections=hosts or pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = LimitedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT.format(component=component)
