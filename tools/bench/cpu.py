@@ -152,10 +152,10 @@ def run_process(command: list[str], env: dict[str, str], cwd: Path, group: Path 
 
 
 def handler_process(
-    function: str, env: dict[str, str], group: Path | None = None, prefix: tuple[str, ...] = ()
+    function: str, env: dict[str, str], group: Path | None = None, prefix: tuple[str, ...] = (), before: str = ""
 ) -> tuple[Process, dict[str, Any]]:
     """The function once in a fresh interpreter, configured as tools/local/invoke.py configures it
-    (``prefix``: a command to run it under, such as a profiler)."""
+    (``prefix``: a command to run it under, such as a profiler; ``before``: code the driver runs first)."""
     template = ROOT / "template.yaml"
     config = function_config(load_template(template), function, ROOT, {}, "us-east-1")
     caller = {**os.environ, **env, "KAFKA_TOPIC": env.get("KAFKA_TOPIC", f"b-{uuid.uuid4().hex}")}
@@ -170,7 +170,7 @@ def handler_process(
         "PYTHONPATH": os.pathsep.join(str(path) for path in config.layer_dirs),
     }
     with tempfile.NamedTemporaryFile("w", suffix=".json") as driver, tempfile.NamedTemporaryFile("w") as event:
-        driver.write(DRIVER)
+        driver.write(before + DRIVER)
         driver.flush()
         event.write((ROOT / "events" / "schedule.json").read_text())
         event.flush()

@@ -91,6 +91,50 @@ def profile(bootstrap: str, feeds: int, dump: bool = False) -> tuple[collections
     return samples, summary["result"]["produced"]
 
 
+# Run before the handler's driver: each Python thread's own CPU (CLOCK_THREAD_CPUTIME_ID) as it ends,
+# the main thread's as the process ends; what the whole process used beyond them ran on
+# librdkafka's threads (or after the handler: the interpreter's exit).
+THREAD_CLOCK = """
+import atexit, json, threading, time
+_ended = []
+_run = threading.Thread.run
+def _timed(self):
+    try:
+        _run(self)
+    finally:
+        _ended.append(time.thread_time())
+threading.Thread.run = _timed
+@atexit.register
+def _report():
+    print("THREADS", json.dumps({"main": time.thread_time(), "threads": _ended}))
+"""
+
+
+def by_thread(bootstrap: str, feeds: int, repeat: int = 3) -> dict[str, float]:
+    """CPU µs an item past start-up on each kind of thread of the run (medians of ``repeat`` pairs of a
+    one-feed and a ``feeds``-feed run): the main thread (parse, normalise, state, send), the fetch
+    pool's threads, and the rest (librdkafka's threads, the time-limit watchdog, exit)."""
+    with tempfile.TemporaryDirectory() as scratch, feed_hosts(FEEDS, ITEMS, HOSTS) as urls:
+
+        def run(count: int) -> tuple[dict[str, float], int]:
+            env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FEED_URLS": ",".join(urls[:count])}
+            env |= {"STATE_PATH": f"{scratch}/{uuid.uuid4().hex}.sqlite", "KAFKA_TOPIC": f"t-{uuid.uuid4().hex}"}
+            process, summary = handler_process("RssProducerFunction", env, before=THREAD_CLOCK)
+            line = next(line for line in process.output.splitlines() if line.startswith("THREADS "))
+            clocks = json.loads(line.removeprefix("THREADS "))
+            split = {"main thread": clocks["main"], "Python threads": sum(clocks["threads"])}
+            split["the rest: librdkafka, the watchdog, exit"] = process.cpu_s - sum(split.values())
+            return split, summary["result"]["produced"]
+
+        run(1)  # writes the bytecode the measured runs load
+        samples: dict[str, list[float]] = collections.defaultdict(list)
+        for _ in range(repeat):
+            (small, one), (large, many) = run(1), run(feeds)
+            for name in large:
+                samples[name].append((large[name] - small[name]) / (many - one) * 1e6)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -189,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     with EmbeddedBroker() as broker:
         samples, items = profile(broker.bootstrap, args.feeds, args.stacks)
         stages = floor(broker.bootstrap)
+        threads = by_thread(broker.bootstrap, args.feeds)
     total = sum(samples.values())
     print("| concern | CPU (ms) | per item (µs) | share |\n| --- | --- | --- | --- |")
     for name, count in samples.most_common():
@@ -199,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{items:,} items; sampled CPU past imports {past:.0f} ms, {past * 1000 / items:.1f} µs an item.\n")
     print("| stage alone, one thread | CPU µs an item |\n| --- | --- |")
     for name, micros in stages.items():
+        print(f"| {name} | {micros:.1f} |")
+    print("\n| the whole run, by thread (medians of 3) | CPU µs an item |\n| --- | --- |")
+    for name, micros in threads.items():
         print(f"| {name} | {micros:.1f} |")
     return 0
 
