@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 import rss_cadence
 import rss_fetch
 from producer_common import OutgoingMessage
@@ -25,11 +24,6 @@ DEAD = "https://dead.test/feed.xml"
 PLAIN = "https://plain.test/feed.xml"
 START = 1_800_000_000.0
 CADENCE = Cadence(floor_s=0.0, ceiling_s=86_400.0, backoff_s=900.0)
-
-
-@pytest.fixture
-def state() -> SqliteStateStore:
-    return SqliteStateStore(":memory:", ttl_s=90 * 86_400)
 
 
 def run(
