@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
-import boto3
 import pytest
 import rss_fetch
 import rss_identity
 import rss_items
 import rss_run
-from moto import mock_aws
 from producer_common import OutgoingMessage
 from producer_common.deadline import Deadline
 from producer_common.producer import DeliveryReport, FailedMessage
@@ -65,21 +62,10 @@ def with_guid(title: str, guid: str) -> str:
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StateStore]:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> StateStore:
     if request.param == "sqlite":
-        yield SqliteStateStore(str(tmp_path / "state.sqlite"), TTL)
-        return
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="state",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        )
-        yield DynamoStateStore("state", TTL, client=client, sleep=lambda _s: None)
+        return SqliteStateStore(str(tmp_path / "state.sqlite"), TTL)
+    return DynamoStateStore("state", TTL, client=request.getfixturevalue("state_table"), sleep=lambda _s: None)
 
 
 def run(
