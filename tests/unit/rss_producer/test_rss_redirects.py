@@ -6,9 +6,7 @@ import ipaddress
 
 import pytest
 import rss_fetch
-from producer_common import ConfigurationError
 from rss_redirects import RedirectGuard, not_public, resolve
-from rss_settings import RssSettings
 
 from tests.unit.rss_producer.served import Served
 
@@ -121,9 +119,8 @@ def test_a_second_hop_from_public_to_private_is_refused_too(served: Served) -> N
 def test_public_to_public_and_private_to_private_redirects_are_followed(served: Served) -> None:
     redirect(served, "https://feeds.example/old.xml", "https://cdn.example/feed.xml")
     served.get("https://cdn.example/feed.xml", body=b"<rss/>")
-    redirect(
-        served, "http://127.0.0.1:8080/feed.xml", "http://intranet.example/feed.xml"
-    )  # a test server's own redirect
+    # a test server's own redirect
+    redirect(served, "http://127.0.0.1:8080/feed.xml", "http://intranet.example/feed.xml")
     served.get("http://intranet.example/feed.xml", body=b"<rss/>")
     assert fetcher(served).fetch("https://feeds.example/old.xml").body == b"<rss/>"
     assert fetcher(served).fetch("http://127.0.0.1:8080/feed.xml").body == b"<rss/>"
@@ -139,14 +136,6 @@ def test_the_setting_allows_private_targets(served: Served) -> None:
     redirect(served, "https://feeds.example/feed.xml", "http://10.0.0.7/feed.xml")
     served.get("http://10.0.0.7/feed.xml", body=b"<rss/>")
     assert fetcher(served, allow_private=True).fetch("https://feeds.example/feed.xml").body == b"<rss/>"
-
-
-def test_the_setting_is_read_and_validated(served: Served) -> None:
-    base = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092", "FEED_URLS": "https://a.example/feed.xml"}
-    assert RssSettings.from_env(base).allow_private_addresses is False
-    assert RssSettings.from_env({**base, "FEED_ALLOW_PRIVATE_ADDRESSES": "true"}).allow_private_addresses is True
-    with pytest.raises(ConfigurationError, match="FEED_ALLOW_PRIVATE_ADDRESSES"):
-        RssSettings.from_env({**base, "FEED_ALLOW_PRIVATE_ADDRESSES": "yes"})
 
 
 def test_a_raw_non_ascii_host_is_checked_as_the_name_connected_to(served: Served) -> None:
