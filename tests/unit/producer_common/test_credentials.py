@@ -102,10 +102,14 @@ def test_an_authentication_failure_reads_the_secret_at_once(secrets: object) -> 
     assert client.calls == 2
 
 
-def test_credentials_that_cannot_rotate_have_no_refresher() -> None:
+def test_local_credentials_come_from_the_environment_and_none_without_a_password_mechanism() -> None:
     local = {**SASL, "KAFKA_USERNAME": "me", "KAFKA_PASSWORD": PASSWORD}
-    assert refresher(KafkaSettings.from_env(local, "t"), local) is None
-    assert refresher(KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:1"}, "t"), {}) is None
+    settings = KafkaSettings.from_env(local, "t")
+    assert resolve_credentials(settings, local) == SaslCredentials("me", PASSWORD)
+    plain = KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:1"}, "t")
+    assert resolve_credentials(plain, {}) is None
+    # and neither can rotate, so neither has a refresher
+    assert refresher(settings, local) is None and refresher(plain, {}) is None
 
 
 def test_an_invalid_max_age_names_the_variable(secrets: object) -> None:
@@ -127,16 +131,6 @@ def test_malformed_secrets_are_refused_without_echoing_them(secrets: object, sec
     with pytest.raises(CredentialsError) as caught:
         resolve_credentials(settings, secrets_client=secrets)
     assert "svc" not in str(caught.value) and "'bad'" in str(caught.value)
-
-
-def test_local_credentials_come_from_the_environment() -> None:
-    environ = {**SASL, "KAFKA_USERNAME": "me", "KAFKA_PASSWORD": PASSWORD}
-    settings = KafkaSettings.from_env(environ, "t")
-    assert resolve_credentials(settings, environ) == SaslCredentials("me", PASSWORD)
-
-
-def test_no_credentials_without_a_password_mechanism() -> None:
-    assert resolve_credentials(KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:1"}, "t"), {}) is None
 
 
 def test_the_secrets_client_bounds_its_retries() -> None:

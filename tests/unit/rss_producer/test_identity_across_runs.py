@@ -168,12 +168,13 @@ def test_a_guid_recorded_before_a_collision_is_adopted_for_the_first_and_the_oth
 
 
 def test_records_near_expiry_are_refreshed_with_their_fingerprint_and_marker(tmp_path: Path) -> None:
-    # Given item X recorded 80 days ago with a 90-day TTL
+    # Given guid-less item X and guid item G recorded 80 days ago with a 90-day TTL
     state = SqliteStateStore(str(tmp_path / "s.sqlite"), TTL, clock=lambda: time.time() - 80 * 86_400)
-    run(state, guidless("X"))
-    # When the feed still lists it, nothing is sent and all three of its records are written afresh
-    sent, result = run(state, guidless("X"))
-    assert sent == [] and sorted(result.feeds[0].refresh_ids) == sorted(records("X"))
+    run(state, guidless("X"), with_guid("G", "g-1"))
+    # When the feed still lists them, nothing is sent and all their records are written afresh: G's id, X's three
+    sent, result = run(state, guidless("X"), with_guid("G", "g-1"))
+    guid_id = rss_identity.item_id(FEED, {"id": "g-1"})
+    assert sent == [] and sorted(result.feeds[0].refresh_ids) == sorted({guid_id, *records("X")})
 
 
 PINNED = json.loads((Path(__file__).parent / "identity" / "ids_before_issue_13.json").read_text())

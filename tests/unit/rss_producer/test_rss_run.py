@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import rss_fetch
@@ -124,18 +123,6 @@ def test_near_the_deadline_no_new_fetch_starts(served: Served) -> None:
     result, sent = run(served, urls, deadline_s=3)  # less than timeout + reserve
     assert sent == [] and len(served.calls) == 0
     assert {feed.error for feed in result.feeds} == {rss_run.SKIPPED}
-
-
-def test_records_near_expiry_are_refreshed_while_the_item_is_still_listed(served: Served) -> None:
-    # Given items recorded 80 days ago with a 90-day TTL
-    state = SqliteStateStore(":memory:", ttl_s=90 * 86_400, clock=lambda: time.time() - 80 * 86_400)
-    served.get(FEED, body=BASIC, headers=RSS)
-    first, sent = run(served, [FEED], state)
-    rss_run.record_delivery(first, acknowledge_all(sent), state)
-    # When the feed still lists them
-    second, sent_again = run(served, [FEED], state)
-    # Then nothing is sent again, and their records are due to be written afresh
-    assert sent_again == [] and sorted(second.feeds[0].refresh_ids) == sorted(m.key for m in sent)
 
 
 class Broker:
