@@ -57,15 +57,8 @@ def book(token_id: str, bid: str, ask: str) -> dict[str, Any]:
 
 
 def api() -> PolymarketApi:
-    fast = RateLimiter(10_000, 1.0)
-    return PolymarketApi(
-        requests.Session(),
-        GAMMA,
-        CLOB,
-        retry=RetryPolicy(attempts=3, base_delay_s=0.01),
-        gamma_limit=fast,
-        clob_limit=fast,
-    )
+    fast, retry = RateLimiter(10_000, 1.0), RetryPolicy(attempts=3, base_delay_s=0.01)
+    return PolymarketApi(requests.Session(), GAMMA, CLOB, retry=retry, gamma_limit=fast, clob_limit=fast)
 
 
 def run(  # type: ignore[no-untyped-def]
@@ -271,17 +264,6 @@ def test_a_50_mb_gamma_answer_is_refused_by_the_size_cap() -> None:
     assert sources[0].status == "error" and sources[0].error == "gamma /markets/keyset: body larger than 8388608 bytes"
 
 
-class BrokenBody(requests.Session):
-    """A session whose answers break while their body is read, the way urllib3 raises it."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__()
-        self.error = error
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        return response([self.error])
-
-
 @pytest.mark.parametrize(
     ("error", "reason"),
     [
@@ -292,7 +274,10 @@ class BrokenBody(requests.Session):
     ids=["protocol", "read-timeout", "decode"],
 )
 def test_urllib3_errors_are_source_errors_with_a_plain_reason(error: Exception, reason: str) -> None:
-    client = PolymarketApi(BrokenBody(error), GAMMA, CLOB, retry=RetryPolicy(attempts=1))
+    # Given a session whose answers break while their body is read, the way urllib3 raises it
+    session = requests.Session()
+    session.request = lambda *args, **kwargs: response([error])  # type: ignore[method-assign]
+    client = PolymarketApi(session, GAMMA, CLOB, retry=RetryPolicy(attempts=1))
     sent: list[OutgoingMessage] = []
     sources, _ = polymarket_run.produce_prices(client, polymarket_run.Selection((), 5), sent.append, "t")
     assert sent == [] and sources[0].status == "error"

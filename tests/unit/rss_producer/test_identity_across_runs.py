@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 import rss_fetch
@@ -21,11 +20,12 @@ import rss_run
 from producer_common import OutgoingMessage
 from producer_common.deadline import Deadline
 from producer_common.producer import DeliveryReport, FailedMessage
-from producer_common.state import FeedValidators, StateStore
+from producer_common.state import StateStore
 from producer_common.state.dynamodb import DynamoStateStore
 from producer_common.state.sqlite import SqliteStateStore
 from rss_outcome import RssRun
 
+from tests.unit.rss_producer.served import Served
 from tools.services.fixture_data import feed_documents
 
 DOCUMENTS = feed_documents()
@@ -34,18 +34,6 @@ FEED = "https://status.test/feed.xml"
 LINK = "https://status.test/"
 TTL = 90 * 86_400
 FETCHED = "2026-12-01T00:00:00Z"
-
-
-class Served:
-    """The feed's current document, fetched without HTTP (moto and ``responses`` don't mix)."""
-
-    timeout_s = 2.0
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def fetch(self, url: str, known: FeedValidators | None = None, deadline: Any = None) -> rss_fetch.Fetched:
-        return rss_fetch.Fetched(self.body, {}, FeedValidators(), 0.0)
 
 
 def rss(*items: str) -> bytes:
@@ -73,7 +61,9 @@ def run(
 ) -> tuple[list[OutgoingMessage], RssRun]:
     """One run over the feed listing ``items`` (or ``body``); the broker acknowledges everything unless ``fail``."""
     sent: list[OutgoingMessage] = []
-    fetcher = cast(rss_fetch.Fetcher, Served(body or rss(*items)))
+    served = Served()
+    served.get(url, body=body or rss(*items))
+    fetcher = rss_fetch.Fetcher(served, timeout_s=2)
     result = rss_run.produce_feeds([url], fetcher, state, sent.append, FETCHED, Deadline(fallback_s=60))
     if fail:
         report = DeliveryReport((), tuple(FailedMessage(m.key, "timed out") for m in sent))
