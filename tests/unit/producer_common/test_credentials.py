@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from producer_common import ConfigurationError, CredentialsError, KafkaSettings, SaslCredentials, resolve_credentials
-from producer_common.credentials import clear_cache, refresher
+from producer_common.credentials import clear_cache, refresher, secrets_client
 
 SASL = {
     "KAFKA_BOOTSTRAP_SERVERS": "b:9096",
@@ -134,8 +134,6 @@ def test_malformed_secrets_are_refused_without_echoing_them(secrets: object, sec
 
 
 def test_the_secrets_client_bounds_its_retries() -> None:
-    from producer_common.credentials import secrets_client
-
     client = secrets_client("eu-west-1")
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 3}  # one try, two retries
     assert client.meta.config.connect_timeout == 3 and client.meta.config.read_timeout == 5
