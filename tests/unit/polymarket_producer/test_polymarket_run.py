@@ -278,7 +278,6 @@ def test_urllib3_errors_are_source_errors_with_a_plain_reason(error: Exception, 
     session = requests.Session()
     session.request = lambda *args, **kwargs: response([error])  # type: ignore[method-assign]
     client = PolymarketApi(session, GAMMA, CLOB, retry=RetryPolicy(attempts=1))
-    sent: list[OutgoingMessage] = []
-    sources, _ = polymarket_run.produce_prices(client, polymarket_run.Selection((), 5), sent.append, "t")
+    sent, sources, _ = run(5, books=False, client=client)
     assert sent == [] and sources[0].status == "error"
     assert sources[0].error is not None and sources[0].error.startswith(f"gamma /markets/keyset: {reason}")

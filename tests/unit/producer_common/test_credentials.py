@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.parameters import base as powertools_parameters
 from moto import mock_aws
 from producer_common import ConfigurationError, CredentialsError, KafkaSettings, SaslCredentials, resolve_credentials
 from producer_common.credentials import clear_cache, refresher, secrets_client
@@ -62,10 +64,6 @@ def rotate(secrets: object, name: str, password: str) -> None:
 
 def test_a_secret_older_than_its_max_age_is_read_again(secrets: object, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a secret read once, then rotated
-    from datetime import datetime, timedelta
-
-    from aws_lambda_powertools.utilities.parameters import base
-
     secrets.create_secret(Name="kafka", SecretString=json.dumps({"username": "svc", "password": PASSWORD}))  # type: ignore[attr-defined]
     settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": "kafka"}, "t")
     client = CountingClient(secrets)
@@ -79,7 +77,7 @@ def test_a_secret_older_than_its_max_age_is_read_again(secrets: object, monkeypa
         def now(cls, tz: object = None) -> Later:  # type: ignore[override]
             return datetime.now() + timedelta(seconds=61)  # type: ignore[return-value]
 
-    monkeypatch.setattr(base, "datetime", Later)
+    monkeypatch.setattr(powertools_parameters, "datetime", Later)
     again = resolve_credentials(settings, {"POWERTOOLS_PARAMETERS_MAX_AGE": "60"}, client)
 
     # Then the secret is read again and the rotated password is the one used
