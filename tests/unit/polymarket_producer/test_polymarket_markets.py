@@ -5,21 +5,17 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import polymarket_markets as pm
 import pytest
 
-CASES = sorted((Path(__file__).parent / "markets").glob("*.json"))
-
-
-def load(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
+MARKETS = Path(__file__).parent / "markets"
+CASES = sorted(MARKETS.glob("*.json"))
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_market_case(path: Path) -> None:
-    row = load(path)
+    row = json.loads(path.read_text())
     if row["_expect"] == "skip":
         with pytest.raises(pm.MarketError):
             pm.parse_market(row)
@@ -33,7 +29,7 @@ def test_market_case(path: Path) -> None:
 
 
 def test_messages_are_one_per_token_with_numbers_as_numbers() -> None:
-    market = pm.parse_market(load(Path(__file__).parent / "markets" / "binary_strings.json"))
+    market = pm.parse_market(json.loads((MARKETS / "binary_strings.json").read_text()))
     yes, _no = market.token_ids
     quotes = {yes: pm.Quote(Decimal("0.61"), Decimal("0.63"))}
     messages = pm.to_messages(market, quotes, "2026-11-23T00:00:00Z")

@@ -57,23 +57,19 @@ def book(token_id: str, bid: str, ask: str) -> dict[str, Any]:
 
 
 def api() -> PolymarketApi:
-    fast = RateLimiter(10_000, 1.0)
-    return PolymarketApi(
-        requests.Session(),
-        GAMMA,
-        CLOB,
-        retry=RetryPolicy(attempts=3, base_delay_s=0.01),
-        gamma_limit=fast,
-        clob_limit=fast,
-    )
+    fast, retry = RateLimiter(10_000, 1.0), RetryPolicy(attempts=3, base_delay_s=0.01)
+    return PolymarketApi(requests.Session(), GAMMA, CLOB, retry=retry, gamma_limit=fast, clob_limit=fast)
 
 
-def run(selection: polymarket_run.Selection | None = None, batch_size: int = 100):  # type: ignore[no-untyped-def]
+def run(  # type: ignore[no-untyped-def]
+    max_markets: int = 50, slugs: tuple[str, ...] = (), books: bool = True, client: PolymarketApi | None = None
+):
+    """One run; unless ``books`` is False (the test serves its own), the CLOB holds no books."""
+    if books:
+        responses.post(f"{CLOB}/books", json=[])
     sent: list[OutgoingMessage] = []
-    client = api()
-    sources, counts = polymarket_run.produce_prices(
-        client, selection or polymarket_run.Selection((), 50), sent.append, "2026-11-23T00:00:00Z", batch_size
-    )
+    selection = polymarket_run.Selection(slugs, max_markets)
+    sources, counts = polymarket_run.produce_prices(client or api(), selection, sent.append, "2026-11-23T00:00:00Z")
     return sent, sources, counts
 
 
@@ -90,9 +86,8 @@ def test_keyset_paging_follows_next_cursor_to_the_last_page_resending_filters() 
         responses.get(
             KEYSET, json={"markets": markets, **cursor}, match=[matchers.query_param_matcher({**filters, **after})]
         )
-    responses.post(f"{CLOB}/books", json=[])
     # When 500 markets are wanted
-    sent, _, counts = run(polymarket_run.Selection((), 500))
+    sent, _, counts = run(500)
     # Then all 230 listed markets were taken, through exactly three keyset pages, never with `cursor`
     assert counts["markets"] == 230 and len(sent) == 460
     assert counts["requests"]["GET gamma/markets/keyset"] == 3
@@ -102,8 +97,7 @@ def test_keyset_paging_follows_next_cursor_to_the_last_page_resending_filters() 
 @responses.activate
 def test_paging_stops_once_enough_markets_are_selected() -> None:
     responses.get(KEYSET, json={"markets": numbered(100), "next_cursor": "c1"})
-    responses.post(f"{CLOB}/books", json=[])
-    _, _, counts = run(polymarket_run.Selection((), 40))
+    _, _, counts = run(40)
     assert counts["markets"] == 40 and counts["requests"]["GET gamma/markets/keyset"] == 1
 
 
@@ -118,7 +112,7 @@ def test_tokens_are_priced_in_batches_from_books() -> None:
         return 200, {}, json.dumps([book(token, "0.40", "0.44") for token in wanted])
 
     responses.add_callback(responses.POST, f"{CLOB}/books", callback=books)
-    sent, sources, counts = run(polymarket_run.Selection((), 200))
+    sent, sources, counts = run(200, books=False)
     # Then three CLOB requests priced all 240 tokens from the books
     assert counts["requests"]["POST clob/books"] == 3 and counts["tokens"] == 240
     assert counts["priced_by_clob"] == 240 and len(sent) == 240
@@ -132,7 +126,7 @@ def test_tokens_are_priced_in_batches_from_books() -> None:
 def test_a_clob_failure_falls_back_to_gamma_prices() -> None:
     responses.get(KEYSET, json={"markets": [row("binary_strings")]})
     responses.post(f"{CLOB}/books", status=503)
-    sent, sources, counts = run()
+    sent, sources, counts = run(books=False)
     assert [m.value["price"] for m in sent] == [0.615, 0.385]
     assert {m.value["price_source"] for m in sent} == {"gamma"} and sent[0].headers["source"] == GAMMA
     assert sources[1].status == "error" and sources[1].error == "clob /books: HTTP 503"
@@ -143,25 +137,15 @@ def test_a_clob_failure_falls_back_to_gamma_prices() -> None:
 def test_429_is_retried_then_succeeds() -> None:
     responses.get(KEYSET, status=429, headers={"Retry-After": "0"})
     responses.get(KEYSET, json={"markets": [row("binary_strings")]})
-    responses.post(f"{CLOB}/books", json=[])
     sent, sources, _ = run()
     assert len(sent) == 2 and sources[0].status == "ok"
 
 
 @responses.activate
 def test_malformed_markets_are_counted_and_the_run_goes_on() -> None:
-    bad = [
-        row(name)
-        for name in (
-            "bad_token_ids",
-            "non_numeric_token",
-            "count_mismatch",
-            "no_condition_id",
-            "no_tokens",
-        )
-    ]
+    skipped = ("bad_token_ids", "non_numeric_token", "count_mismatch", "no_condition_id", "no_tokens")
+    bad = [row(name) for name in skipped]
     responses.get(KEYSET, json={"markets": [*bad, row("multi_outcome_lists")]})
-    responses.post(f"{CLOB}/books", json=[])
     sent, sources, counts = run()
     assert counts["skipped_markets"] == 5 and counts["markets"] == 1 and len(sent) == 3
     assert sources[0].items == 6 and sources[0].new == 1
@@ -170,7 +154,6 @@ def test_malformed_markets_are_counted_and_the_run_goes_on() -> None:
 @responses.activate
 def test_a_token_with_no_price_anywhere_is_not_sent() -> None:
     responses.get(KEYSET, json={"markets": [row("no_outcome_prices")]})
-    responses.post(f"{CLOB}/books", json=[])
     sent, _, counts = run()
     assert sent == [] and counts["unpriced_tokens"] == 2
 
@@ -178,8 +161,7 @@ def test_a_token_with_no_price_anywhere_is_not_sent() -> None:
 @responses.activate
 def test_slugs_are_asked_for_by_name() -> None:
     gamma = responses.get(KEYSET, json={"markets": [row("binary_strings")]})
-    responses.post(f"{CLOB}/books", json=[])
-    run(polymarket_run.Selection(("fed-cut-december", "other"), 10))
+    run(10, ("fed-cut-december", "other"))
     assert "slug=fed-cut-december&slug=other" in gamma.calls[0].request.url
     assert "active=" not in gamma.calls[0].request.url
 
@@ -231,9 +213,8 @@ def fresh_cursors() -> list[int]:
 def test_more_pages_than_max_markets_can_need_end_the_listing() -> None:
     # Given a listing whose cursor always advances but whose pages repeat the same 3 markets
     served = fresh_cursors()
-    responses.post(f"{CLOB}/books", json=[])
     # When 150 markets are wanted (2 pages of 100, 4 allowed)
-    sent, sources, counts = run(polymarket_run.Selection((), 150))
+    sent, sources, counts = run(150)
     # Then listing ends after 4 pages with a warning, and the 3 markets are priced from Gamma
     assert served[0] == 4 and counts["markets"] == 3 and len(sent) == 6
     assert sources[0].status == "ok" and sources[0].error == "more than 4 pages"
@@ -243,8 +224,7 @@ def test_more_pages_than_max_markets_can_need_end_the_listing() -> None:
 def test_an_empty_page_with_a_cursor_ends_the_listing() -> None:
     pages = [{"markets": numbered(2), "next_cursor": "a"}, {"markets": [], "next_cursor": "b"}]
     served = keyset_pages(lambda n: pages[min(n, 2) - 1])
-    responses.post(f"{CLOB}/books", json=[])
-    sent, sources, counts = run(polymarket_run.Selection((), 500))
+    sent, sources, counts = run(500)
     assert served[0] == 2 and counts["markets"] == 2 and len(sent) == 4
     assert sources[0].error == "an empty page with a next cursor"
 
@@ -257,11 +237,8 @@ def test_the_deadline_bounds_listing_and_the_run_prices_what_it_has() -> None:
     client.deadline, client.timeout_s = Deadline(lambda: next(remaining)), 10.0
     served = fresh_cursors()
     responses.post(f"{CLOB}/books", json=[book(str(10**70), "0.40", "0.44")])
-    sent: list[OutgoingMessage] = []
     # When 10,000 markets are wanted
-    sources, counts = polymarket_run.produce_prices(
-        client, polymarket_run.Selection((), 10_000), sent.append, "2026-11-23T00:00:00Z"
-    )
+    sent, sources, counts = run(10_000, books=False, client=client)
     # Then listing stopped once 20 s (two timeouts) were left, and what it found was priced
     assert served[0] == 4 and counts["markets"] == 3 and len(sent) == 6
     assert sources[0].error == "the time left is kept for pricing" and counts["priced_by_clob"] == 1
@@ -271,8 +248,7 @@ def test_the_deadline_bounds_listing_and_the_run_prices_what_it_has() -> None:
 def test_a_failure_after_the_first_page_keeps_the_first_page_s_markets() -> None:
     responses.get(KEYSET, json={"markets": numbered(2), "next_cursor": "a"})
     responses.get(KEYSET, status=404)
-    responses.post(f"{CLOB}/books", json=[])
-    sent, sources, counts = run(polymarket_run.Selection((), 500))
+    sent, sources, counts = run(500)
     assert counts["markets"] == 2 and len(sent) == 4
     assert sources[0].status == "error" and sources[0].error == "gamma /markets/keyset: HTTP 404"
 
@@ -288,17 +264,6 @@ def test_a_50_mb_gamma_answer_is_refused_by_the_size_cap() -> None:
     assert sources[0].status == "error" and sources[0].error == "gamma /markets/keyset: body larger than 8388608 bytes"
 
 
-class BrokenBody(requests.Session):
-    """A session whose answers break while their body is read, the way urllib3 raises it."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__()
-        self.error = error
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        return response([self.error])
-
-
 @pytest.mark.parametrize(
     ("error", "reason"),
     [
@@ -309,8 +274,10 @@ class BrokenBody(requests.Session):
     ids=["protocol", "read-timeout", "decode"],
 )
 def test_urllib3_errors_are_source_errors_with_a_plain_reason(error: Exception, reason: str) -> None:
-    client = PolymarketApi(BrokenBody(error), GAMMA, CLOB, retry=RetryPolicy(attempts=1))
-    sent: list[OutgoingMessage] = []
-    sources, _ = polymarket_run.produce_prices(client, polymarket_run.Selection((), 5), sent.append, "t")
+    # Given a session whose answers break while their body is read, the way urllib3 raises it
+    session = requests.Session()
+    session.request = lambda *args, **kwargs: response([error])  # type: ignore[method-assign]
+    client = PolymarketApi(session, GAMMA, CLOB, retry=RetryPolicy(attempts=1))
+    sent, sources, _ = run(5, books=False, client=client)
     assert sent == [] and sources[0].status == "error"
     assert sources[0].error is not None and sources[0].error.startswith(f"gamma /markets/keyset: {reason}")

@@ -7,14 +7,9 @@ from producer_common import KafkaSettings, SaslCredentials
 from producer_common.backends import confluent, kafka_python
 
 BASE = {"KAFKA_BOOTSTRAP_SERVERS": "b1:9092,b2:9092"}
-SCRAM = {
-    **BASE,
-    "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-    "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
-    "KAFKA_USERNAME": "u",
-    "KAFKA_PASSWORD": "p",
-}
-IAM = {**BASE, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "AWS_MSK_IAM", "AWS_REGION": "eu-west-1"}
+SASL = {**BASE, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}
+SCRAM = {**SASL, "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_USERNAME": "u", "KAFKA_PASSWORD": "p"}
+IAM = {**SASL, "KAFKA_SASL_MECHANISM": "AWS_MSK_IAM", "AWS_REGION": "eu-west-1"}
 
 
 def test_confluent_is_idempotent_with_acks_all_batching_and_compression() -> None:

@@ -20,15 +20,16 @@ class Report:
         return self._key
 
 
-def backend(settled: dict[int, str | None]) -> Any:
-    # nothing listens on port 9: messages stay queued until the test reports them
+def backend() -> tuple[Any, dict[int, str | None]]:
+    """A backend and what it settled, by sequence number; nothing listens on port 9, so messages stay
+    queued until the test reports them."""
+    settled: dict[int, str | None] = {}
     settings = KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "KAFKA_TOPIC": "t"})
-    return ConfluentBackend(settings, None, 5.0, settled.setdefault)
+    return ConfluentBackend(settings, None, 5.0, settled.setdefault), settled
 
 
 def test_reports_for_a_repeated_key_settle_its_messages_oldest_first() -> None:
-    settled: dict[int, str | None] = {}
-    b = backend(settled)
+    b, settled = backend()
     for sequence, key in enumerate([b"a", b"b", b"a", b"a"]):
         b.produce("t", key, b"{}", [], sequence)
     b._on_delivery(None, Report(b"a"))
@@ -42,8 +43,7 @@ def test_reports_for_a_repeated_key_settle_its_messages_oldest_first() -> None:
 
 
 def test_close_reports_what_is_still_queued_as_not_acknowledged() -> None:
-    settled: dict[int, str | None] = {}
-    b = backend(settled)
+    b, settled = backend()
     for sequence in range(5):
         b.produce("t", f"k{sequence % 2}".encode(), b"{}", [], sequence)
     b.close(1.0)
@@ -51,7 +51,6 @@ def test_close_reports_what_is_still_queued_as_not_acknowledged() -> None:
 
 
 def test_a_report_for_an_unknown_message_changes_nothing() -> None:
-    settled: dict[int, str | None] = {}
-    b = backend(settled)
+    b, settled = backend()
     b._on_delivery(None, Report(b"never-sent"))
     assert settled == {}

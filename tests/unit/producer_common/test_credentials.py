@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.parameters import base as powertools_parameters
 from moto import mock_aws
 from producer_common import ConfigurationError, CredentialsError, KafkaSettings, SaslCredentials, resolve_credentials
-from producer_common.credentials import clear_cache, refresher
+from producer_common.credentials import clear_cache, refresher, secrets_client
 
 SASL = {
     "KAFKA_BOOTSTRAP_SERVERS": "b:9096",
@@ -62,10 +64,6 @@ def rotate(secrets: object, name: str, password: str) -> None:
 
 def test_a_secret_older_than_its_max_age_is_read_again(secrets: object, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a secret read once, then rotated
-    from datetime import datetime, timedelta
-
-    from aws_lambda_powertools.utilities.parameters import base
-
     secrets.create_secret(Name="kafka", SecretString=json.dumps({"username": "svc", "password": PASSWORD}))  # type: ignore[attr-defined]
     settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": "kafka"}, "t")
     client = CountingClient(secrets)
@@ -79,7 +77,7 @@ def test_a_secret_older_than_its_max_age_is_read_again(secrets: object, monkeypa
         def now(cls, tz: object = None) -> Later:  # type: ignore[override]
             return datetime.now() + timedelta(seconds=61)  # type: ignore[return-value]
 
-    monkeypatch.setattr(base, "datetime", Later)
+    monkeypatch.setattr(powertools_parameters, "datetime", Later)
     again = resolve_credentials(settings, {"POWERTOOLS_PARAMETERS_MAX_AGE": "60"}, client)
 
     # Then the secret is read again and the rotated password is the one used
@@ -102,10 +100,14 @@ def test_an_authentication_failure_reads_the_secret_at_once(secrets: object) -> 
     assert client.calls == 2
 
 
-def test_credentials_that_cannot_rotate_have_no_refresher() -> None:
+def test_local_credentials_come_from_the_environment_and_none_without_a_password_mechanism() -> None:
     local = {**SASL, "KAFKA_USERNAME": "me", "KAFKA_PASSWORD": PASSWORD}
-    assert refresher(KafkaSettings.from_env(local, "t"), local) is None
-    assert refresher(KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:1"}, "t"), {}) is None
+    settings = KafkaSettings.from_env(local, "t")
+    assert resolve_credentials(settings, local) == SaslCredentials("me", PASSWORD)
+    plain = KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:1"}, "t")
+    assert resolve_credentials(plain, {}) is None
+    # and neither can rotate, so neither has a refresher
+    assert refresher(settings, local) is None and refresher(plain, {}) is None
 
 
 def test_an_invalid_max_age_names_the_variable(secrets: object) -> None:
@@ -129,19 +131,7 @@ def test_malformed_secrets_are_refused_without_echoing_them(secrets: object, sec
     assert "svc" not in str(caught.value) and "'bad'" in str(caught.value)
 
 
-def test_local_credentials_come_from_the_environment() -> None:
-    environ = {**SASL, "KAFKA_USERNAME": "me", "KAFKA_PASSWORD": PASSWORD}
-    settings = KafkaSettings.from_env(environ, "t")
-    assert resolve_credentials(settings, environ) == SaslCredentials("me", PASSWORD)
-
-
-def test_no_credentials_without_a_password_mechanism() -> None:
-    assert resolve_credentials(KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:1"}, "t"), {}) is None
-
-
 def test_the_secrets_client_bounds_its_retries() -> None:
-    from producer_common.credentials import secrets_client
-
     client = secrets_client("eu-west-1")
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 3}  # one try, two retries
     assert client.meta.config.connect_timeout == 3 and client.meta.config.read_timeout == 5

@@ -16,30 +16,22 @@ def message(key: str, **value: object) -> OutgoingMessage:
     return OutgoingMessage(key, {"id": key, **value}, {"schema": "test/1", "source": "unit"})
 
 
-def test_acknowledged_messages_are_reported_in_order_with_wire_format() -> None:
-    # Given a backend that acknowledges everything
-    backend = FakeBackend()
+def test_messages_are_reported_acknowledged_in_order_or_failed_with_their_reason_and_sent_as_json() -> None:
+    # Given a backend that fails "b" and acknowledges the others
+    backend = FakeBackend(fail_keys={b"b"})
     # When three messages are sent and the producer closes
     with MessageProducer(factory(backend), "topic-a", Deadline(fallback_s=30)) as producer:
         for key in ("a", "b", "c"):
             producer.send(message(key, n=1))
-    # Then all three are acknowledged, and the wire format is JSON with string headers
-    assert producer.report.acknowledged == ("a", "b", "c")
-    assert producer.report.ok
+    # Then "a" and "c" are acknowledged, "b" named with its reason
+    assert producer.report.acknowledged == ("a", "c") and not producer.report.ok
+    assert [(f.ref, f.reason) for f in producer.report.failed] == [("b", "Broker: simulated failure")]
+    # and the wire format is JSON with string headers
     first = backend.produced[0]
     assert (first.topic, first.key) == ("topic-a", b"a")
     assert json.loads(first.value) == {"id": "a", "n": 1}
     assert first.headers == [("schema", b"test/1"), ("source", b"unit")]
     assert backend.closed
-
-
-def test_failed_deliveries_are_named_with_their_reason() -> None:
-    backend = FakeBackend(fail_keys={b"b"})
-    with MessageProducer(factory(backend), "t", Deadline(fallback_s=30)) as producer:
-        for key in ("a", "b", "c"):
-            producer.send(message(key))
-    assert producer.report.acknowledged == ("a", "c")
-    assert [(f.ref, f.reason) for f in producer.report.failed] == [("b", "Broker: simulated failure")]
 
 
 def test_unsettled_messages_fail_at_the_deadline_and_flush_is_bounded() -> None:

@@ -49,14 +49,13 @@ def message(value: dict[str, Any]) -> OutgoingMessage:
 
 
 def settings(value_format: str) -> KafkaSettings:
-    return KafkaSettings.from_env(
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": "b:9092",
-            "KAFKA_VALUE_FORMAT": value_format,
-            "SCHEMA_REGISTRY_URL": "http://r:8081",
-        },
-        default_topic=TOPIC,
-    )
+    environ = {"KAFKA_VALUE_FORMAT": value_format, "SCHEMA_REGISTRY_URL": "http://r:8081"}
+    return KafkaSettings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "b:9092", **environ}, default_topic=TOPIC)
+
+
+def schema(value_format: str) -> Schema:
+    """The schema the code writes, in ``value_format``."""
+    return Schema(schema_text(REF, value_format), catalog.SCHEMA_TYPES[value_format])
 
 
 def mock_registry(value_format: str, register: bool = True) -> SchemaRegistryClient:
@@ -64,9 +63,7 @@ def mock_registry(value_format: str, register: bool = True) -> SchemaRegistryCli
     for subject in client.get_subjects():
         client.delete_subject(subject)
     if register:
-        client.register_schema(
-            f"{TOPIC}-value", Schema(schema_text(REF, value_format), catalog.SCHEMA_TYPES[value_format])
-        )
+        client.register_schema(f"{TOPIC}-value", schema(value_format))
     return client
 
 
@@ -91,9 +88,7 @@ def decode(value_format: str, client: SchemaRegistryClient, data: bytes) -> Any:
 def test_values_are_framed_with_the_registered_schema_id(value_format: str) -> None:
     # Given the subject holds the schema the code writes
     client, backend = mock_registry(value_format), FakeBackend()
-    registered = client.lookup_schema(
-        f"{TOPIC}-value", Schema(schema_text(REF, value_format), catalog.SCHEMA_TYPES[value_format])
-    )
+    registered = client.lookup_schema(f"{TOPIC}-value", schema(value_format))
     sent = [item(1), item(2, summary="Ünïcode ☕", author="A. Writer", tags=[])]
     # When the producer sends two items
     with start(value_format, client, backend) as producer:

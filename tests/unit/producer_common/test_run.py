@@ -34,13 +34,8 @@ def deliver(work: Any, backend: FakeBackend | None = None, backend_factory: Any 
 def test_summary_counts_only_acknowledged_messages() -> None:
     sources = [SourceResult("s1", "ok", items=2, new=2), SourceResult("s2", "not_modified")]
     summary = deliver(work_sending(["a", "b"], sources))
-    assert {k: summary[k] for k in ("function", "status", "produced", "failed", "duplicates")} == {
-        "function": "rss",
-        "status": "ok",
-        "produced": 2,
-        "failed": 0,
-        "duplicates": 2,
-    }
+    expected = {"function": "rss", "status": "ok", "produced": 2, "failed": 0, "duplicates": 2}
+    assert {k: summary[k] for k in expected} == expected
     assert summary["sources"][1] == {"source": "s2", "status": "not_modified", "items": 0, "new": 0, "error": None}
     assert isinstance(summary["duration_ms"], int)
     assert list(summary)[-1] == "duration_ms"
@@ -51,14 +46,7 @@ def test_summary_counts_only_acknowledged_messages() -> None:
     [
         (["a"], [SourceResult("s1", "ok", 1, 1), SourceResult("s2", "error", error="HTTP 500")], "partial"),
         # every source failed and nothing was produced: an error, not partial
-        (
-            [],
-            [
-                SourceResult("s1", "error", error="connection refused by example.org"),
-                SourceResult("s2", "error", error="DNS look-up failed for example.net"),
-            ],
-            "error",
-        ),
+        ([], [SourceResult("s1", "error", error="refused"), SourceResult("s2", "error", error="no DNS")], "error"),
     ],
     ids=["one-source-failed", "every-source-failed"],
 )

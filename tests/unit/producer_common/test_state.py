@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from producer_common.state import FeedSchedule, FeedValidators, open_state_store
 from producer_common.state.dynamodb import DynamoStateStore
 from producer_common.state.sqlite import SqliteStateStore
@@ -29,28 +26,12 @@ def clock() -> Clock:
     return Clock()
 
 
-def make_table(client: Any) -> None:
-    client.create_table(
-        TableName="state",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-    )
-
-
 @pytest.fixture(params=["sqlite", "dynamodb"])
-def store(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
+def store(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Any:
     if request.param == "sqlite":
-        yield SqliteStateStore(str(tmp_path / "state.sqlite"), TTL, clock=clock)
-        return
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        make_table(client)
-        yield DynamoStateStore("state", TTL, client=client, clock=clock, sleep=lambda _s: None)
+        return SqliteStateStore(str(tmp_path / "state.sqlite"), TTL, clock=clock)
+    table = request.getfixturevalue("state_table")
+    return DynamoStateStore("state", TTL, client=table, clock=clock, sleep=lambda _s: None)
 
 
 def test_marked_ids_are_seen_until_they_expire(store: Any, clock: Clock) -> None:
@@ -65,17 +46,12 @@ def test_marked_ids_are_seen_until_they_expire(store: Any, clock: Clock) -> None
 
 
 def test_validators_round_trip_per_feed(store: Any) -> None:
-    store.save_validators(
-        {
-            "https://a/feed": FeedValidators('"v1"', "Mon, 23 Nov 2026 00:00:00 GMT"),
-            "https://b/feed": FeedValidators(None, "Tue, 24 Nov 2026 00:00:00 GMT"),
-        }
-    )
-    found = store.validators(["https://a/feed", "https://b/feed", "https://c/feed"])
-    assert found == {
+    saved = {
         "https://a/feed": FeedValidators('"v1"', "Mon, 23 Nov 2026 00:00:00 GMT"),
         "https://b/feed": FeedValidators(None, "Tue, 24 Nov 2026 00:00:00 GMT"),
     }
+    store.save_validators(saved)
+    assert store.validators(["https://a/feed", "https://b/feed", "https://c/feed"]) == saved
     store.save_validators({"https://a/feed": FeedValidators('"v2"')})
     assert store.validators(["https://a/feed"])["https://a/feed"].etag == '"v2"'
 

@@ -10,25 +10,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
 
-import boto3
 import pytest
 import rss_fetch
 import rss_identity
 import rss_items
 import rss_run
-from moto import mock_aws
 from producer_common import OutgoingMessage
 from producer_common.deadline import Deadline
 from producer_common.producer import DeliveryReport, FailedMessage
-from producer_common.state import FeedValidators, StateStore
+from producer_common.state import StateStore
 from producer_common.state.dynamodb import DynamoStateStore
 from producer_common.state.sqlite import SqliteStateStore
 from rss_outcome import RssRun
 
+from tests.unit.rss_producer.served import Served
 from tools.services.fixture_data import feed_documents
 
 DOCUMENTS = feed_documents()
@@ -37,18 +34,6 @@ FEED = "https://status.test/feed.xml"
 LINK = "https://status.test/"
 TTL = 90 * 86_400
 FETCHED = "2026-12-01T00:00:00Z"
-
-
-class Served:
-    """The feed's current document, fetched without HTTP (moto and ``responses`` don't mix)."""
-
-    timeout_s = 2.0
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def fetch(self, url: str, known: FeedValidators | None = None, deadline: Any = None) -> rss_fetch.Fetched:
-        return rss_fetch.Fetched(self.body, {}, FeedValidators(), 0.0)
 
 
 def rss(*items: str) -> bytes:
@@ -65,21 +50,10 @@ def with_guid(title: str, guid: str) -> str:
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StateStore]:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> StateStore:
     if request.param == "sqlite":
-        yield SqliteStateStore(str(tmp_path / "state.sqlite"), TTL)
-        return
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="state",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        )
-        yield DynamoStateStore("state", TTL, client=client, sleep=lambda _s: None)
+        return SqliteStateStore(str(tmp_path / "state.sqlite"), TTL)
+    return DynamoStateStore("state", TTL, client=request.getfixturevalue("state_table"), sleep=lambda _s: None)
 
 
 def run(
@@ -87,7 +61,9 @@ def run(
 ) -> tuple[list[OutgoingMessage], RssRun]:
     """One run over the feed listing ``items`` (or ``body``); the broker acknowledges everything unless ``fail``."""
     sent: list[OutgoingMessage] = []
-    fetcher = cast(rss_fetch.Fetcher, Served(body or rss(*items)))
+    served = Served()
+    served.get(url, body=body or rss(*items))
+    fetcher = rss_fetch.Fetcher(served, timeout_s=2)
     result = rss_run.produce_feeds([url], fetcher, state, sent.append, FETCHED, Deadline(fallback_s=60))
     if fail:
         report = DeliveryReport((), tuple(FailedMessage(m.key, "timed out") for m in sent))
@@ -182,12 +158,13 @@ def test_a_guid_recorded_before_a_collision_is_adopted_for_the_first_and_the_oth
 
 
 def test_records_near_expiry_are_refreshed_with_their_fingerprint_and_marker(tmp_path: Path) -> None:
-    # Given item X recorded 80 days ago with a 90-day TTL
+    # Given guid-less item X and guid item G recorded 80 days ago with a 90-day TTL
     state = SqliteStateStore(str(tmp_path / "s.sqlite"), TTL, clock=lambda: time.time() - 80 * 86_400)
-    run(state, guidless("X"))
-    # When the feed still lists it, nothing is sent and all three of its records are written afresh
-    sent, result = run(state, guidless("X"))
-    assert sent == [] and sorted(result.feeds[0].refresh_ids) == sorted(records("X"))
+    run(state, guidless("X"), with_guid("G", "g-1"))
+    # When the feed still lists them, nothing is sent and all their records are written afresh: G's id, X's three
+    sent, result = run(state, guidless("X"), with_guid("G", "g-1"))
+    guid_id = rss_identity.item_id(FEED, {"id": "g-1"})
+    assert sent == [] and sorted(result.feeds[0].refresh_ids) == sorted({guid_id, *records("X")})
 
 
 PINNED = json.loads((Path(__file__).parent / "identity" / "ids_before_issue_13.json").read_text())

@@ -94,23 +94,17 @@ def test_most_documents_take_the_fast_path() -> None:
     assert len(DOCUMENTS) - len(FALLS_BACK) - len(REFUSED) - len(JSON_FEEDS) >= 24
 
 
-def test_forcing_the_reference_never_asks_the_fast_parser(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("feedparser-rs was called")
-
-    monkeypatch.setattr(feedparser_rs, "parse", refuse)
-    feed = rss_parse.FeedParser(rss_parse.REFERENCE)(FEED_URL, DOCUMENTS["synthetic/0.xml"], {})
-    assert feed.parser == rss_parse.REFERENCE and feed.fallback is None and len(feed.entries) == 30
-
-
-def test_a_failing_fast_parser_hands_the_document_to_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("forced", "fallback"), [((rss_parse.REFERENCE,), None), ((), "failed: RuntimeError")])
+def test_a_failing_fast_parser_hands_the_document_to_the_reference_and_a_forced_one_is_never_asked(
+    monkeypatch: pytest.MonkeyPatch, forced: tuple[str, ...], fallback: str | None
+) -> None:
+    # Given feedparser-rs failing as a Rust panic does (the reference, when forced, would show no fallback)
     def panic(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a Rust panic, as PyO3 reports it")
 
     monkeypatch.setattr(feedparser_rs, "parse", panic)
-    feed = rss_parse.FeedParser()(FEED_URL, DOCUMENTS["synthetic/0.xml"], {})
-    assert feed.parser == rss_parse.REFERENCE and feed.fallback == "failed: RuntimeError"
-    assert len(feed.entries) == 30
+    feed = rss_parse.FeedParser(*forced)(FEED_URL, DOCUMENTS["synthetic/0.xml"], {})
+    assert (feed.parser, feed.fallback, len(feed.entries)) == (rss_parse.REFERENCE, fallback, 30)
 
 
 def test_a_charset_from_http_goes_to_the_reference() -> None:

@@ -27,13 +27,7 @@ def test_the_reference_keeps_a_permalink_guid_it_cannot_resolve_as_given() -> No
 
 
 def test_lone_surrogates_and_controls_are_removed_so_the_message_encodes() -> None:
-    entry: Any = {
-        "id": "s-1",
-        "title": "caf\udce9\x00 ok",
-        "summary": "a\x1bb",
-        "author": "\ud800Ana",
-        "tags": ["x\x07"],
-    }
+    entry: Any = dict(id="s-1", title="caf\udce9\x00 ok", summary="a\x1bb", author="\ud800Ana", tags=["x\x07"])
     message = rss_items.to_message(FEED, "Feed\x00", entry, FETCHED)
     assert (message["title"], message["summary"], message["author"]) == ("caf ok", "ab", "Ana")
     assert message["tags"] == ["x"] and message["feed_title"] == "Feed"
@@ -71,16 +65,8 @@ def test_an_entry_that_cannot_be_read_costs_only_itself() -> None:
 def test_a_plain_link_is_taken_as_given_only_where_urljoin_would_give_it_back_unchanged() -> None:
     # Given links built from the parts that urljoin and urlsplit treat specially, and random ones
     schemes = ["http://", "https://", "HTTP://", "Https://", "ftp://", "javascript:", "//", ""]
-    hosts = [
-        "a.example",
-        "A-B.example",
-        "a.example:8080",
-        "a.example:99999",
-        "u@a.example",
-        "[::1]",
-        "b\u00fccher.example",
-    ]
-    hosts += ["", "."]
+    hosts = ["a.example", "A-B.example", "a.example:8080", "a.example:99999", "u@a.example", "[::1]"]
+    hosts += ["b\u00fccher.example", "", "."]
     tails = ["", "/", "/p", "/p/../q", "/p;x", "/p;", "/p?", "/p?q=1", "/p#", "/p#f#g", "?q", "#f", "/a b", "/%20"]
     tails += ["/p?q#f", "/_~'()*"]
     links = [scheme + host + tail for scheme in schemes for host in hosts for tail in tails]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 import rss_cadence
 import rss_fetch
 from producer_common import OutgoingMessage
@@ -25,11 +24,6 @@ DEAD = "https://dead.test/feed.xml"
 PLAIN = "https://plain.test/feed.xml"
 START = 1_800_000_000.0
 CADENCE = Cadence(floor_s=0.0, ceiling_s=86_400.0, backoff_s=900.0)
-
-
-@pytest.fixture
-def state() -> SqliteStateStore:
-    return SqliteStateStore(":memory:", ttl_s=90 * 86_400)
 
 
 def run(
@@ -74,6 +68,8 @@ def test_a_feed_announcing_an_hour_is_not_due_until_then(served: Served, state: 
     assert "not due before 2027-01-15T09:00:00Z" in quarter["sources"][HOURLY].error
     assert quarter_requests == [PLAIN]
     assert hour["sources"][HOURLY].status == "ok" and sorted(requested(served)) == sorted([HOURLY, PLAIN])
+    # and the feed without hints or failures has no schedule written
+    assert list(state.schedules([HOURLY, PLAIN])) == [HOURLY]
 
 
 def test_a_failing_feed_backs_off_and_shows_it(served: Served, state: SqliteStateStore) -> None:
@@ -111,9 +107,3 @@ def test_a_feed_not_delivered_in_full_stays_due(served: Served, state: SqliteSta
     # Then no schedule was kept, and the feed is fetched again, its items sent again
     assert first["sent"] == 3 and kept == {}
     assert second["sources"][HOURLY].status == "ok" and second["sent"] == 3
-
-
-def test_feeds_without_hints_or_failures_write_no_schedule(served: Served, state: SqliteStateStore) -> None:
-    serve_feeds(served)
-    run(served, [PLAIN], state, START)
-    assert state.schedules([PLAIN]) == {}

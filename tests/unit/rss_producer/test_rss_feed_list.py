@@ -107,7 +107,10 @@ def test_an_s3_list_is_asked_for_with_its_etag() -> None:
 
 
 @mock_aws
-def test_a_list_that_cannot_be_read_is_an_error_naming_its_uri(tmp_path: Path) -> None:
+def test_a_list_that_cannot_be_read_is_an_error_naming_its_uri(tmp_path: Path, served: Served) -> None:
+    served.get("https://lists.example/gone.opml", status=404)
+    with pytest.raises(FeedListError, match=r"https://lists.example/gone.opml: HTTP 404"):
+        FeedListReader("https://lists.example/gone.opml", fetcher(served)).read()
     client = boto3.client("s3", region_name="us-east-1")
     client.create_bucket(Bucket="lists")
     with pytest.raises(FeedListError, match="s3://lists/missing.opml: NoSuchKey"):
@@ -117,9 +120,3 @@ def test_a_list_that_cannot_be_read_is_an_error_naming_its_uri(tmp_path: Path) -
     (tmp_path / "rss.xml").write_bytes((LISTS / "not_opml.xml").read_bytes())
     with pytest.raises(FeedListError, match="rss.xml is not OPML, JSON or text"):
         FeedListReader(f"file://{tmp_path}/rss.xml", fetcher()).read()
-
-
-def test_an_http_list_answering_an_error_is_named(served: Served) -> None:
-    served.get("https://lists.example/gone.opml", status=404)
-    with pytest.raises(FeedListError, match=r"https://lists.example/gone.opml: HTTP 404"):
-        FeedListReader("https://lists.example/gone.opml", fetcher(served)).read()

@@ -12,19 +12,15 @@ import pytest
 import rss_identity
 import rss_items
 from producer_common import utc_iso
-from rss_parse import Entry
+from rss_parse import Entry  # what rss_parse gives, whichever parser read the feed
 
 FEED = "https://example.org/feed.xml"
 FETCHED = "2026-11-23T10:00:00Z"
 
 
-def entry(**fields: Any) -> Entry:
-    return Entry(**fields)  # what rss_parse gives, whichever parser read the feed
-
-
 def test_a_full_entry_becomes_the_contract_message() -> None:
     published = time.strptime("2026-11-20 08:15:00", "%Y-%m-%d %H:%M:%S")
-    e = entry(
+    e = Entry(
         id="urn:1",
         title="  Rates <b>hold</b> &amp; markets   rally ",
         link="/news/1",
@@ -50,24 +46,24 @@ def test_a_full_entry_becomes_the_contract_message() -> None:
 
 
 def test_missing_fields_are_null_not_absent() -> None:
-    message = rss_items.to_message(FEED, None, entry(title="Only a title"), FETCHED)
+    message = rss_items.to_message(FEED, None, Entry(title="Only a title"), FETCHED)
     assert message["link"] is None and message["summary"] is None and message["author"] is None
     assert message["published_at"] is None and message["tags"] == []
 
 
 def test_updated_date_stands_in_for_published() -> None:
     updated = time.strptime("2026-01-02 03:04:05", "%Y-%m-%d %H:%M:%S")
-    assert rss_items.published_at(entry(updated_parsed=updated)) == "2026-01-02T03:04:05Z"
+    assert rss_items.published_at(Entry(updated_parsed=updated)) == "2026-01-02T03:04:05Z"
 
 
 def test_ids_are_stable_and_fall_back_from_guid_to_link_to_title_and_date() -> None:
-    by_guid = rss_identity.item_id(FEED, entry(id="g", link="/a"))
-    assert by_guid == rss_identity.item_id(FEED, entry(id="g", link="/other"))
-    assert by_guid != rss_identity.item_id("https://other.example/feed", entry(id="g"))
-    assert rss_identity.item_id(FEED, entry(link="/a")) != rss_identity.item_id(FEED, entry(link="/b"))
-    titled = rss_identity.item_id(FEED, entry(title="T", published="Mon, 01 Jan 2024"))
-    assert titled == rss_identity.item_id(FEED, entry(title="T", published="Mon, 01 Jan 2024"))
-    assert titled != rss_identity.item_id(FEED, entry(title="T", published="Tue, 02 Jan 2024"))
+    by_guid = rss_identity.item_id(FEED, Entry(id="g", link="/a"))
+    assert by_guid == rss_identity.item_id(FEED, Entry(id="g", link="/other"))
+    assert by_guid != rss_identity.item_id("https://other.example/feed", Entry(id="g"))
+    assert rss_identity.item_id(FEED, Entry(link="/a")) != rss_identity.item_id(FEED, Entry(link="/b"))
+    titled = rss_identity.item_id(FEED, Entry(title="T", published="Mon, 01 Jan 2024"))
+    assert titled == rss_identity.item_id(FEED, Entry(title="T", published="Mon, 01 Jan 2024"))
+    assert titled != rss_identity.item_id(FEED, Entry(title="T", published="Tue, 02 Jan 2024"))
     assert len(by_guid) == 32
 
 

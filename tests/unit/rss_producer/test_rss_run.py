@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import pytest
 import rss_fetch
 import rss_run
 from producer_common import OutgoingMessage
@@ -19,24 +17,32 @@ from tests.unit.rss_producer.served import Served
 CASES = Path(__file__).parent / "cases"
 FEED = "https://feeds.test/basic.xml"
 RSS = {"Content-Type": "application/rss+xml"}
+BASIC = (CASES / "rss2_basic.xml").read_bytes()
 
 
 def fetcher(served: Served, max_bytes: int = 1_000_000) -> rss_fetch.Fetcher:
     return rss_fetch.Fetcher(served, timeout_s=2, max_bytes=max_bytes, retry=RetryPolicy(attempts=3, base_delay_s=0.01))
 
 
-def run(
-    served: Served, urls: list[str], state: SqliteStateStore | None = None, deadline_s: float = 60, **kwargs: object
-):  # type: ignore[no-untyped-def]
-    sent: list[OutgoingMessage] = []
+def run(  # type: ignore[no-untyped-def]
+    served: Served,
+    urls: list[str],
+    state: SqliteStateStore | None = None,
+    deadline_s: float = 60,
+    fetch: rss_fetch.Fetcher | None = None,
+    broker: Broker | None = None,
+):
+    """One run; with a ``broker``, feeds are recorded as it settles their messages (checkpoints)."""
+    sent: list[OutgoingMessage] = broker.sent if broker else []
     result = rss_run.produce_feeds(
         urls,
-        kwargs.pop("with_fetcher", None) or fetcher(served),
+        fetch or fetcher(served),
         state,
         sent.append,  # type: ignore[arg-type]
         "2026-11-23T00:00:00Z",
         Deadline(fallback_s=deadline_s),
         concurrency=4,
+        settled=broker.settled if broker else None,
     )
     return result, sent
 
@@ -45,22 +51,11 @@ def acknowledge_all(sent: list[OutgoingMessage]) -> DeliveryReport:
     return DeliveryReport(tuple(m.key for m in sent))
 
 
-@pytest.fixture
-def state() -> SqliteStateStore:
-    return SqliteStateStore(":memory:", ttl_s=90 * 86_400)
-
-
 def test_a_second_run_costs_one_304_and_sends_nothing(served: Served, state: SqliteStateStore) -> None:
     # Given a feed that answers 304 to its own ETag
-    body = (CASES / "rss2_basic.xml").read_bytes()
-    served.get(
-        FEED,
-        body=body,
-        headers={**RSS, "ETag": '"v1"', "Last-Modified": "Sun, 22 Nov 2026 10:00:00 GMT"},
-        match_headers={"If-None-Match": '"v1"'},
-        status=304,
-    )
-    served.get(FEED, body=body, headers={**RSS, "ETag": '"v1"', "Last-Modified": "Sun, 22 Nov 2026 10:00:00 GMT"})
+    validators = {"ETag": '"v1"', "Last-Modified": "Sun, 22 Nov 2026 10:00:00 GMT"}
+    served.get(FEED, status=304, headers={**RSS, **validators}, match_headers={"If-None-Match": '"v1"'})
+    served.get(FEED, body=BASIC, headers={**RSS, **validators})
     # When a first run is delivered, then a second run follows
     first, sent = run(served, [FEED], state)
     rss_run.record_delivery(first, acknowledge_all(sent), state)
@@ -72,12 +67,11 @@ def test_a_second_run_costs_one_304_and_sends_nothing(served: Served, state: Sql
 
 
 def test_a_changed_feed_sends_only_its_new_items(served: Served, state: SqliteStateStore) -> None:
-    body = (CASES / "rss2_basic.xml").read_bytes()
-    served.get(FEED, body=body, headers=RSS)
+    served.get(FEED, body=BASIC, headers=RSS)
     first, sent = run(served, [FEED], state)
     rss_run.record_delivery(first, acknowledge_all(sent), state)
     extra = b"<item><title>Four</title><guid>b-4</guid></item></channel>"
-    served.get(FEED, body=body.replace(b"</channel>", extra), headers=RSS)
+    served.get(FEED, body=BASIC.replace(b"</channel>", extra), headers=RSS)
     second, sent_again = run(served, [FEED], state)
     assert [m.value["title"] for m in sent_again] == ["Four"]
     assert (second.feeds[0].items, second.feeds[0].new) == (4, 1)
@@ -85,8 +79,7 @@ def test_a_changed_feed_sends_only_its_new_items(served: Served, state: SqliteSt
 
 def test_unacknowledged_items_and_their_feed_are_redone_next_run(served: Served, state: SqliteStateStore) -> None:
     # Given a delivered run in which the broker refused one message
-    body = (CASES / "rss2_basic.xml").read_bytes()
-    served.get(FEED, body=body, headers={**RSS, "ETag": '"v1"'})
+    served.get(FEED, body=BASIC, headers={**RSS, "ETag": '"v1"'})
     first, sent = run(served, [FEED], state)
     report = DeliveryReport(tuple(m.key for m in sent[:2]), (FailedMessage(sent[2].key, "broker said no"),))
     rss_run.record_delivery(first, report, state)
@@ -99,7 +92,7 @@ def test_unacknowledged_items_and_their_feed_are_redone_next_run(served: Served,
 
 def test_429_is_retried_after_the_time_it_asks(served: Served) -> None:
     served.get(FEED, status=429, headers={"Retry-After": "0"})
-    served.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers=RSS)
+    served.get(FEED, body=BASIC, headers=RSS)
     result, sent = run(served, [FEED])
     assert result.feeds[0].status == "ok" and len(sent) == 3 and len(served.calls) == 2
 
@@ -112,7 +105,7 @@ def test_bad_sources_are_reported_and_the_good_one_still_produces(served: Served
     served.get(urls["gone"], status=404)
     served.get(urls["loop"], status=302, headers={"Location": urls["loop"]})
     served.get(urls["good"], body=(CASES / "atom_basic.xml").read_bytes(), headers=RSS)
-    result, sent = run(served, list(urls.values()), with_fetcher=fetcher(served, max_bytes=2000))
+    result, sent = run(served, list(urls.values()), fetch=fetcher(served, max_bytes=2000))
     by_url = {feed.url: feed for feed in result.feeds}
     assert by_url[urls["big"]].error == "body larger than 2000 bytes"
     assert by_url[urls["down"]].error == "HTTP 503"
@@ -126,22 +119,10 @@ def test_bad_sources_are_reported_and_the_good_one_still_produces(served: Served
 def test_near_the_deadline_no_new_fetch_starts(served: Served) -> None:
     urls = [f"https://feeds.test/{i}" for i in range(5)]
     for url in urls:
-        served.get(url, body=(CASES / "rss2_basic.xml").read_bytes(), headers=RSS)
+        served.get(url, body=BASIC, headers=RSS)
     result, sent = run(served, urls, deadline_s=3)  # less than timeout + reserve
     assert sent == [] and len(served.calls) == 0
     assert {feed.error for feed in result.feeds} == {rss_run.SKIPPED}
-
-
-def test_records_near_expiry_are_refreshed_while_the_item_is_still_listed(served: Served) -> None:
-    # Given items recorded 80 days ago with a 90-day TTL
-    state = SqliteStateStore(":memory:", ttl_s=90 * 86_400, clock=lambda: time.time() - 80 * 86_400)
-    served.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers=RSS)
-    first, sent = run(served, [FEED], state)
-    rss_run.record_delivery(first, acknowledge_all(sent), state)
-    # When the feed still lists them
-    second, sent_again = run(served, [FEED], state)
-    # Then nothing is sent again, and their records are due to be written afresh
-    assert sent_again == [] and sorted(second.feeds[0].refresh_ids) == sorted(m.key for m in sent)
 
 
 class Broker:
@@ -159,20 +140,12 @@ class Broker:
 
 def test_feeds_are_recorded_as_the_broker_settles_them_not_at_the_end(served: Served, state: SqliteStateStore) -> None:
     # Given two feeds and a broker that acknowledges what is sent
-    served.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers={**RSS, "ETag": '"v1"'})
+    served.get(FEED, body=BASIC, headers={**RSS, "ETag": '"v1"'})
     other = "https://feeds.test/atom.xml"
     served.get(other, body=(CASES / "atom_basic.xml").read_bytes(), headers={**RSS, "ETag": '"a1"'})
     broker = Broker()
     # When the run ends, with no final report recorded (a run killed before it would be)
-    result = rss_run.produce_feeds(
-        [FEED, other],
-        fetcher(served),
-        state,
-        broker.sent.append,
-        "2026-11-23T00:00:00Z",
-        Deadline(fallback_s=60),
-        settled=broker.settled,
-    )
+    result, _ = run(served, [FEED, other], state, broker=broker)
     # Then both feeds are already recorded: their items as seen and their validators
     assert len(broker.sent) == 5 and all(feed.recorded for feed in result.feeds)
     assert set(state.seen([m.key for m in broker.sent])) == {m.key for m in broker.sent}
@@ -186,19 +159,11 @@ def test_an_item_refused_for_good_is_recorded_and_one_that_timed_out_is_not(
     served: Served, state: SqliteStateStore
 ) -> None:
     # Given a broker that refuses one item as too large and times another out
-    served.get(FEED, body=(CASES / "rss2_basic.xml").read_bytes(), headers={**RSS, "ETag": '"v1"'})
+    served.get(FEED, body=BASIC, headers={**RSS, "ETag": '"v1"'})
     keys = [m.key for m in run(served, [FEED])[1]]
     broker = Broker({keys[0]: "Broker: Message size too large", keys[1]: "Local: Message timed out"})
     # When the run checkpoints
-    rss_run.produce_feeds(
-        [FEED],
-        fetcher(served),
-        state,
-        broker.sent.append,
-        "2026-11-23T00:00:00Z",
-        Deadline(fallback_s=60),
-        settled=broker.settled,
-    )
+    run(served, [FEED], state, broker=broker)
     # Then the refused item is recorded (never sent again), the timed-out one is not, nor the ETag
     assert set(state.seen(keys)) == {keys[0], keys[2]}
     assert state.validators([FEED]) == {}

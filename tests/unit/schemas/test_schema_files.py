@@ -16,10 +16,6 @@ TYPES = catalog.types()
 AVRO_TO_JSON = {"string": "string", "double": "number", "long": "integer", "int": "integer", "boolean": "boolean"}
 
 
-def every_version() -> list[tuple[str, int]]:
-    return [(name, version) for name in TYPES for version in catalog.versions(name)]
-
-
 def json_type(avro_type: Any) -> tuple[Any, bool]:
     """The JSON Schema type an Avro field type corresponds to, and whether it is nullable."""
     if isinstance(avro_type, list):
@@ -47,7 +43,7 @@ def test_the_schemas_are_the_two_message_types() -> None:
     assert catalog.types(catalog.RELEASED) == TYPES
 
 
-@pytest.mark.parametrize(("name", "version"), every_version())
+@pytest.mark.parametrize(("name", "version"), [(name, version) for name in TYPES for version in catalog.versions(name)])
 def test_json_schema_and_avro_agree_field_for_field(name: str, version: int) -> None:
     # Given both forms of one version
     avro = json.loads(catalog.text(name, version, "avro"))
