@@ -37,13 +37,8 @@ print(json.dumps({"wall": wall, "cpu": use.ru_utime + use.ru_stime, "mb": use.ru
 
 
 def naive(bootstrap: str, urls: list[str]) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", NAIVE, bootstrap, f"l0-{uuid.uuid4().hex}"],
-        input=json.dumps(urls),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    command = [sys.executable, "-c", NAIVE, bootstrap, f"l0-{uuid.uuid4().hex}"]
+    done = subprocess.run(command, input=json.dumps(urls), cwd=ROOT, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"the naive baseline failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
