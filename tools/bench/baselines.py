@@ -49,13 +49,7 @@ def simple_polymarket(bootstrap: str, gamma: str, clob: str, markets: int, topic
     """Seconds taken and messages sent, pricing one token after another with GET /book."""
     started = time.perf_counter()
     producer = _producer(bootstrap)
-    listing: dict[str, str | int] = {
-        "active": "true",
-        "closed": "false",
-        "limit": markets,
-        "order": "volume24hr",
-        "ascending": "false",
-    }
+    listing = {"active": "true", "closed": "false", "limit": str(markets), "order": "volume24hr", "ascending": "false"}
     rows = requests.get(f"{gamma}/markets", params=listing, timeout=10).json()
     sent = 0
     for row in rows:

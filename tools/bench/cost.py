@@ -90,13 +90,13 @@ def monthly_cost(runs: Mapping[str, Run], deployed: Mapping[str, Any]) -> list[t
     """(item, arithmetic, US$ a month) for each billed item of the deployment."""
     gb = deployed["memory_mb"] / 1024
     counts = {name: runs_per_month(deployed["schedules"][name]) for name in FUNCTIONS}
-    lines: list[tuple[str, str, float]] = []
+    compute: list[tuple[str, str, float]] = []
     architecture = deployed.get("architecture", "x86_64")
     gb_s_price = PRICES[GB_S_PRICE[architecture]]
     for name, run in runs.items():
         count = counts[name]
         gb_s = count * math.ceil(run.billed_ms) / 1000 * gb
-        lines.append(
+        compute.append(
             (
                 f"Lambda compute, {name} ({architecture})",
                 f"{count:,} runs ({deployed['schedules'][name]}) x {math.ceil(run.billed_ms):,} ms billed "
@@ -104,31 +104,12 @@ def monthly_cost(runs: Mapping[str, Run], deployed: Mapping[str, Any]) -> list[t
                 gb_s * gb_s_price,
             )
         )
-    requests = sum(counts.values())
-    lines.append(
-        (
-            "Lambda requests",
-            f"{requests:,} invocations x ${PRICES['lambda_request'] * 1e6:.2f} per million",
-            requests * PRICES["lambda_request"],
-        )
-    )
-    lines.append(
-        (
-            "EventBridge Scheduler",
-            f"{requests:,} scheduled invocations x ${PRICES['scheduler_invocation'] * 1e6:.2f} per million "
-            "(the first 14 million a month are free)",
-            requests * PRICES["scheduler_invocation"],
-        )
-    )
-    reads = sum(counts[name] * run.read_units for name, run in runs.items())
-    writes = sum(counts[name] * run.write_units for name, run in runs.items())
-    for label, units, price in (("reads", reads, "dynamodb_read_unit"), ("writes", writes, "dynamodb_write_unit")):
-        per_run = ", ".join(
-            f"{counts[n]:,} x {getattr(r, label[:-1] + '_units')}"
-            for n, r in runs.items()
-            if getattr(r, label[:-1] + "_units")
-        )
-        lines.append(
+    dynamodb: list[tuple[str, str, float]] = []
+    for label, price in (("reads", "dynamodb_read_unit"), ("writes", "dynamodb_write_unit")):
+        per_function = {name: getattr(run, label[:-1] + "_units") for name, run in runs.items()}
+        units = sum(counts[name] * count for name, count in per_function.items())
+        per_run = ", ".join(f"{counts[name]:,} x {count}" for name, count in per_function.items() if count)
+        dynamodb.append(
             (
                 f"DynamoDB on-demand {label}",
                 f"{per_run} request units (every item new every run: an upper bound) = {units:,} "
@@ -136,59 +117,62 @@ def monthly_cost(runs: Mapping[str, Run], deployed: Mapping[str, Any]) -> list[t
                 units * PRICES[price],
             )
         )
+    requests = sum(counts.values())
     metrics = set().union(*(run.metrics for run in runs.values()))
-    lines.append(
+    log_gb = sum(counts[name] * run.log_bytes for name, run in runs.items()) / 1e9
+    logged = ", ".join(f"{counts[n]:,} x {r.log_bytes:,} B" for n, r in runs.items())
+    secrets = deployed["secrets"]
+    cold_starts = requests if secrets else 0
+    return [
+        *compute,
+        (
+            "Lambda requests",
+            f"{requests:,} invocations x ${PRICES['lambda_request'] * 1e6:.2f} per million",
+            requests * PRICES["lambda_request"],
+        ),
+        (
+            "EventBridge Scheduler",
+            f"{requests:,} scheduled invocations x ${PRICES['scheduler_invocation'] * 1e6:.2f} per million "
+            "(the first 14 million a month are free)",
+            requests * PRICES["scheduler_invocation"],
+        ),
+        *dynamodb,
         (
             "CloudWatch custom metrics (EMF)",
             f"{len(metrics)} metrics, each name with its dimensions ({', '.join(sorted(metrics))}) "
             f"x ${PRICES['custom_metric']:.2f}",
             len(metrics) * PRICES["custom_metric"],
-        )
-    )
-    lines.append(
+        ),
         (
             "CloudWatch alarms",
             f"{deployed['alarms']} standard alarms x ${PRICES['alarm']:.2f}",
             deployed["alarms"] * PRICES["alarm"],
-        )
-    )
-    log_gb = sum(counts[name] * run.log_bytes for name, run in runs.items()) / 1e9
-    per_run = ", ".join(f"{counts[n]:,} x {r.log_bytes:,} B" for n, r in runs.items())
-    lines.append(
+        ),
         (
             "CloudWatch Logs ingested",
-            f"{per_run} = {log_gb:.3f} GB x ${PRICES['log_gb_ingested']:.2f} per GB",
+            f"{logged} = {log_gb:.3f} GB x ${PRICES['log_gb_ingested']:.2f} per GB",
             log_gb * PRICES["log_gb_ingested"],
-        )
-    )
-    lines.append(
+        ),
         (
             "SQS",
             f"{deployed['queues']} queues, no requests while runs succeed (only a failed invocation or "
             f"schedule event is sent; nothing polls them) x ${PRICES['sqs_request'] * 1e6:.2f} per million",
             0.0,
-        )
-    )
-    lines.append(
+        ),
         (
             "SNS",
             f"{deployed['topics']} topic, a publish only when an alarm changes state "
             f"x ${PRICES['sns_publish'] * 1e6:.2f} per million",
             0.0,
-        )
-    )
-    secrets = deployed["secrets"]
-    cold_starts = requests if secrets else 0
-    lines.append(
+        ),
         (
             "Secrets Manager",
             f"{secrets} secrets (KafkaSecretArn is empty by default; one costs ${PRICES['secret']:.2f} a month "
             f"and a GetSecretValue per cold start, at most {requests:,} "
             f"x ${PRICES['secret_call'] * 1e4:.2f} per 10,000)",
             secrets * PRICES["secret"] + cold_starts * PRICES["secret_call"],
-        )
-    )
-    return lines
+        ),
+    ]
 
 
 def by_architecture(runs: Mapping[str, Run], deployed: Mapping[str, Any]) -> dict[str, list[tuple[str, str, float]]]:

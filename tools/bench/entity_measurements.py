@@ -56,12 +56,8 @@ print(json.dumps(outcome))
 
 
 def measure(document: str, parser: str) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(CASES / document), parser, str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    command = [sys.executable, "-c", _CHILD, str(CASES / document), parser, str(ROOT)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     return json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr.strip()[-200:]}
 
 

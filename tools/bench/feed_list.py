@@ -37,13 +37,8 @@ print(json.dumps({"wall": wall, "cpu": use.ru_utime + use.ru_stime, "mb": use.ru
 
 
 def naive(bootstrap: str, urls: list[str]) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", NAIVE, bootstrap, f"l0-{uuid.uuid4().hex}"],
-        input=json.dumps(urls),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    command = [sys.executable, "-c", NAIVE, bootstrap, f"l0-{uuid.uuid4().hex}"]
+    done = subprocess.run(command, input=json.dumps(urls), cwd=ROOT, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"the naive baseline failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -74,32 +69,15 @@ def l_rows(args: argparse.Namespace, bootstrap: str) -> list[list[str]]:
     per = (large[0] - small[0]) / 2, (large[1] - small[1]) / 2, (large[2] - small[2]) / 2
     what = f"{ITEMS} items a feed, {LATENCY_MS} ms a request, {HOSTS} hosts"
     rows = [
-        [
-            "L",
-            f"one shard of {size:,} feeds from OPML ({what}): wall, CPU, Max Memory Used",
-            f"{wall:.1f} s, {cpu:.1f} s CPU, {mb:.0f} MB",
-            "",
-            "",
-        ]
-        for size, (wall, cpu, mb, _) in runs.items()
+        measured("L", f"one shard of {size:,} feeds from OPML ({what}): wall, CPU, Max Memory Used", *run[:3])
+        for size, run in runs.items()
     ]
-    rows.append(
-        [
-            "L",
-            "per 1,000 feeds (3,000 less 1,000, halved)",
-            f"{per[0]:.1f} s, {per[1]:.1f} s CPU, {per[2]:.0f} MB",
-            "",
-            "",
-        ]
-    )
-    rows.append(
-        [
-            "L0",
-            f"{SIZES[0]:,} feeds the naive way (sequential, feedparser, kafka-python)",
-            f"{baseline['wall']:.1f} s, {baseline['cpu']:.1f} s CPU, {baseline['mb']:.0f} MB",
-            "",
-            "",
-        ]
-    )
+    rows.append(measured("L", "per 1,000 feeds (3,000 less 1,000, halved)", *per))
+    naive_way = f"{SIZES[0]:,} feeds the naive way (sequential, feedparser, kafka-python)"
+    rows.append(measured("L0", naive_way, baseline["wall"], baseline["cpu"], baseline["mb"]))
     rows.append(["L0", "L0 wall / L's wall per 1,000 feeds", f"{baseline['wall'] / per[0]:.1f}", "", ""])
     return rows
+
+
+def measured(group: str, figure: str, wall_s: float, cpu_s: float, memory_mb: float) -> list[str]:
+    return [group, figure, f"{wall_s:.1f} s, {cpu_s:.1f} s CPU, {memory_mb:.0f} MB", "", ""]

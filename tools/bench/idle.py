@@ -72,12 +72,7 @@ def fresh_feed() -> Iterator[str]:
         yield f"{url}/fresh.xml"
 
 
-def invoke(function: str, env: dict[str, str], repeat: int) -> list[float]:
-    """The handler's Durations (ms) of one container through tools/local/invoke.py --repeat."""
-    return invoke_logged(function, env, repeat)[0]
-
-
-def invoke_logged(function: str, env: dict[str, str], repeat: int) -> tuple[list[float], str]:
+def invoke(function: str, env: dict[str, str], repeat: int) -> tuple[list[float], str]:
     """The handler's Durations (ms) of one container through tools/local/invoke.py --repeat, and its log."""
     done = invocation.run(function, {"LOG_LEVEL": "WARNING", **env}, repeat=repeat)
     assert done.exit_code == 0, done.log_text[-3000:]
@@ -87,30 +82,19 @@ def invoke_logged(function: str, env: dict[str, str], repeat: int) -> tuple[list
 
 def containers(function: str, env: dict[str, str], count: int, repeat: int) -> tuple[list[float], list[float]]:
     """Cold (each container's first invocation) and warm (the rest) Durations, in ms."""
-    cold: list[float] = []
-    warm: list[float] = []
-    for _ in range(count):
-        durations = invoke(function, env, repeat)
-        cold.append(durations[0])
-        warm += durations[1:]
-    return cold, warm
+    return cold_and_warm([invoke(function, env, repeat)[0] for _ in range(count)])
 
 
 def bare(bootstrap: str, topic: str, idempotent: bool, count: int, repeat: int) -> tuple[list[float], list[float]]:
     """The bare script in ``count`` fresh interpreters of ``repeat`` producers each: cold and warm ms."""
-    cold: list[float] = []
-    warm: list[float] = []
-    for _ in range(count):
-        done = subprocess.run(
-            [sys.executable, "-c", BARE, bootstrap, topic, "1" if idempotent else "0", str(repeat)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        seconds = json.loads(done.stdout)
-        cold.append(seconds[0] * 1000)
-        warm += [s * 1000 for s in seconds[1:]]
-    return cold, warm
+    command = [sys.executable, "-c", BARE, bootstrap, topic, "1" if idempotent else "0", str(repeat)]
+    runs = [subprocess.run(command, capture_output=True, text=True, check=True).stdout for _ in range(count)]
+    return cold_and_warm([[seconds * 1000 for seconds in json.loads(run)] for run in runs])
+
+
+def cold_and_warm(runs: list[list[float]]) -> tuple[list[float], list[float]]:
+    """Each run's first figure (a fresh container or interpreter: cold) and the others (warm)."""
+    return [run[0] for run in runs], [figure for run in runs for figure in run[1:]]
 
 
 def whole_processes(bootstrap: str, feed: str, state_dir: str, count: int) -> tuple[list[float], list[float]]:
@@ -280,7 +264,7 @@ def cost_rows(bootstrap: str) -> list[list[str]]:
         units = dynamodb_units(bootstrap, feeds)
         for name, (function, env) in scenarios.items():
             env = {**env, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_TOPIC": f"i-cost-{uuid.uuid4().hex}"}
-            durations, log = invoke_logged(function, {**env, "LOG_LEVEL": "INFO"}, 1)
+            durations, log = invoke(function, {**env, "LOG_LEVEL": "INFO"}, 1)
             init = float(re.search(r"Init Duration: ([\d.]+) ms", log).group(1))  # type: ignore[union-attr]
             read, write = units[0] if name == "rss" else (0, 0)
             runs[name] = Run(init + durations[0], len(log.encode()), emf_metrics(log), read, write)

@@ -97,21 +97,10 @@ def built(destination: Path) -> tuple[Path, Path]:
     arm64, would give compiled libraries an x86_64 host cannot import), and a copy of it without the
     shipped bytecode in ``destination``/sources."""
     shipped, sources = destination / "shipped", destination / "sources"
-    architecture = f"Architecture={HOST_ARCHITECTURE}"
-    done = subprocess.run(
-        [
-            str(ROOT / ".venv" / "bin" / "sam"),
-            "build",
-            "--build-dir",
-            str(shipped),
-            "--parameter-overrides",
-            architecture,
-        ],
-        cwd=ROOT,
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0", "LAMBDA_ARCHITECTURE": HOST_ARCHITECTURE},
-        capture_output=True,
-        text=True,
-    )
+    command = [str(ROOT / ".venv" / "bin" / "sam"), "build", "--build-dir", str(shipped)]
+    command += ["--parameter-overrides", f"Architecture={HOST_ARCHITECTURE}"]
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "LAMBDA_ARCHITECTURE": HOST_ARCHITECTURE}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     shutil.copytree(shipped, sources, ignore=shutil.ignore_patterns("__pycache__"))
     return shipped, sources

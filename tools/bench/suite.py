@@ -46,11 +46,10 @@ from typing import Any
 
 from lambda_build.bytecode import python312
 from lambda_build.layer import LIBRARIES
-from tools.bench import idle as bench_idle
 from tools.bench.cpu import b_rows, scale_cost
 from tools.bench.feed_list import l_rows
 from tools.bench.formats import f_rows
-from tools.bench.idle import i_rows
+from tools.bench.idle import COST, i_rows
 from tools.bench.measure import BUILT, built, environment_kept, in_process, invoke, row, timed_bare, timed_module
 from tools.local.handler import FUNCTIONS
 from tools.services.broker import EmbeddedBroker
@@ -200,13 +199,7 @@ def scale_scenario(bootstrap: str, feeds: tuple[int, int], markets: tuple[int, i
                 runs[f"{kind} {count}"] = invoke("RssProducerFunction", env)
                 assert runs[f"{kind} {count}"][3]["produced"] == count * 30, runs[f"{kind} {count}"][3]
         for count in markets:
-            env = {
-                "POLYMARKET_GAMMA_URL": f"{server.url}/gamma",
-                "POLYMARKET_CLOB_URL": f"{server.url}/clob",
-                "MAX_MARKETS": str(count),
-                "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            }
-            runs[f"polymarket {count}"] = invoke("PolymarketProducerFunction", env)
+            runs[f"polymarket {count}"] = invoke("PolymarketProducerFunction", polymarket_env(bootstrap, server, count))
             assert runs[f"polymarket {count}"][3]["markets"] == count, runs[f"polymarket {count}"][3]
     return runs
 
@@ -248,18 +241,10 @@ def capacity_rows(kind: str, unit: str, small: int, large: int, runs: dict[str, 
     ]
 
 
-def measure(repeat: int, action: Callable[[], float]) -> list[float]:
-    return [action() for _ in range(repeat)]
-
-
-def k_rows(args: argparse.Namespace, bootstrap: str) -> list[list[str]]:
-    return k_comparison(args, bootstrap, "")
-
-
 def k_comparison(
     args: argparse.Namespace,
     bootstrap: str,
-    where: str,
+    where: str = "",
     module_env: dict[str, str] | None = None,
     bare_config: dict[str, str] | None = None,
 ) -> list[list[str]]:
@@ -302,7 +287,7 @@ def r_rows(args: argparse.Namespace, bootstrap: str) -> list[list[str]]:
         reference, _ = rss_scenario(bootstrap, args.repeat, 200, 30, RSS_CONCURRENCY, "feedparser")
     with environment_kept():
         simple = [simple_rss_seconds(bootstrap) for _ in range(args.baseline_repeat)]
-    parsing = {name: measure(args.repeat, lambda name=name: parse_seconds(name, 200, 30)) for name in PARSERS}  # type: ignore[misc]
+    parsing = {name: [parse_seconds(name, 200, 30) for _ in range(args.repeat)] for name in PARSERS}
     floor = -(-200 // RSS_CONCURRENCY) * 0.1
     r, parse_s = statistics.median(first), statistics.median(parsing[PARSERS[0]])
     return [
@@ -382,7 +367,7 @@ def c_rows(args: argparse.Namespace, _bootstrap: str) -> list[list[str]]:
 
 
 GROUPS: dict[str, Callable[[argparse.Namespace, str], list[list[str]]]] = {
-    "K": k_rows,
+    "K": k_comparison,
     "KA": ka_rows,
     "R": r_rows,
     "P": p_rows,
@@ -435,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         f"R0 and P0 {args.baseline_repeat}) on {os.cpu_count()} cores, Python {sys.version.split()[0]}.\n"
     )
     print(table)
-    cost = bench_idle.COST.get("table")  # group I's cost table, from the same run
+    cost = COST.get("table")  # group I's cost table, from the same run
     if cost:
         print(cost)
     scale = scale_cost()  # group B's compute at scale, from the same run

@@ -80,12 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"-- {len(messages)} messages on topic {topic!r}; the latest {min(SHOW, len(messages))}:")
             latest = sorted(messages, key=lambda m: (m["timestamp"], m["offset"]))[-SHOW:]
             for message in latest:
-                print(
-                    json.dumps(
-                        {"key": message["key"], "headers": message["headers"], "value": message["value"]},
-                        ensure_ascii=False,
-                    )
-                )
+                shown = {field: message[field] for field in ("key", "headers", "value")}
+                print(json.dumps(shown, ensure_ascii=False))
     print(f"\nBroker: {bootstrap}. `make tail TOPIC=<topic>` shows more; `make broker-stop` stops it.")
     return 1 if failures else 0
 

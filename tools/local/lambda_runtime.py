@@ -96,11 +96,9 @@ def _handler(api: RuntimeAPI) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             path = self.path.removeprefix(PREFIX)
-            if path == "/init/error":
-                api.messages.put({"error": _json(body)})
-            elif path.endswith("/response"):
+            if path.endswith("/response"):
                 api.messages.put({"result": _json(body)})
-            elif path.endswith("/error"):
+            elif path.endswith("/error"):  # an invocation's, or /init/error
                 api.messages.put({"error": _json(body)})
             else:
                 return self._answer(404, b'{"errorMessage": "not found"}')

@@ -48,11 +48,7 @@ def broker(run_dir: Path) -> Iterator[dict[str, Any]]:
         return
     embedded = EmbeddedBroker(port=port, log_path=run_dir / "broker.log").start()
     try:
-        yield {
-            "bootstrap": embedded.bootstrap,
-            "pid": embedded.service.pid,
-            "own": True,
-        }
+        yield {"bootstrap": embedded.bootstrap, "pid": embedded.service.pid, "own": True}
     finally:
         embedded.stop()
 

@@ -24,13 +24,8 @@ class View:
     def __init__(
         self, producers: Sequence[Producer], clock: Clock, kafka: dict[str, Any], sources: str, run_dir: Path
     ) -> None:
-        self._producers, self._clock, self._kafka, self._sources, self._run_dir = (
-            producers,
-            clock,
-            kafka,
-            sources,
-            run_dir,
-        )
+        self._producers, self._clock, self._kafka = producers, clock, kafka
+        self._sources, self._run_dir = sources, run_dir
         self._console = Console()
         self._live: Live | None = None
 

@@ -16,7 +16,6 @@ import time
 from collections import Counter, defaultdict
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -51,7 +50,7 @@ class FeedHosts:
             thread.start()
         return self
 
-    def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+    def __exit__(self, *_exc: object) -> None:
         for server in self._servers:
             server.shutdown()
             server.server_close()
@@ -96,11 +95,8 @@ class FeedHosts:
                     hosts.requests[f"http://{host}:{self.connection.getsockname()[1]}{self.path}"] += 1
                 if self.headers.get("If-None-Match") == etag:
                     return 304, {"ETag": etag}, b""
-                return (
-                    200,
-                    {"Content-Type": "application/rss+xml", "Content-Length": str(len(body)), "ETag": etag},
-                    body,
-                )
+                headers = {"Content-Type": "application/rss+xml", "Content-Length": str(len(body)), "ETag": etag}
+                return 200, headers, body
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

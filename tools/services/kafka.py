@@ -35,28 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.services.kafka_setup import (
-    KAFKA_VERSION,
-    KafkaSetupError,
-    cache_dir,
-    fetch,
-    java_binary,
-    make_certificates,
-)
+from tools.services.kafka_setup import KAFKA_VERSION, KafkaSetupError, fetch, java_binary, make_certificates
 from tools.services.supervisor import RunFile, Service, ServiceError, Supervised, free_port
 
-__all__ = [
-    "KAFKA_VERSION",
-    "MECHANISMS",
-    "ApacheKafka",
-    "KafkaSetupError",
-    "User",
-    "cache_dir",
-    "fetch",
-    "java_binary",
-    "make_certificates",
-    "running_kafka",
-]
+__all__ = ["KAFKA_VERSION", "MECHANISMS", "ApacheKafka", "KafkaSetupError", "User", "running_kafka"]
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = ROOT / ".run"
@@ -195,8 +177,7 @@ class ApacheKafka(Supervised):
         if not self._state_file.exists():
             self._prepare(java, libs)
         began = time.monotonic()
-        command = [java, *JVM_OPTIONS, f"-Dlog4j2.configurationFile={self.directory / 'log4j2.properties'}"]
-        command += ["-cp", f"{libs}/*", "kafka.Kafka", str(self.directory / "server.properties")]
+        command = self._java(java, libs, "kafka.Kafka", str(self.directory / "server.properties"))
         self.service = Service("Apache Kafka", command, self.log_path, detached=detached, grace_s=30)
         probe = _ProduceProbe(self.plaintext, self.ready_timeout_s)
         try:
@@ -233,39 +214,23 @@ class ApacheKafka(Supervised):
         properties = self.directory / "server.properties"
         properties.write_text(self._server_properties(certs))
         properties.chmod(0o600)
-        scram = [
-            arg
-            for mechanism in SCRAM_MECHANISMS
-            for arg in (
-                "--add-scram",
-                f"{mechanism}=[name={self.users[mechanism].username},password={self.users[mechanism].password}]",
-            )
-        ]
-        result = subprocess.run(
-            [
-                java,
-                "-Xmx128m",
-                "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1",
-                f"-Dlog4j2.configurationFile={self.directory / 'log4j2.properties'}",
-                "-cp",
-                f"{libs}/*",
-                "kafka.tools.StorageTool",
-                "format",
-                # One token: a base64url id may begin with "-", which argparse would take for an option.
-                f"--cluster-id={_cluster_id()}",
-                "--config",
-                str(properties),
-                *scram,
-            ],
-            capture_output=True,
-            text=True,
-        )
+        scram = []
+        for mechanism in SCRAM_MECHANISMS:
+            user = self.users[mechanism]
+            scram += ["--add-scram", f"{mechanism}=[name={user.username},password={user.password}]"]
+        # The id as one token: a base64url id may begin with "-", which argparse would take for an option.
+        storage = self._java(java, libs, "kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id()}")
+        result = subprocess.run([*storage, "--config", str(properties), *scram], capture_output=True, text=True)
         if result.returncode != 0:
             raise KafkaSetupError(f"kafka-storage format failed:\n{_hide(result.stdout + result.stderr, self)}")
         state = {"ports": self.ports, "users": {m: [u.username, u.password] for m, u in self.users.items()}}
         self._state_file.write_text(json.dumps(state))
         self._state_file.chmod(0o600)
+
+    def _java(self, java: str, libs: Path, *args: str) -> list[str]:
+        """``java`` with the small JVM's options, the log configuration and Kafka's jars, running ``args``."""
+        log4j = f"-Dlog4j2.configurationFile={self.directory / 'log4j2.properties'}"
+        return [java, *JVM_OPTIONS, log4j, "-cp", f"{libs}/*", *args]
 
     def _load(self, state: dict[str, Any]) -> None:
         self.ports = {name: int(port) for name, port in state["ports"].items()}
@@ -274,20 +239,15 @@ class ApacheKafka(Supervised):
     def _server_properties(self, certs: dict[str, Path]) -> str:
         p = self.ports
         jaas_users = " ".join(f'user_{u.username}="{u.password}"' for m, u in self.users.items() if m == "PLAIN")
-        listeners = {
-            "PLAINTEXT": p["plaintext"],
-            "SSL": p["ssl"],
-            "SASL_SSL": p["sasl_ssl"],
-            "WRONG_HOST": p["wrong_host"],
-        }
+        # PLAINTEXT, SSL, SASL_SSL and WRONG_HOST, each named after its port's key
+        advertised = ",".join(f"{name.upper()}://127.0.0.1:{port}" for name, port in p.items() if name != "controller")
         lines = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@127.0.0.1:{p['controller']}",
             "controller.listener.names": "CONTROLLER",
-            "listeners": ",".join(f"{n}://127.0.0.1:{port}" for n, port in listeners.items())
-            + f",CONTROLLER://127.0.0.1:{p['controller']}",
-            "advertised.listeners": ",".join(f"{n}://127.0.0.1:{port}" for n, port in listeners.items()),
+            "listeners": f"{advertised},CONTROLLER://127.0.0.1:{p['controller']}",
+            "advertised.listeners": advertised,
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,"
             "WRONG_HOST:SSL,CONTROLLER:PLAINTEXT",
             "inter.broker.listener.name": "PLAINTEXT",

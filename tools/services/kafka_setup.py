@@ -76,20 +76,10 @@ def fetch() -> Path:
         staging = home / "libs.partial"
         shutil.rmtree(staging, ignore_errors=True)
         print(f"fetching Apache Kafka {KAFKA_VERSION} with mvn into {home} (once)", file=sys.stderr)
-        result = subprocess.run(
-            [
-                mvn,
-                "--batch-mode",
-                "--quiet",
-                "-f",
-                str(home / "pom.xml"),
-                f"{DEPENDENCY_PLUGIN}:copy-dependencies",
-                f"-DoutputDirectory={staging}",
-                "-DincludeScope=runtime",
-            ],
-            capture_output=True,
-            text=True,
-        )
+        pom = str(home / "pom.xml")
+        command = [mvn, "--batch-mode", "--quiet", "-f", pom, f"{DEPENDENCY_PLUGIN}:copy-dependencies"]
+        command += [f"-DoutputDirectory={staging}", "-DincludeScope=runtime"]
+        result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise KafkaSetupError(f"mvn could not fetch Apache Kafka {KAFKA_VERSION}:\n{result.stdout[-3000:]}")
         shutil.rmtree(libs, ignore_errors=True)

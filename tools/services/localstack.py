@@ -152,14 +152,9 @@ class LocalStack(Supervised):
 
 def sam(args: Sequence[str], endpoint: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Runs the SAM CLI (``python -m tools.services.localstack sam ...``) against ``endpoint``; output captured."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tools.services.localstack", "sam", *args],
-        cwd=ROOT,
-        env={**os.environ, **aws_environment(endpoint)},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-    )
+    command = [sys.executable, "-m", "tools.services.localstack", "sam", *args]
+    env = {**os.environ, **aws_environment(endpoint)}
+    done = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if check and done.returncode != 0:
         raise RuntimeError(f"sam {' '.join(args)} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done

@@ -67,6 +67,7 @@ BASE = template(
         ("!If [IsDev, a, b]", {"Fn::If": ["IsDev", "a", "b"]}),
         ("!Equals [a, b]", {"Fn::Equals": ["a", "b"]}),
         ("!Not [!Condition IsDev]", {"Fn::Not": [{"Condition": "IsDev"}]}),
+        ("!If [IsDev, !GetAtt Queue.Arn, x]", {"Fn::If": ["IsDev", {"Fn::GetAtt": ["Queue", "Arn"]}, "x"]}),
         ("!And [true, false]", {"Fn::And": [True, False]}),
         ("!Or [true, false]", {"Fn::Or": [True, False]}),
         ("!Join ['-', [a, b]]", {"Fn::Join": ["-", ["a", "b"]]}),
@@ -141,33 +142,6 @@ def test_every_short_tag_loads_as_its_long_form(yaml_text: str, expected: object
 )
 def test_intrinsics(node: object, expected: object) -> None:
     assert Resolver(BASE, region="eu-west-1").resolve(node) == expected
-
-
-def test_long_forms_resolve_like_short_tags() -> None:
-    short = loads(
-        """
-        a: !Sub "${AWS::Region}-${Stage}"
-        b: !If [IsDev, !GetAtt Queue.Arn, x]
-        c: !Select [1, !Ref Subnets]
-        """
-    )
-    long = loads(
-        """
-        a: {"Fn::Sub": "${AWS::Region}-${Stage}"}
-        b: {"Fn::If": [IsDev, {"Fn::GetAtt": [Queue, Arn]}, x]}
-        c: {"Fn::Select": [1, {Ref: Subnets}]}
-        """
-    )
-    resolver = Resolver(BASE, region="eu-west-1")
-    assert (
-        resolver.resolve(long)
-        == resolver.resolve(short)
-        == {
-            "a": "eu-west-1-dev",
-            "b": "arn:aws:sqs:eu-west-1:123456789012:Queue",
-            "c": "b",
-        }
-    )
 
 
 def test_region_comes_from_aws_region_then_aws_default_region(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -287,29 +261,28 @@ def test_the_data_template_loads_with_short_tags() -> None:
 DECLARED = {"A": "template", "B": "template", "C": "template", "D": "template"}
 
 
-def test_environment_precedence_template_then_file_then_caller() -> None:
-    # Given the template declares A-D, the file's Parameters set B and D, its function entry C and Z,
-    # and the caller's environment D and Z
-    env_vars = {"Parameters": {"B": "file-all", "D": "file-all"}, "Fn": {"C": "file-fn", "Z": "undeclared"}}
-    caller = {"D": "caller", "Z": "caller-undeclared", "PATH": "/bin"}
-    # When the environment is computed
-    result = effective_environment(DECLARED, "Fn", env_vars, caller)
-    # Then each declared variable takes the highest level that sets it; undeclared ones are not added
-    assert result == {"A": "template", "B": "file-all", "C": "file-fn", "D": "caller"}
-
-
-def test_the_functions_own_entry_beats_parameters_and_other_functions_are_ignored() -> None:
-    env_vars = {"Parameters": {"A": "all"}, "Fn": {"A": "mine"}, "Other": {"B": "theirs"}}
-    assert effective_environment(DECLARED, "Fn", env_vars, {}) == {**DECLARED, "A": "mine"}
-
-
-def test_file_values_are_written_as_sam_writes_them() -> None:
-    env_vars = {"Fn": {"A": True, "B": 5, "C": None, "D": ["x"]}}
-    assert effective_environment(DECLARED, "Fn", env_vars, {}) == {"A": "true", "B": "5", "C": "", "D": ""}
-
-
-def test_a_caller_variable_set_to_empty_still_wins() -> None:
-    assert effective_environment({"A": "template"}, "Fn", {"Fn": {"A": "file"}}, {"A": ""}) == {"A": ""}
+@pytest.mark.parametrize(
+    ("env_vars", "caller", "expected"),
+    [
+        # each declared variable takes the highest level that sets it (the file's Parameters, then its
+        # function entry, then the caller); undeclared ones (Z, PATH) are not added
+        (
+            {"Parameters": {"B": "file-all", "D": "file-all"}, "Fn": {"C": "file-fn", "Z": "undeclared"}},
+            {"D": "caller", "Z": "caller-undeclared", "PATH": "/bin"},
+            {"A": "template", "B": "file-all", "C": "file-fn", "D": "caller"},
+        ),
+        # the function's own entry beats Parameters; other functions' entries are ignored
+        ({"Parameters": {"A": "all"}, "Fn": {"A": "mine"}, "Other": {"B": "theirs"}}, {}, {**DECLARED, "A": "mine"}),
+        # file values are written as SAM writes them
+        ({"Fn": {"A": True, "B": 5, "C": None, "D": ["x"]}}, {}, {"A": "true", "B": "5", "C": "", "D": ""}),
+        # a caller variable set to empty still wins
+        ({"Fn": {"A": "file"}}, {"A": ""}, {**DECLARED, "A": ""}),
+    ],
+)
+def test_environment_precedence_template_then_file_then_caller(
+    env_vars: dict[str, Any], caller: dict[str, str], expected: dict[str, str]
+) -> None:
+    assert effective_environment(DECLARED, "Fn", env_vars, caller) == expected
 
 
 @pytest.mark.skipif(not (ROOT / "template.yaml").exists(), reason="the project template is not written yet")

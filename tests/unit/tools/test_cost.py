@@ -21,6 +21,8 @@ from tools.bench.cost import (
 from tools.bench.idle import emf_metrics
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
+SCHEDULES = {"rss": "rate(15 minutes)", "polymarket": "rate(5 minutes)"}
+DEPLOYED = {"schedules": SCHEDULES, "memory_mb": 256, "alarms": 8, "queues": 4, "topics": 1, "secrets": 0}
 
 
 @pytest.mark.parametrize(
@@ -37,7 +39,7 @@ def test_a_cron_schedule_is_refused_rather_than_guessed() -> None:
 
 def test_the_default_deployment_is_read_from_the_template() -> None:
     deployed = deployment(TEMPLATE)
-    assert deployed["schedules"] == {"rss": "rate(15 minutes)", "polymarket": "rate(5 minutes)"}
+    assert deployed["schedules"] == SCHEDULES
     assert deployed["memory_mb"] == 256 and deployed["architecture"] == "arm64"
     # RssFanOutFailedAlarm exists only with RssShards > 1; no secret without KafkaSecretArn
     assert deployed["alarms"] == 8 and deployed["queues"] == 4 and deployed["topics"] == 1
@@ -46,14 +48,12 @@ def test_the_default_deployment_is_read_from_the_template() -> None:
 
 def test_each_line_is_its_arithmetic() -> None:
     # Given one measured run of each function
-    deployed = {"schedules": {"rss": "rate(15 minutes)", "polymarket": "rate(5 minutes)"}, "memory_mb": 256}
-    deployed |= {"alarms": 8, "queues": 4, "topics": 1, "secrets": 0}
     runs = {
         "rss": Run(400.2, 2000, frozenset({"A[service=rss]", "M[service=rss]"}), read_units=155, write_units=5),
         "polymarket": Run(1000, 1000, frozenset({"M[service=polymarket]"})),
     }
     # When the month is priced
-    lines = {item: cost for item, _, cost in monthly_cost(runs, deployed)}
+    lines = {item: cost for item, _, cost in monthly_cost(runs, DEPLOYED)}
     # Then each line is count x unit x price
     assert lines["Lambda compute, rss (x86_64)"] == pytest.approx(2920 * 0.401 * 0.25 * PRICES["lambda_gb_s"])
     assert lines["Lambda compute, polymarket (x86_64)"] == pytest.approx(8760 * 1.0 * 0.25 * PRICES["lambda_gb_s"])
@@ -65,13 +65,12 @@ def test_each_line_is_its_arithmetic() -> None:
     assert lines["CloudWatch alarms"] == pytest.approx(0.80)
     assert lines["CloudWatch Logs ingested"] == pytest.approx((2920 * 2000 + 8760 * 1000) / 1e9 * 0.50)
     assert lines["Secrets Manager"] == 0
-    assert "**total**" in table(monthly_cost(runs, deployed))
+    assert "**total**" in table(monthly_cost(runs, DEPLOYED))
 
 
 def test_the_table_prices_the_functions_on_both_architectures() -> None:
     # Given one measured run of each function, deployed on arm64 (the template's default)
-    deployed = {"schedules": {"rss": "rate(15 minutes)", "polymarket": "rate(5 minutes)"}, "memory_mb": 256}
-    deployed |= {"alarms": 8, "queues": 4, "topics": 1, "secrets": 0, "architecture": "arm64"}
+    deployed = {**DEPLOYED, "architecture": "arm64"}
     runs = {"rss": Run(400, 2000, frozenset()), "polymarket": Run(1000, 1000, frozenset())}
     # When the month is priced on each
     months = by_architecture(runs, deployed)

@@ -25,14 +25,9 @@ CLEAN = {
 def invoke(
     function: str, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(INVOKE), function, "--template", str(DATA / "template.yaml"), *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        env={**CLEAN, **(env or {})},
-        timeout=60,
-    )
+    command = [sys.executable, str(INVOKE), function, "--template", str(DATA / "template.yaml"), *args]
+    environ = {**CLEAN, **(env or {})}
+    return subprocess.run(command, capture_output=True, text=True, input=stdin, env=environ, timeout=60)
 
 
 def last_line(done: subprocess.CompletedProcess[str]) -> Any:

@@ -31,7 +31,7 @@ def runtime_pid(caller: subprocess.Popen[str]) -> int:
     while time.monotonic() < end:
         line = caller.stderr.readline()
         seen += line
-        found = re.search(r"waiting in pid (\d+)", line)
+        found = re.search(r"sleeping in pid (\d+)", line)
         if found:
             return int(found.group(1))
     raise AssertionError(f"the handler never started:\n{seen}")
@@ -46,7 +46,7 @@ def runtime_pid(caller: subprocess.Popen[str]) -> int:
     ],
 )
 def test_no_runtime_process_outlives_a_killed_invoke(how: str, kill) -> None:  # type: ignore[no-untyped-def]
-    # Given `invoke WaitingFunction` in a process group of its own (as make's), its handler waiting 120 s
+    # Given `invoke WaitingFunction` in a process group of its own (as make's), its handler sleeping 30 s
     caller = subprocess.Popen(
         [sys.executable, str(INVOKE), "WaitingFunction", "--template", str(DATA / "template.yaml")],
         stdin=subprocess.DEVNULL,

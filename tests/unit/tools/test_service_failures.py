@@ -36,24 +36,9 @@ def test_a_service_that_cannot_start_is_reported_once_and_its_tests_are_errors(t
     (tmp_path / "test_tier.py").write_text(TESTS)
 
     # When pytest runs it
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(tmp_path),
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "-rN",
-            "--rootdir",
-            str(tmp_path),
-        ],
-        env={**{k: v for k, v in os.environ.items() if k != "CI"}, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    command = [sys.executable, "-m", "pytest", str(tmp_path), "-p", "no:cacheprovider", "-q", "-rN"]
+    env = {**{k: v for k, v in os.environ.items() if k != "CI"}, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([*command, "--rootdir", str(tmp_path)], env=env, capture_output=True, text=True, timeout=120)
 
     # Then the cause, with the log's path, appears once; every test is an error (not a skip)
     out = done.stdout

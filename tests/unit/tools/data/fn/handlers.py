@@ -61,11 +61,6 @@ def slow(event, context):
     time.sleep(30)
 
 
-def wait_for_kill(event, context):
-    print(f"waiting in pid {os.getpid()}")
-    time.sleep(120)
-
-
 def fail(event, context):
     raise ValueError("bad input")
 
