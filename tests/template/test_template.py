@@ -157,10 +157,6 @@ def test_every_output_is_described(template: dict[str, Any]) -> None:
     assert all(output.get("Description") for output in template["Outputs"].values())
 
 
-def of_type(template: dict[str, Any], kind: str) -> dict[str, Any]:
-    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
-
-
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_every_failure_has_somewhere_to_go(template: dict[str, Any], function: str) -> None:
     properties = template["Resources"][function]["Properties"]
@@ -179,27 +175,16 @@ def test_every_failure_has_somewhere_to_go(template: dict[str, Any], function: s
     log_group = template["Resources"][properties["LoggingConfig"]["LogGroup"]["Ref"]]
     assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     # alarms watch errors, failed messages and both queues, all to the alarm topic
-    alarms = of_type(template, "AWS::CloudWatch::Alarm")
+    alarms = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     watched = {
         (a["Properties"]["MetricName"], json.dumps(a["Properties"]["Dimensions"][0]["Value"]))
-        for a in alarms.values()
+        for a in alarms
         if a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
     }
     assert ("Errors", json.dumps({"Ref": function})) in watched
     for queue in (failure_queue, schedule_queue):
         assert ("ApproximateNumberOfMessagesVisible", json.dumps({"Fn::GetAtt": [queue, "QueueName"]})) in watched
     assert any(metric == "MessagesFailed" for metric, _ in watched)
-
-
-def test_the_state_table_is_encrypted_expiring_and_recoverable(template: dict[str, Any]) -> None:
-    table = template["Resources"]["StateTable"]["Properties"]
-    # the attribute DynamoDbStateStore writes each record's expiry into is the one the table expires on
-    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
-    assert table["SSESpecification"]["SSEEnabled"] is True
-    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
-    # kept when the stack is deleted or the table replaced: losing it re-sends every item of every feed
-    resource = template["Resources"]["StateTable"]
-    assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
 
 def test_the_rss_function_is_told_the_one_table_it_may_use(template: dict[str, Any]) -> None:
