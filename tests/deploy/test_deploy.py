@@ -215,6 +215,7 @@ def test_the_state_table_is_keyed_expiring_and_on_demand(stack: Stack) -> None:
     assert table["KeySchema"] == expected["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert table["AttributeDefinitions"] == expected["AttributeDefinitions"]
     assert table["BillingModeSummary"]["BillingMode"] == expected["BillingMode"]
+    # the attribute DynamoDbStateStore writes each record's expiry into is the one the table expires on
     ttl = dynamodb.describe_time_to_live(TableName=table["TableName"])["TimeToLiveDescription"]
     assert ttl == {"AttributeName": "expires_at", "TimeToLiveStatus": "ENABLED"}
     assert table["SSEDescription"]["Status"] == "ENABLED"
@@ -422,7 +423,8 @@ def test_sam_delete_leaves_nothing_behind_but_what_the_template_retains(
     # topic the template does not name, and its legacy engine goes on listing the old, deleted, ARN.
     assert len(probed) > 40
     assert [key for key in sorted(probed) if not present[key]] == [f"{DEFAULT_STACK}/AlarmTopic"]
-    # and CloudFormation holds the state table's Retain policies (sam delete would leave it in AWS)
+    # and CloudFormation holds the state table's Retain policies (sam delete would leave it in AWS):
+    # losing the table would re-send every item of every feed
     for stack in stacks.values():
         table = stack.processed["Resources"]["StateTable"]
         assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
