@@ -40,13 +40,10 @@ def test_shards_split_a_10000_feed_list_read_from_s3(
 ) -> None:
     # Given 10,000 feeds on 20 loopback hosts, exported as OPML into S3
     with FeedHosts(hosts=20, feeds=FEEDS, items=2) as hosts:
-        for name, value in {
-            "AWS_ENDPOINT_URL": s3_endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }.items():
-            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket="team-lists")
         opml = hosts.write_opml(tmp_path / "feeds.opml")
