@@ -66,11 +66,6 @@ def misfit(value: Any, headers: Mapping[str, str] | None = None) -> str | None:
     return None
 
 
-def check(value: Any, headers: Mapping[str, str] | None = None) -> None:
-    problem = misfit(value, headers)
-    assert problem is None, f"a produced message does not fit its schema: {problem}\n{value!r}"
-
-
 def _record(value: Any, headers: Mapping[str, str] | None = None) -> None:
     problem = misfit(value, headers)
     if problem is not None:
@@ -83,7 +78,8 @@ def _checked_read_topic(read: Callable[..., list[dict[str, Any]]]) -> Callable[.
         messages = read(*args, **kwargs)
         for message in messages:
             if not isinstance(message["value"], bytes):  # raw bytes were asked for, not a message to check
-                check(message["value"], message["headers"])
+                problem = misfit(message["value"], message["headers"])
+                assert problem is None, f"a produced message does not fit its schema: {problem}\n{message['value']!r}"
         return messages
 
     read_topic.checks_schemas = True  # type: ignore[attr-defined]

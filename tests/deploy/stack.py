@@ -134,10 +134,6 @@ class Stack:
             return str(attributes["Attributes"]["QueueArn"])
         if kind == "AWS::DynamoDB::Table":
             return str(self.client("dynamodb").describe_table(TableName=physical)["Table"]["TableArn"])
-        if kind == "AWS::Events::Rule":
-            return str(self.client("events").describe_rule(Name=physical)["Arn"])
-        if kind == "AWS::IAM::Role":
-            return str(self.client("iam").get_role(RoleName=physical)["Role"]["Arn"])
         raise LookupError(f"no ARN lookup for {logical_id} ({kind})")
 
 

@@ -40,6 +40,7 @@ VPC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutio
 deleted: set[str] = set()  # stacks test_sam_delete_leaves_nothing_behind_but_what_the_template_retains deleted
 # The sharded stack also switches on the optional layers the template offers, so that each is seen attached.
 OPTIONAL_LAYERS = {"SchemaRegistryUrl": "https://registry.example.org"}
+SETTINGS = ("Runtime", "Handler", "Timeout", "MemorySize")  # of a function, compared as they are
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +85,7 @@ def expected_function(stack: Stack, function: str) -> dict[str, Any]:
         stack.source(function).get("Architectures") or stack.template["Globals"]["Function"]["Architectures"]
     )
     return {
-        "Runtime": properties["Runtime"],
-        "Handler": properties["Handler"],
-        "Timeout": properties["Timeout"],
-        "MemorySize": properties["MemorySize"],
+        **{key: properties[key] for key in SETTINGS},
         "Architectures": stack.resolve(architectures),
         "Layers": properties.get("Layers", []),
         "Environment": {name: env_string(value) for name, value in properties["Environment"]["Variables"].items()},
@@ -97,10 +95,7 @@ def expected_function(stack: Stack, function: str) -> dict[str, Any]:
 def deployed_function(stack: Stack, function: str) -> dict[str, Any]:
     config = configuration(stack, function)
     return {
-        "Runtime": config["Runtime"],
-        "Handler": config["Handler"],
-        "Timeout": config["Timeout"],
-        "MemorySize": config["MemorySize"],
+        **{key: config[key] for key in SETTINGS},
         "Architectures": config["Architectures"],
         "Layers": [layer["Arn"] for layer in config.get("Layers", [])],
         "Environment": config["Environment"]["Variables"],
@@ -118,9 +113,7 @@ def test_functions_are_deployed_as_the_template_describes(stacks: dict[str, Stac
     deployed = deployed_function(stack, function)
     assert deployed == expected_function(stack, function)
     assert configuration(stack, function)["State"] == "Active"
-    # and the values the project promises hold on the deployed function, not only in the template
-    assert (deployed["Runtime"], deployed["Timeout"], deployed["MemorySize"]) == ("python3.12", 300, 256)
-    assert deployed["Handler"] == "app.lambda_handler" and deployed["Architectures"] == ["arm64"]  # the default
+    # and its layers are the stack's own layer versions, the libraries first
     layers = deployed["Layers"]
     assert layers[:2] == [stack.physical("KafkaDepsLayer"), stack.physical("CommonLayer")]
     assert all(arn.startswith("arn:aws:lambda:us-east-1:000000000000:layer:") for arn in layers)
@@ -131,9 +124,6 @@ def test_environment_names_the_real_resources(stack: Stack) -> None:
     polymarket = configuration(stack, "PolymarketProducerFunction")["Environment"]["Variables"]
     table = stack.client("dynamodb").describe_table(TableName=rss["STATE_TABLE"])["Table"]
     assert table["TableName"] == stack.physical("StateTable") != "StateTable"
-    assert (rss["KAFKA_TOPIC"], polymarket["KAFKA_TOPIC"]) == ("rss.items", "polymarket.prices")
-    assert rss["FEED_URLS"] == stack.template["Parameters"]["FeedUrls"]["Default"]
-    assert (polymarket["MAX_MARKETS"], rss["LOG_LEVEL"], polymarket["LOG_LEVEL"]) == ("50", "INFO", "INFO")
     assert "STATE_TABLE" not in polymarket
 
 
@@ -199,8 +189,8 @@ def test_schedules_retry_then_park_in_their_dead_letter_queue(stack: Stack, func
 def test_failed_invocations_retry_then_go_to_the_failure_queue(stack: Stack, function: str) -> None:
     expected = stack.resolve(stack.source(function)["EventInvokeConfig"])
     config = stack.client("lambda").get_function_event_invoke_config(FunctionName=stack.physical(function))
-    assert config["MaximumRetryAttempts"] == expected["MaximumRetryAttempts"] == 2
-    assert config["MaximumEventAgeInSeconds"] == expected["MaximumEventAgeInSeconds"] == 3600
+    assert config["MaximumRetryAttempts"] == expected["MaximumRetryAttempts"]
+    assert config["MaximumEventAgeInSeconds"] == expected["MaximumEventAgeInSeconds"]
     destination = config["DestinationConfig"]["OnFailure"]["Destination"]
     assert destination == expected["DestinationConfig"]["OnFailure"]["Destination"]
     assert destination.startswith("arn:aws:sqs:") and destination.split(":")[-1].startswith(f"{stack.name}-")
@@ -224,7 +214,8 @@ def test_the_state_table_is_keyed_expiring_and_on_demand(stack: Stack) -> None:
     table = dynamodb.describe_table(TableName=stack.physical("StateTable"))["Table"]
     assert table["KeySchema"] == expected["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert table["AttributeDefinitions"] == expected["AttributeDefinitions"]
-    assert table["BillingModeSummary"]["BillingMode"] == expected["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["BillingModeSummary"]["BillingMode"] == expected["BillingMode"]
+    # the attribute DynamoDbStateStore writes each record's expiry into is the one the table expires on
     ttl = dynamodb.describe_time_to_live(TableName=table["TableName"])["TimeToLiveDescription"]
     assert ttl == {"AttributeName": "expires_at", "TimeToLiveStatus": "ENABLED"}
     assert table["SSEDescription"]["Status"] == "ENABLED"
@@ -381,7 +372,6 @@ def exists(stack: Stack, kind: str, physical: str) -> bool | None:
         "AWS::SQS::Queue": lambda: stack.client("sqs").get_queue_attributes(QueueUrl=physical),
         "AWS::SNS::Topic": lambda: stack.client("sns").get_topic_attributes(TopicArn=physical),
         "AWS::IAM::Role": lambda: stack.client("iam").get_role(RoleName=physical),
-        "AWS::Events::Rule": lambda: stack.client("events").describe_rule(Name=physical),
         "AWS::Scheduler::Schedule": lambda: stack.client("scheduler").get_schedule(Name=physical.split("/")[-1]),
         "AWS::StepFunctions::StateMachine": lambda: stack.client("stepfunctions").describe_state_machine(
             stateMachineArn=physical
@@ -433,7 +423,8 @@ def test_sam_delete_leaves_nothing_behind_but_what_the_template_retains(
     # topic the template does not name, and its legacy engine goes on listing the old, deleted, ARN.
     assert len(probed) > 40
     assert [key for key in sorted(probed) if not present[key]] == [f"{DEFAULT_STACK}/AlarmTopic"]
-    # and CloudFormation holds the state table's Retain policies (sam delete would leave it in AWS)
+    # and CloudFormation holds the state table's Retain policies (sam delete would leave it in AWS):
+    # losing the table would re-send every item of every feed
     for stack in stacks.values():
         table = stack.processed["Resources"]["StateTable"]
         assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")

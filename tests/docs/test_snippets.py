@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import os
 import re
@@ -44,32 +45,23 @@ DOC_BOOTSTRAP = "127.0.0.1:9092"
 DOC_REGISTRY = "http://127.0.0.1:8080/apis/ccompat/v7"
 CONSUMER_PAGE = ROOT / "docs" / "schemas.md"
 S3_HIGH_LEVEL = {"cp", "ls", "mv", "rm", "sync", "mb", "rb", "presign"}
+SEPARATORS = {"&&", "&", ";"}
 
 
 def commands(block: Block) -> list[list[str]]:
     """The block's commands as argument lists: continuations joined, comments dropped, split at && and &."""
     text = re.sub(r"\\\n\s*", " ", block.text)
-    found = []
-    for line in text.splitlines():
-        words = shlex.split(line, comments=True)
-        command: list[str] = []
-        for word in [*words, "&&"]:
-            if word in ("&&", "&", ";"):
-                if command:
-                    found.append(command)
-                command = []
-            else:
-                command.append(word)
-    return found
+    return [
+        list(command)
+        for line in text.splitlines()
+        for separator, command in itertools.groupby(shlex.split(line, comments=True), SEPARATORS.__contains__)
+        if not separator
+    ]
 
 
 def split_assignments(command: list[str]) -> tuple[dict[str, str], list[str]]:
-    env = {}
-    while command and ASSIGNMENT.match(command[0]):
-        name, _, value = command[0].partition("=")
-        env[name] = value
-        command = command[1:]
-    return env, command
+    assignments = list(itertools.takewhile(ASSIGNMENT.match, command))
+    return dict(word.split("=", 1) for word in assignments), command[len(assignments) :]
 
 
 def check_python_module(arguments: list[str]) -> None:

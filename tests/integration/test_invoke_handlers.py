@@ -3,21 +3,17 @@ the template's environment with the caller's variables on top."""
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tools.local.invocation import run
+from tools.local.invocation import Result, run
 from tools.services.broker import EmbeddedBroker, free_port, read_topic
 from tools.services.fixture_server import FixtureServer
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +22,10 @@ def sources() -> Iterator[FixtureServer]:
         yield server
 
 
-def invoke(function: str, env: dict[str, str]) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+def invoke(function: str, env: dict[str, str]) -> Result:
     """The function run with events/schedule.json, on a fresh SQLite state file of its own."""
     state = {"STATE_PATH": str(Path(tempfile.gettempdir()) / f"test-state-{uuid.uuid4().hex}.sqlite")}
-    done = run(function, state | env, event=json.loads((ROOT / "events/schedule.json").read_text()), timeout_s=120)
-    return done.exit_code, done.value, done.log_text
+    return run(function, state | env, timeout_s=120)
 
 
 def test_rss_function_writes_one_message_per_item(broker: EmbeddedBroker, sources: FixtureServer) -> None:
@@ -42,17 +37,17 @@ def test_rss_function_writes_one_message_per_item(broker: EmbeddedBroker, source
         "KAFKA_TOPIC": topic,
     }
     # When the function is invoked with the scheduled event
-    status, summary, stderr = invoke("RssProducerFunction", env)
+    done = invoke("RssProducerFunction", env)
     # Then every distinct item of every served feed is on the topic, and stdout's last line is the summary
     # (70 entries in tests/fixtures/feeds, each a different item: atom_duplicates.xml lists incident 41
     # twice, as reported and as resolved, under one id; both are sent, and nothing is a duplicate)
-    expected = 70
-    assert status == 0, stderr[-2000:]
+    expected, summary = 70, done.value
+    assert done.exit_code == 0, done.log_text[-2000:]
     assert summary["status"] == "ok" and summary["produced"] == expected and summary["failed"] == 0
     assert summary["duplicates"] == 0
     assert len(summary["sources"]) == len(sources.feed_urls())
     assert len(read_topic(broker.bootstrap, topic)) == expected
-    assert '"correlation_id":"cdc73f9d-aea9-11e3-9d5a-835b769c0d9c"' in stderr  # the event's id
+    assert '"correlation_id":"cdc73f9d-aea9-11e3-9d5a-835b769c0d9c"' in done.log_text  # the event's id
 
 
 def test_polymarket_function_writes_one_message_per_token(broker: EmbeddedBroker, sources: FixtureServer) -> None:
@@ -63,9 +58,9 @@ def test_polymarket_function_writes_one_message_per_token(broker: EmbeddedBroker
         "POLYMARKET_GAMMA_URL": f"{sources.url}/gamma",
         "POLYMARKET_CLOB_URL": f"{sources.url}/clob",
     }
-    status, summary, stderr = invoke("PolymarketProducerFunction", env)
-    open_markets = [m for m in sources.data.markets if m["active"] and not m["closed"]]
-    assert status == 0, stderr[-2000:]
+    done = invoke("PolymarketProducerFunction", env)
+    open_markets, summary = [m for m in sources.data.markets if m["active"] and not m["closed"]], done.value
+    assert done.exit_code == 0, done.log_text[-2000:]
     assert summary["markets"] + summary["skipped_markets"] == len(open_markets)
     assert summary["skipped_markets"] == 1  # Lakers playoffs (token ids cut off); Eiffel Tower's 1.7 costs one fallback
     messages = read_topic(broker.bootstrap, topic)
@@ -77,8 +72,9 @@ def test_polymarket_function_writes_one_message_per_token(broker: EmbeddedBroker
 
 def test_an_invalid_setting_fails_at_start_naming_the_variable(broker: EmbeddedBroker) -> None:
     env = {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "FETCH_CONCURRENCY": "lots"}
-    status, error, _ = invoke("RssProducerFunction", env)
-    assert status == 1
+    done = invoke("RssProducerFunction", env)
+    error = done.value
+    assert done.exit_code == 1
     assert error["errorType"] == "ConfigurationError" and error["errorMessage"].startswith("FETCH_CONCURRENCY")
 
 
@@ -89,17 +85,16 @@ def test_a_broker_that_cannot_be_reached_ends_the_run_in_seconds_naming_it(sourc
     env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_CLIENT": client, "FEED_URLS": sources.feed_urls()[0]}
 
     # When the function is invoked
-    started = time.monotonic()
-    status, error, stderr = invoke("RssProducerFunction", env)
-    elapsed = time.monotonic() - started
+    done = invoke("RssProducerFunction", env)
 
     # Then it raises (Lambda retries) within seconds, saying which address could not be reached and why
-    assert status == 1, stderr[-2000:]
+    error = done.value
+    assert done.exit_code == 1, done.log_text[-2000:]
     assert error["errorType"] == "DeliveryError"
     assert re.match(r"(\d+) of \1 messages were not delivered", error["errorMessage"])
     assert f"no Kafka broker reachable at {bootstrap}" in error["errorMessage"]
     assert "refused" in error["errorMessage"].lower() or "ECONNREFUSED" in error["errorMessage"]
-    assert elapsed < 10, f"{elapsed:.1f} s"
+    assert done.duration_s < 10, f"{done.duration_s:.1f} s"
 
 
 def test_a_run_in_which_every_source_failed_is_an_error_naming_each_host(broker: EmbeddedBroker) -> None:
@@ -109,10 +104,11 @@ def test_a_run_in_which_every_source_failed_is_an_error_naming_each_host(broker:
     env = {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "FEED_URLS": ",".join(feeds)}
 
     # When the function is invoked
-    status, summary, stderr = invoke("RssProducerFunction", env)
+    done = invoke("RssProducerFunction", env)
 
     # Then the run is an error (not partial), and each source says which host refused
-    assert status == 0, stderr[-2000:]
+    summary = done.value
+    assert done.exit_code == 0, done.log_text[-2000:]
     assert (summary["status"], summary["produced"]) == ("error", 0)
     assert [source["error"] for source in summary["sources"]] == [
         "connection refused by 127.0.0.2",

@@ -7,7 +7,6 @@ pass the registry's check. The edits beside it show what the check lets through 
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from collections.abc import Callable
@@ -73,11 +72,23 @@ def retype_field(value_format: str, schema: dict[str, Any]) -> None:
         schema["properties"]["title"]["type"] = ["integer", "null"]
 
 
-@pytest.mark.parametrize("value_format", FORMATS)
+def date_time_format(value_format: str, schema: dict[str, Any]) -> None:
+    """Saying what a time is (issue 24: "published_at": {"format": "date-time"}) narrows what the field
+    accepts, so the registry's BACKWARD check refuses it like a retyped field, though every message ever
+    written fits: it is a new message type's, or a new subject's, to say. (Avro has no string format.)"""
+    for field in ("published_at", "fetched_at"):
+        schema["properties"][field]["format"] = "date-time"
+
+
+EDITS = [(add_optional, True), (remove_field, False), (retype_field, False)]
+
+
 @pytest.mark.parametrize(
-    ("edit", "passes"),
-    [(add_optional, True), (remove_field, False), (retype_field, False)],
-    ids=["add", "remove", "retype"],
+    ("value_format", "edit", "passes"),
+    [
+        *(pytest.param(f, edit, passes, id=f"{f}-{edit.__name__}") for f in FORMATS for edit, passes in EDITS),
+        pytest.param("json_schema", date_time_format, False, id="json_schema-date_time_format"),
+    ],
 )
 def test_what_the_registry_lets_through(
     registry: EmbeddedRegistry, value_format: str, edit: Callable[[str, dict[str, Any]], None], passes: bool
@@ -85,23 +96,8 @@ def test_what_the_registry_lets_through(
     # Given rss_item's releases on a subject set as make register-schemas sets it
     client, subject = subject_with_releases(registry, "rss_item", value_format)
     released = catalog.latest("rss_item", catalog.RELEASED)
-    schema = copy.deepcopy(json.loads(catalog.text("rss_item", released, value_format, catalog.RELEASED)))
-    # When a field is added (optional), removed or retyped
+    schema = json.loads(catalog.text("rss_item", released, value_format, catalog.RELEASED))
+    # When a field is added (optional), removed or retyped, or the times say they are date-times
     edit(value_format, schema)
     # Then only the new optional field passes
     assert compatible(client, subject, value_format, schema) is passes
-
-
-def test_a_time_format_added_to_a_released_json_schema_is_refused(registry: EmbeddedRegistry) -> None:
-    """Saying what a time is (issue 24: "published_at": {"format": "date-time"}) narrows what the field
-    accepts, so the registry's BACKWARD check refuses it like a retyped field, though every message ever
-    written fits: it is a new message type's, or a new subject's, to say. (Avro has no string format.)"""
-    # Given rss_item's releases on a JSON Schema subject set as make register-schemas sets it
-    client, subject = subject_with_releases(registry, "rss_item", "json_schema")
-    released = catalog.latest("rss_item", catalog.RELEASED)
-    schema = json.loads(catalog.text("rss_item", released, "json_schema", catalog.RELEASED))
-    # When its times say they are date-times
-    for field in ("published_at", "fetched_at"):
-        schema["properties"][field]["format"] = "date-time"
-    # Then the registry refuses the version
-    assert compatible(client, subject, "json_schema", schema) is False

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import feedparser
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from tools.local.invocation import Result, run
 from tools.services.broker import read_topic
 from tools.services.fixture_server import FEEDS
 from tools.services.kafka import ApacheKafka
+from tools.services.kafka_setup import fetch, java_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the caller's shell may carry that would change a run: none of it reaches the handler.
@@ -40,6 +44,25 @@ class SecretsManager:
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": "us-east-1",
         }
+
+
+def new_topic(kafka: ApacheKafka, prefix: str, partitions: int = 1, config: dict[str, str] | None = None) -> str:
+    """A topic of its own, created before anything is sent to it."""
+    topic = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": kafka.plaintext})
+    admin.create_topics([NewTopic(topic, partitions, 1, config=config or {})])[topic].result(30)
+    return topic
+
+
+def java(*arguments: str, stdin: str | None = None, secret: str = "") -> str:
+    """Runs a class of the jars tools/services/kafka_setup.py fetches (or a source file beside them); its stdout.
+    A failure shows its stderr with ``secret`` masked."""
+    done = subprocess.run(
+        [java_binary(), "-cp", f"{fetch()}/*", *arguments], input=stdin, capture_output=True, text=True, timeout=120
+    )
+    stderr = done.stderr[-3000:]
+    assert done.returncode == 0, stderr.replace(secret, "***") if secret else stderr
+    return done.stdout
 
 
 def clean_environ() -> dict[str, str]:

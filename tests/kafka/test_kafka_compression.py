@@ -6,16 +6,15 @@ a client that silently sent uncompressed batches would pass a read-back."""
 from __future__ import annotations
 
 import re
-import subprocess
 import uuid
 
 import pytest
+from kafka_runs import java
 from producer_common import ConfigurationError, Deadline, KafkaSettings, OutgoingMessage, open_producer
 from producer_common.constants import CLIENT_COMPRESSIONS, CLIENTS, COMPRESSIONS
 
 from tools.services.broker import read_topic
 from tools.services.kafka import ApacheKafka
-from tools.services.kafka_setup import fetch, java_binary
 
 PAIRS = [(client, compression) for client in CLIENTS for compression in COMPRESSIONS]
 MESSAGES = 50
@@ -24,14 +23,7 @@ MESSAGES = 50
 def batch_codecs(kafka: ApacheKafka, topic: str) -> set[str]:
     """The codec of every record batch of the topic's partition 0, as the broker stored it."""
     segment = next((kafka.directory / "data" / f"{topic}-0").glob("*.log"))
-    done = subprocess.run(
-        [java_binary(), "-cp", f"{fetch()}/*", "kafka.tools.DumpLogSegments", "--files", str(segment)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return set(re.findall(r"compresscodec: (\w+)", done.stdout))
+    return set(re.findall(r"compresscodec: (\w+)", java("kafka.tools.DumpLogSegments", "--files", str(segment))))
 
 
 def settings_for(kafka: ApacheKafka, client: str, compression: str, topic: str) -> KafkaSettings:

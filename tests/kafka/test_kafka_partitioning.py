@@ -5,28 +5,18 @@ run on the jars tools/services/kafka_setup.py fetches), not a re-implementation 
 
 from __future__ import annotations
 
-import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
+from kafka_runs import java, new_topic
 from producer_common import Deadline, KafkaSettings, OutgoingMessage, open_producer
 
 from tools.services.broker import read_topic
 from tools.services.kafka import ApacheKafka
-from tools.services.kafka_setup import fetch, java_binary
 
 PARTITIONS = 12
 KEYS = [f"key-{n}" for n in range(200)] + ["https://example.org/item?id=7", "0xabc", "ü-non-ascii"]
 JAVA_PRODUCER = Path(__file__).parent / "java" / "KeyedProducer.java"
-
-
-def new_topic(kafka: ApacheKafka) -> str:
-    topic = f"partitioning-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": kafka.plaintext})
-    admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
-    return topic
 
 
 def partitions_by_key(kafka: ApacheKafka, topic: str) -> dict[str, int]:
@@ -36,18 +26,10 @@ def partitions_by_key(kafka: ApacheKafka, topic: str) -> dict[str, int]:
 
 
 def java_partitions(kafka: ApacheKafka) -> dict[str, int]:
-    topic = new_topic(kafka)
-    done = subprocess.run(
-        [java_binary(), "-cp", f"{fetch()}/*", str(JAVA_PRODUCER), kafka.plaintext, topic],
-        input="\n".join(KEYS) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    printed = dict(line.split("\t") for line in done.stdout.splitlines())
+    topic = new_topic(kafka, "partitioning", PARTITIONS)
+    printed = java(str(JAVA_PRODUCER), kafka.plaintext, topic, stdin="\n".join(KEYS) + "\n")
     placed = partitions_by_key(kafka, topic)
-    assert placed == {key: int(partition) for key, partition in printed.items()}
+    assert placed == {key: int(partition) for key, partition in (line.split("\t") for line in printed.splitlines())}
     return placed
 
 
@@ -61,7 +43,7 @@ def test_each_key_goes_where_the_java_client_puts_it(
     apache_kafka: ApacheKafka, java_placement: dict[str, int], client: str
 ) -> None:
     # Given a 12-partition topic, and where Apache Kafka's Java client put each key on another one
-    topic = new_topic(apache_kafka)
+    topic = new_topic(apache_kafka, "partitioning", PARTITIONS)
     settings = KafkaSettings.from_env(
         {"KAFKA_BOOTSTRAP_SERVERS": apache_kafka.plaintext, "KAFKA_TOPIC": topic, "KAFKA_CLIENT": client}
     )

@@ -6,12 +6,10 @@ the next run on the same state sends none of them again."""
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
-from kafka_runs import invoke_rss, kafka_env, read_back, served_items
+from kafka_runs import invoke_rss, kafka_env, new_topic, read_back, served_items
 
 from tools.services.fixture_server import FixtureServer
 from tools.services.kafka import ApacheKafka
@@ -19,20 +17,13 @@ from tools.services.kafka import ApacheKafka
 MAX_MESSAGE_BYTES = 500  # the recorded feeds' messages are 336 to 605 bytes of JSON: some fit, some never will
 
 
-def small_topic(kafka: ApacheKafka) -> str:
-    topic = f"refusing-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": kafka.plaintext})
-    config = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
-    admin.create_topics([NewTopic(topic, 1, 1, config=config)])[topic].result(30)
-    return topic
-
-
 @pytest.mark.parametrize("client", ["confluent", "kafka-python"])
 def test_messages_the_broker_refuses_as_too_large_are_reported_not_retried(
     apache_kafka: ApacheKafka, feeds: FixtureServer, tmp_path: Path, client: str
 ) -> None:
     # Given a topic that takes no record batch over 500 bytes, and the recorded feeds
-    topic, state, feed_urls = small_topic(apache_kafka), tmp_path / "state.sqlite", feeds.feed_urls()
+    topic = new_topic(apache_kafka, "refusing", config={"max.message.bytes": str(MAX_MESSAGE_BYTES)})
+    state, feed_urls = tmp_path / "state.sqlite", feeds.feed_urls()
     env = kafka_env(apache_kafka, "PLAINTEXT", None, client)
     env |= {"KAFKA_TOPIC": topic, "FEED_URLS": ",".join(feed_urls), "KAFKA_COMPRESSION": "none"}
     expected = sum(served_items(feed_urls).values())

@@ -7,36 +7,29 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka_runs import SecretsManager, kafka_env, read_back, served_items
+from kafka_runs import SecretsManager, java, kafka_env, read_back, served_items
 from producer_common.credentials import clear_cache
 
 from tools.local.handler import LambdaContext, load_event, load_handler
 from tools.services.fixture_server import FixtureServer
 from tools.services.kafka import ApacheKafka
-from tools.services.kafka_setup import fetch, java_binary
 
 MECHANISM = "SCRAM-SHA-512"
 
 
 def set_scram_password(kafka: ApacheKafka, username: str, password: str) -> None:
     """kafka-configs --alter --entity-type users: what an operator (or a rotation Lambda) runs."""
-    done = subprocess.run(
-        [
-            *(java_binary(), "-cp", f"{fetch()}/*", "kafka.admin.ConfigCommand"),
-            *("--bootstrap-server", kafka.plaintext, "--alter", "--entity-type", "users", "--entity-name", username),
-            *("--add-config", f"{MECHANISM}=[iterations=4096,password={password}]"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    java(
+        *("kafka.admin.ConfigCommand", "--bootstrap-server", kafka.plaintext, "--alter"),
+        *("--entity-type", "users", "--entity-name", username),
+        *("--add-config", f"{MECHANISM}=[iterations=4096,password={password}]"),
+        secret=password,
     )
-    assert done.returncode == 0, done.stderr[-3000:].replace(password, "***")
 
 
 @pytest.fixture

@@ -43,10 +43,7 @@ def paragraph(name: str, error: BaseException, log: Path | None) -> str:
     causes = telling_lines(message)
     if log is not None and log.is_file():
         causes += telling_lines("\n".join(log.read_text(errors="replace").splitlines()[-TAIL_LINES:]))
-    seen: list[str] = []
-    for line in causes:
-        if line not in seen and line != first:
-            seen.append(line[:300])
+    seen = [line[:300] for line in dict.fromkeys(causes) if line != first]
     text = f"{name} could not start: {type(error).__name__}: {first}"
     if seen:
         text += "\nWhat it said last: " + " | ".join(seen[-3:])

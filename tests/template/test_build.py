@@ -102,18 +102,9 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     out = build_root / "build"
     done = subprocess.run(
         [
-            str(SAM),
-            "build",
-            "--template-file",
-            str(ROOT / "template.yaml"),
-            "--build-dir",
-            str(out),
-            "--cached",
-            "--cache-dir",
-            str(build_root / "cache"),
-            "--parallel",
-            "--parameter-overrides",
-            f"Architecture={HOST_ARCHITECTURE}",
+            *(str(SAM), "build", "--template-file", str(ROOT / "template.yaml"), "--build-dir", str(out)),
+            *("--cached", "--cache-dir", str(build_root / "cache"), "--parallel"),
+            *("--parameter-overrides", f"Architecture={HOST_ARCHITECTURE}"),
         ],
         cwd=ROOT,
         env={**os.environ, "SAM_CLI_TELEMETRY": "0", "LAMBDA_ARCHITECTURE": HOST_ARCHITECTURE},

@@ -64,4 +64,3 @@ def test_the_parameter_accepts_what_the_function_reads(template: dict[str, Any],
 def test_the_variable_carries_the_parameter(template: dict[str, Any]) -> None:
     variables = template["Resources"]["RssProducerFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["FEED_LIST_URI"] == {"Ref": "FeedListUri"}
-    assert variables["FETCH_PER_HOST"] == "2"

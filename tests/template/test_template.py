@@ -16,6 +16,7 @@ from producer_common.config import KafkaSettings
 from producer_common.exceptions import ConfigurationError
 
 from lambda_build import bytecode
+from tools.docs import configuration
 from tools.local.cfn_template import Resolver, function_config, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,31 +24,8 @@ TEMPLATE = ROOT / "template.yaml"
 BIN = Path(sys.executable).parent
 FUNCTIONS = ("RssProducerFunction", "PolymarketProducerFunction")
 TOPIC_PARAMETERS = {"RssProducerFunction": "RssTopic", "PolymarketProducerFunction": "PolymarketTopic"}
-# The environment every function gets (README configuration table), and what each function adds.
-SHARED_ENVIRONMENT = {
-    "KAFKA_BOOTSTRAP_SERVERS",
-    "KAFKA_CLIENT",
-    "KAFKA_SECURITY_PROTOCOL",
-    "KAFKA_SASL_MECHANISM",
-    "KAFKA_SECRET_ID",
-    "KAFKA_VALUE_FORMAT",
-    "SCHEMA_REGISTRY_URL",
-    "SCHEMA_REGISTRY_SECRET_ID",
-    "LOG_LEVEL",
-    "POWERTOOLS_METRICS_NAMESPACE",
-    "POWERTOOLS_LOGGER_LOG_EVENT",
-}
-OWN_ENVIRONMENT = {
-    "RssProducerFunction": {
-        *("FEED_URLS", "FEED_LIST_URI", "FETCH_CONCURRENCY", "FETCH_PER_HOST", "FETCH_TIMEOUT_S"),
-        *("MAX_FEED_BYTES", "STATE_TABLE"),
-    },
-    "PolymarketProducerFunction": {
-        *("POLYMARKET_GAMMA_URL", "POLYMARKET_CLOB_URL", "MARKET_SLUGS"),
-        *("MARKET_TAG_ID", "MAX_MARKETS", "MIN_LIQUIDITY"),
-    },
-}
-SERVICE_NAMES = {"RssProducerFunction": "rss-producer", "PolymarketProducerFunction": "polymarket-producer"}
+READ_BY = {"RssProducerFunction": "RSS", "PolymarketProducerFunction": "Polymarket"}  # as tools/docs/configuration says
+LAYERS = ("KafkaDepsLayer", "CommonLayer", "SchemaRegistryLayer")
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +59,12 @@ def test_each_function_runs_on_the_python_its_bytecode_is_built_for(template: di
     # Then Lambda runs it on the interpreter the build compiles the shipped bytecode for: another
     # would ignore every .pyc and compile every module from source on every cold start
     assert runtime == "python{}.{}".format(*bytecode.VERSION)
-    for layer in ("KafkaDepsLayer", "CommonLayer", "SchemaRegistryLayer"):
-        assert template["Resources"][layer]["Properties"]["CompatibleRuntimes"] == [runtime]
+    # and its layers are for that interpreter and the architecture it runs on (how each is built is
+    # proven by building it: tests/template/test_build.py, test_arm64_layers.py)
+    for layer in LAYERS:
+        properties = template["Resources"][layer]["Properties"]
+        assert properties["CompatibleRuntimes"] == [runtime]
+        assert properties["CompatibleArchitectures"] == template["Globals"]["Function"]["Architectures"]
 
 
 def test_every_function_gets_the_libraries_and_the_registry_layer_only_with_a_registry(
@@ -93,26 +75,14 @@ def test_every_function_gets_the_libraries_and_the_registry_layer_only_with_a_re
     assert function["Layers"] == [{"Ref": "KafkaDepsLayer"}, {"Ref": "CommonLayer"}, registry_layer]
 
 
-@pytest.mark.parametrize(
-    ("function", "schedule"),
-    [("RssProducerFunction", "rate(15 minutes)"), ("PolymarketProducerFunction", "rate(5 minutes)")],
-)
-def test_each_function_runs_on_its_schedule(template: dict[str, Any], function: str, schedule: str) -> None:
-    properties = template["Resources"][function]["Properties"]
-    # EventBridge Scheduler (ScheduleV2), not a legacy EventBridge rule, in the stack's time zone
-    events = [event for event in properties["Events"].values() if event["Type"] == "ScheduleV2"]
-    assert len(events) == 1 == len(properties["Events"])
-    parameter = events[0]["Properties"]["ScheduleExpression"]["Ref"]
-    assert template["Parameters"][parameter]["Default"] == schedule
-    assert events[0]["Properties"]["ScheduleExpressionTimezone"] == {"Ref": "ScheduleTimezone"}
-    assert template["Parameters"]["ScheduleTimezone"]["Default"] == "UTC"
-    assert properties["Handler"] == "app.lambda_handler"
-
-
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_schedule_sends_the_event_the_handlers_take(template: dict[str, Any], function: str) -> None:
-    # Given the schedule's Input with Scheduler's context attributes filled in as Scheduler fills them
-    pattern = template["Resources"][function]["Properties"]["Events"]["Schedule"]["Properties"]["Input"]["Fn::Sub"]
+    # Given the function's one event: EventBridge Scheduler (not a legacy rule), in the stack's time zone
+    ((name, schedule),) = template["Resources"][function]["Properties"]["Events"].items()
+    assert (name, schedule["Type"]) == ("Schedule", "ScheduleV2")
+    assert schedule["Properties"]["ScheduleExpressionTimezone"] == {"Ref": "ScheduleTimezone"}
+    # and its Input with Scheduler's context attributes filled in as Scheduler fills them
+    pattern = schedule["Properties"]["Input"]["Fn::Sub"]
     attributes = {
         "<aws.scheduler.execution-id>": "d2b8c5a1-5f0e-4a53-9c3e-6e1f2f0f7d11",
         "<aws.scheduler.scheduled-time>": "2026-12-04T19:00:00Z",
@@ -129,13 +99,6 @@ def test_each_schedule_sends_the_event_the_handlers_take(template: dict[str, Any
     assert "${" not in text and "<aws." not in text
 
 
-def test_the_layers_are_for_the_architecture_the_functions_run_on(template: dict[str, Any]) -> None:
-    # (how each is built is proven by building it: tests/template/test_build.py, test_arm64_layers.py)
-    for layer in ("KafkaDepsLayer", "CommonLayer", "SchemaRegistryLayer"):
-        properties = template["Resources"][layer]["Properties"]
-        assert properties["CompatibleArchitectures"] == template["Globals"]["Function"]["Architectures"]
-
-
 def test_closed_parameters_allow_exactly_what_the_code_accepts(template: dict[str, Any]) -> None:
     allowed = {name: p.get("AllowedValues") for name, p in template["Parameters"].items()}
     assert allowed["KafkaClient"] == list(constants.CLIENTS)
@@ -144,21 +107,23 @@ def test_closed_parameters_allow_exactly_what_the_code_accepts(template: dict[st
     assert allowed["ValueFormat"] == list(constants.VALUE_FORMATS)
     assert template["Parameters"]["ValueFormat"]["Default"] == constants.DEFAULT_VALUE_FORMAT
     assert set(allowed["LogLevel"]) <= {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
-    assert template["Parameters"]["MskClusterArn"]["Default"] == ""
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_environment_is_the_documented_one(template: dict[str, Any], function: str) -> None:
+def test_each_function_is_given_only_variables_its_code_reads(template: dict[str, Any]) -> None:
+    # Given the variables the settings modules read, found in their source as the configuration reference finds them
+    variables = configuration.variables()
     shared = template["Globals"]["Function"]["Environment"]["Variables"]
-    own = template["Resources"][function]["Properties"]["Environment"]["Variables"]
-    assert set(shared) == SHARED_ENVIRONMENT
-    assert set(own) == {"KAFKA_TOPIC", "POWERTOOLS_SERVICE_NAME", *OWN_ENVIRONMENT[function]}
-    assert own["KAFKA_TOPIC"] == {"Ref": TOPIC_PARAMETERS[function]}
-    assert own["POWERTOOLS_SERVICE_NAME"] == SERVICE_NAMES[function]
+    services = set()
+    for function, reader in READ_BY.items():
+        read = {variable.name for variable in variables if {reader, "both"} & set(variable.used_by)}
+        own = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+        # Then each variable a function gets is one its code reads, or Powertools does
+        given = {name for name in {**shared, **own} if not name.startswith(configuration.LIBRARY_PREFIXES)}
+        assert given - read == set(), function
+        assert own["KAFKA_TOPIC"] == {"Ref": TOPIC_PARAMETERS[function]}
+        services.add(own["POWERTOOLS_SERVICE_NAME"])
+    assert len(services) == len(READ_BY)  # logs and metrics tell the functions apart
     assert shared["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"  # events may carry feed lists; keep them out of logs
-    declared = set(template["Parameters"]) | set(template["Resources"])
-    for value in [*shared.values(), *own.values()]:
-        assert isinstance(value, str) or value["Ref"] in declared, value
 
 
 def statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
@@ -191,10 +156,6 @@ def test_every_output_is_described(template: dict[str, Any]) -> None:
     assert all(output.get("Description") for output in template["Outputs"].values())
 
 
-def of_type(template: dict[str, Any], kind: str) -> dict[str, Any]:
-    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
-
-
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_every_failure_has_somewhere_to_go(template: dict[str, Any], function: str) -> None:
     properties = template["Resources"][function]["Properties"]
@@ -213,10 +174,10 @@ def test_every_failure_has_somewhere_to_go(template: dict[str, Any], function: s
     log_group = template["Resources"][properties["LoggingConfig"]["LogGroup"]["Ref"]]
     assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     # alarms watch errors, failed messages and both queues, all to the alarm topic
-    alarms = of_type(template, "AWS::CloudWatch::Alarm")
+    alarms = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     watched = {
         (a["Properties"]["MetricName"], json.dumps(a["Properties"]["Dimensions"][0]["Value"]))
-        for a in alarms.values()
+        for a in alarms
         if a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
     }
     assert ("Errors", json.dumps({"Ref": function})) in watched
@@ -225,18 +186,9 @@ def test_every_failure_has_somewhere_to_go(template: dict[str, Any], function: s
     assert any(metric == "MessagesFailed" for metric, _ in watched)
 
 
-def test_the_state_table_is_encrypted_expiring_and_recoverable(template: dict[str, Any]) -> None:
-    table = template["Resources"]["StateTable"]["Properties"]
-    # the attribute DynamoDbStateStore writes each record's expiry into is the one the table expires on
-    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
-    assert table["SSESpecification"]["SSEEnabled"] is True
-    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
-    # kept when the stack is deleted or the table replaced: losing it re-sends every item of every feed
-    resource = template["Resources"]["StateTable"]
-    assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
-
-
-def test_table_and_secret_access_name_exactly_one_resource(template: dict[str, Any]) -> None:
+def test_the_rss_function_is_told_the_one_table_it_may_use(template: dict[str, Any]) -> None:
+    rss_environment = template["Resources"]["RssProducerFunction"]["Properties"]["Environment"]["Variables"]
+    assert rss_environment["STATE_TABLE"] == {"Ref": "StateTable"}
     rss = statements(template, "RssProducerFunction")
     table = [s for s in rss if any(str(a).startswith("dynamodb:") for a in s["Action"])]
     assert table == [
@@ -290,14 +242,12 @@ def test_deploy_rules_reject_what_the_functions_would_reject_at_every_run(templa
 
 def test_the_registry_layer_and_formats_come_only_with_a_registry(template: dict[str, Any]) -> None:
     # The layer exists only when SchemaRegistryUrl is set, and a registry format needs that URL
-    assert template["Resources"]["SchemaRegistryLayer"]["Condition"] == "HasSchemaRegistry"
-    assert template["Conditions"]["HasSchemaRegistry"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "SchemaRegistryUrl"}, ""]}]
-    }
+    layer = template["Resources"]["SchemaRegistryLayer"]
     defaults = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
     for value_format in template["Parameters"]["ValueFormat"]["AllowedValues"]:
         for url in ("", "https://psrc-example.us-east-1.aws.confluent.cloud"):
             parameters = {**defaults, "ValueFormat": value_format, "SchemaRegistryUrl": url}
+            assert Resolver(template, parameters).condition(layer["Condition"]) is bool(url), parameters
             assert rules_accept(template, parameters) == settings_accept(template, parameters), parameters
 
 
@@ -320,19 +270,22 @@ def test_msk_iam_grants_name_the_cluster_and_the_functions_own_topic(template: d
     assert all("MskClusterArn" in json.dumps(value) for value in names.values())
 
 
-def test_rss_fans_out_over_shards_only_when_asked(template: dict[str, Any]) -> None:
-    parameter = template["Parameters"]["RssShards"]
-    assert (parameter["Type"], parameter["Default"], parameter["MinValue"]) == ("Number", 1, 1)
-    assert template["Conditions"]["RssSharded"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RssShards"}, 1]}]}
-    function = template["Resources"]["RssProducerFunction"]["Properties"]
-    assert function["ReservedConcurrentExecutions"] == {"Ref": "RssShards"}
-    assert function["Events"]["Schedule"]["Properties"]["State"] == {"Fn::If": ["RssSharded", "DISABLED", "ENABLED"]}
-    fan_out = template["Resources"]["RssFanOut"]
-    assert fan_out["Condition"] == "RssSharded"
-    assert fan_out["Properties"]["Events"]["Schedule"]["Properties"]["ScheduleExpression"] == {"Ref": "RssSchedule"}
-    invoke_only_the_function = {"LambdaInvokePolicy": {"FunctionName": {"Ref": "RssProducerFunction"}}}
-    assert fan_out["Properties"]["Policies"] == [invoke_only_the_function]
-    assert template["Resources"]["RssFanOutFailedAlarm"]["Condition"] == "RssSharded"
+@pytest.mark.parametrize("shards", [None, 1, 3])
+def test_rss_fans_out_over_shards_only_when_asked(template: dict[str, Any], shards: int | None) -> None:
+    # Given a deploy with RssShards left at its default or set, resolved as CloudFormation would
+    resolver = Resolver(template, {} if shards is None else {"RssShards": str(shards)})
+    resources = template["Resources"]
+    function = resolver.resolve(resources["RssProducerFunction"]["Properties"])
+    sharded = shards not in (None, 1)
+    # Then as many runs as shards may run at once, and the function's own schedule runs it only unsharded
+    assert str(function["ReservedConcurrentExecutions"]) == str(shards or 1)
+    assert function["Events"]["Schedule"]["Properties"]["State"] == ("DISABLED" if sharded else "ENABLED")
+    # and the fan-out and its alarm exist only when sharded, the fan-out on the same schedule, invoking only it
+    for logical_id in ("RssFanOut", "RssFanOutFailedAlarm"):
+        assert resolver.condition(resources[logical_id]["Condition"]) is sharded, logical_id
+    fan_out = resources["RssFanOut"]["Properties"]
+    assert fan_out["Events"]["Schedule"]["Properties"]["ScheduleExpression"] == {"Ref": "RssSchedule"}
+    assert fan_out["Policies"] == [{"LambdaInvokePolicy": {"FunctionName": {"Ref": "RssProducerFunction"}}}]
 
 
 def intrinsic(expression: str, context: dict[str, Any]) -> Any:
