@@ -9,6 +9,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -51,31 +52,27 @@ class Script:
         self.waits.append(seconds)
 
 
-def test_retry_after_in_seconds_is_waited_exactly() -> None:
-    script = Script(response(429, "3"), response(200))
-    assert send_with_retries(script.send, sleep=script.sleep).status_code == 200
-    assert script.waits == [3.0]
-
-
-def test_5xx_backs_off_exponentially_then_gives_the_last_answer() -> None:
-    script = Script(response(503), response(502), response(500))
-    answer = send_with_retries(
-        script.send, RetryPolicy(attempts=3, base_delay_s=1), sleep=script.sleep, jitter=lambda: 1.0
-    )
-    assert answer.status_code == 500 and script.calls == 3
-    assert script.waits == [1.0, 2.0]
-
-
-def test_a_wait_longer_than_allowed_is_not_taken() -> None:
-    script = Script(response(429, "120"), response(200))
-    assert send_with_retries(script.send, RetryPolicy(max_delay_s=10), sleep=script.sleep).status_code == 429
-    assert script.calls == 1 and script.waits == []
-
-
-def test_a_wait_past_the_deadline_is_not_taken() -> None:
-    script = Script(response(503, "2"), response(200))
-    answer = send_with_retries(script.send, deadline=Deadline(remaining_ms=lambda: 1500), sleep=script.sleep)
-    assert answer.status_code == 503 and script.waits == []
+@pytest.mark.parametrize(
+    ("answers", "options", "status", "waits"),
+    [
+        ([response(429, "3"), response(200)], {}, 200, [3.0]),  # Retry-After in seconds, waited exactly
+        (  # 5xx backs off exponentially, then gives the last answer
+            [response(503), response(502), response(500)],
+            {"policy": RetryPolicy(attempts=3, base_delay_s=1), "jitter": lambda: 1.0},
+            500,
+            [1.0, 2.0],
+        ),
+        ([response(429, "120"), response(200)], {"policy": RetryPolicy(max_delay_s=10)}, 429, []),  # too long a wait
+        ([response(503, "2"), response(200)], {"deadline": Deadline(remaining_ms=lambda: 1500)}, 503, []),  # past it
+    ],
+    ids=["retry-after", "backoff", "longer-than-allowed", "past-the-deadline"],
+)
+def test_retries_wait_as_asked_within_the_policy_and_the_deadline(
+    answers: list[requests.Response], options: dict[str, Any], status: int, waits: list[float]
+) -> None:
+    script = Script(*answers)
+    assert send_with_retries(script.send, sleep=script.sleep, **options).status_code == status
+    assert script.waits == waits and script.calls == len(waits) + 1
 
 
 def test_refused_connections_are_retried_and_other_statuses_are_not() -> None:
