@@ -204,15 +204,10 @@ def keyset_pages(page: Any) -> list[int]:
     return served
 
 
-def fresh_cursors() -> list[int]:
-    """A new next_cursor every page, always the same markets (so no page adds any)."""
-    return keyset_pages(lambda n: {"markets": numbered(3), "next_cursor": f"c{n}"})
-
-
 @responses.activate
 def test_more_pages_than_max_markets_can_need_end_the_listing() -> None:
     # Given a listing whose cursor always advances but whose pages repeat the same 3 markets
-    served = fresh_cursors()
+    served = keyset_pages(lambda n: {"markets": numbered(3), "next_cursor": f"c{n}"})
     # When 150 markets are wanted (2 pages of 100, 4 allowed)
     sent, sources, counts = run(150)
     # Then listing ends after 4 pages with a warning, and the 3 markets are priced from Gamma
@@ -235,7 +230,7 @@ def test_the_deadline_bounds_listing_and_the_run_prices_what_it_has() -> None:
     remaining = iter(range(60_000, -1, -10_000))
     client = api()
     client.deadline, client.timeout_s = Deadline(lambda: next(remaining)), 10.0
-    served = fresh_cursors()
+    served = keyset_pages(lambda n: {"markets": numbered(3), "next_cursor": f"c{n}"})  # no page adds a market
     responses.post(f"{CLOB}/books", json=[book(str(10**70), "0.40", "0.44")])
     # When 10,000 markets are wanted
     sent, sources, counts = run(10_000, books=False, client=client)

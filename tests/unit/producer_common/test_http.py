@@ -98,12 +98,6 @@ def test_retry_after_forms(value: str | None, expected: float | None) -> None:
     assert retry_after_s(value, now) == expected
 
 
-def test_the_session_names_the_producer_and_limits_redirects() -> None:
-    session = build_session("rss-producer")
-    assert "kafka-data-producers/rss-producer" in session.headers["User-Agent"]
-    assert session.max_redirects == 5
-
-
 def test_the_pools_keep_the_connections_of_as_many_hosts_as_asked_and_honour_the_environment() -> None:
     # Given pools for 4 fetches at once over up to 64 hosts, in an environment naming a proxy and a CA bundle
     environ = {"HTTPS_PROXY": "http://proxy.internal:3128", "no_proxy": "feeds.internal", "CURL_CA_BUNDLE": "/ca.pem"}
@@ -139,7 +133,7 @@ def test_requests_reads_the_environment_only_when_it_configures_http(
     assert environment_configures_http(environ, home=tmp_path) is expected
 
 
-def test_the_session_takes_the_environment_s_ca_bundle_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_session_s_name_redirect_limit_and_ca_bundle_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a CA bundle named in the environment and nothing else about HTTP
     for name in [*os.environ]:
         if name.lower().endswith("_proxy") or name in ("CURL_CA_BUNDLE", "NETRC"):
@@ -150,6 +144,8 @@ def test_the_session_takes_the_environment_s_ca_bundle_once(monkeypatch: pytest.
     session = build_session("rss-producer")
     # Then it verifies with that bundle without reading the environment on each request
     assert session.verify == "/etc/ssl/custom-ca.pem" and session.trust_env is False
+    # and it names the producer and follows at most 5 redirects
+    assert "kafka-data-producers/rss-producer" in session.headers["User-Agent"] and session.max_redirects == 5
 
 
 def test_the_rate_limiter_spaces_calls_to_the_published_rate() -> None:
