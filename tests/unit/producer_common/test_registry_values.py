@@ -16,7 +16,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from producer_common import ConfigurationError, Deadline, KafkaSettings, MessageProducer, OutgoingMessage, open_producer
-from producer_common.credentials import clear_cache, resolve_registry_credentials
+from producer_common.credentials import resolve_registry_credentials
 from producer_common.exceptions import CredentialsError, SchemaRegistryError
 from producer_common.schema_files import schema_text
 
@@ -183,22 +183,19 @@ def test_json_is_the_default_and_never_loads_the_registry_client() -> None:
 
 
 def secret(text: str) -> Mock:
-    """A Secrets Manager client holding ``text``."""
+    """A Secrets Manager client of its own (nothing read before is cached for it), holding ``text``."""
     return Mock(get_secret_value=Mock(return_value={"SecretString": text}))
 
 
 def test_registry_credentials_from_a_secret_or_the_environment() -> None:
-    clear_cache()
     base = {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "KAFKA_VALUE_FORMAT": "avro", "SCHEMA_REGISTRY_URL": "https://r"}
     with_secret = KafkaSettings.from_env({**base, "SCHEMA_REGISTRY_SECRET_ID": "sr-key"}, default_topic=TOPIC)
     creds = resolve_registry_credentials(with_secret, {}, secret('{"username": "KEY", "password": "SECRET-VALUE"}'))
     assert creds is not None and (creds.username, creds.password) == ("KEY", "SECRET-VALUE")
     assert "SECRET-VALUE" not in repr(creds)
-    clear_cache()
     with pytest.raises(CredentialsError, match="schema registry secret 'sr-key' needs non-empty") as error:
         resolve_registry_credentials(with_secret, {}, secret('{"username": "KEY"}'))
     assert "KEY" not in str(error.value)
-    clear_cache()
     local = KafkaSettings.from_env(base, default_topic=TOPIC)
     assert resolve_registry_credentials(local, {}) is None
     env = {"SCHEMA_REGISTRY_USERNAME": "u", "SCHEMA_REGISTRY_PASSWORD": "p"}
