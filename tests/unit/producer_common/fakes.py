@@ -21,10 +21,9 @@ class Produced:
 
 @dataclass
 class FakeBackend:
-    """Acknowledges on flush, unless told to fail a key, hold messages, or raise."""
+    """Acknowledges on flush, unless told to fail a key (with librdkafka's words for why), hold messages, or raise."""
 
-    fail_keys: set[bytes] = field(default_factory=set)
-    fail_reason: str = "Broker: simulated failure"  # a transient one; librdkafka's words for the broker's
+    fail: dict[bytes, str] = field(default_factory=dict)
     hold: bool = False  # never settle: what a dead broker looks like
     raise_on_produce: Exception | None = None
     produced: list[Produced] = field(default_factory=list)
@@ -50,7 +49,7 @@ class FakeBackend:
             return
         assert self.settle is not None
         for key, sequence in self.pending:
-            self.settle(sequence, self.fail_reason if key in self.fail_keys else None)
+            self.settle(sequence, self.fail.get(key))
         self.pending.clear()
 
     def close(self, timeout_s: float) -> None:

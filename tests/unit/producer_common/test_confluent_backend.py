@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from confluent_kafka import KafkaError
@@ -10,14 +11,9 @@ from producer_common.backends.base import NOT_ACKNOWLEDGED
 from producer_common.backends.confluent import ConfluentBackend
 
 
-class Report:
+def report(key: bytes) -> Any:
     """What librdkafka hands the delivery callback: here only the key matters."""
-
-    def __init__(self, key: bytes) -> None:
-        self._key = key
-
-    def key(self) -> bytes:
-        return self._key
+    return SimpleNamespace(key=lambda: key)
 
 
 def backend() -> tuple[Any, dict[int, str | None]]:
@@ -32,11 +28,11 @@ def test_reports_for_a_repeated_key_settle_its_messages_oldest_first() -> None:
     b, settled = backend()
     for sequence, key in enumerate([b"a", b"b", b"a", b"a"]):
         b.produce("t", key, b"{}", [], sequence)
-    b._on_delivery(None, Report(b"a"))
-    b._on_delivery(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), Report(b"a"))
-    b._on_delivery(None, Report(b"b"))
+    b._on_delivery(None, report(b"a"))
+    b._on_delivery(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), report(b"a"))
+    b._on_delivery(None, report(b"b"))
     assert settled == {0: None, 2: KafkaError(KafkaError.MSG_SIZE_TOO_LARGE).str(), 1: None}
-    b._on_delivery(KafkaError(KafkaError._PURGE_QUEUE), Report(b"a"))
+    b._on_delivery(KafkaError(KafkaError._PURGE_QUEUE), report(b"a"))
     assert settled[3] == NOT_ACKNOWLEDGED
     assert b._waiting == {}  # nothing left waiting once every message has its report
     b._producer.purge()
@@ -52,5 +48,5 @@ def test_close_reports_what_is_still_queued_as_not_acknowledged() -> None:
 
 def test_a_report_for_an_unknown_message_changes_nothing() -> None:
     b, settled = backend()
-    b._on_delivery(None, Report(b"never-sent"))
+    b._on_delivery(None, report(b"never-sent"))
     assert settled == {}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
+from unittest.mock import Mock
 
 import boto3
 import pytest
@@ -21,55 +23,44 @@ SASL = {
     "AWS_REGION": "us-east-1",
 }
 PASSWORD = "s3cr3t-pa55w0rd-value"
+KAFKA = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": "kafka"}, "t")
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
+def fresh_cache() -> Iterator[None]:
     clear_cache()
     yield
     clear_cache()
 
 
 @pytest.fixture
-def secrets() -> Iterator[object]:
+def secrets() -> Iterator[Any]:
+    """Secrets Manager (moto) holding the secret "kafka", behind a client that counts its reads."""
     with mock_aws():
-        yield boto3.client("secretsmanager", region_name="us-east-1")
+        client = boto3.client("secretsmanager", region_name="us-east-1")
+        client.create_secret(Name="kafka", SecretString=json.dumps({"username": "svc", "password": PASSWORD}))
+        yield Mock(wraps=client)
 
 
-class CountingClient:
-    def __init__(self, inner: object) -> None:
-        self.inner, self.calls = inner, 0
-
-    def get_secret_value(self, **kwargs: str) -> dict[str, str]:
-        self.calls += 1
-        return self.inner.get_secret_value(**kwargs)  # type: ignore[attr-defined,no-any-return]
+def rotate(secrets: Any) -> None:
+    secrets.put_secret_value(SecretId="kafka", SecretString='{"username": "svc", "password": "rotated-password"}')
 
 
-def test_secret_is_read_once_within_its_max_age(secrets: object) -> None:
-    arn = secrets.create_secret(Name="kafka", SecretString=json.dumps({"username": "svc", "password": PASSWORD}))["ARN"]  # type: ignore[attr-defined]
+def test_secret_is_read_once_within_its_max_age(secrets: Any) -> None:
+    arn = secrets.describe_secret(SecretId="kafka")["ARN"]
     settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": arn}, "t")
-    client = CountingClient(secrets)
-    first = resolve_credentials(settings, secrets_client=client)
-    second = resolve_credentials(settings, secrets_client=client)
+    first = resolve_credentials(settings, secrets_client=secrets)
+    second = resolve_credentials(settings, secrets_client=secrets)
     assert first == second == SaslCredentials("svc", PASSWORD)
-    assert client.calls == 1
+    assert secrets.get_secret_value.call_count == 1
     assert PASSWORD not in repr(first)
 
 
-def rotate(secrets: object, name: str, password: str) -> None:
-    secrets.put_secret_value(SecretId=name, SecretString=json.dumps({"username": "svc", "password": password}))  # type: ignore[attr-defined]
-
-
-def test_a_secret_older_than_its_max_age_is_read_again(secrets: object, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_secret_older_than_its_max_age_is_read_again(secrets: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a secret read once, then rotated
-    secrets.create_secret(Name="kafka", SecretString=json.dumps({"username": "svc", "password": PASSWORD}))  # type: ignore[attr-defined]
-    settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": "kafka"}, "t")
-    client = CountingClient(secrets)
-    resolve_credentials(settings, {"POWERTOOLS_PARAMETERS_MAX_AGE": "60"}, client)
-    rotate(secrets, "kafka", "rotated-password")
-    assert resolve_credentials(settings, {"POWERTOOLS_PARAMETERS_MAX_AGE": "60"}, client).password == PASSWORD  # type: ignore[union-attr]
+    resolve_credentials(KAFKA, {"POWERTOOLS_PARAMETERS_MAX_AGE": "60"}, secrets)
+    rotate(secrets)
+    assert resolve_credentials(KAFKA, {"POWERTOOLS_PARAMETERS_MAX_AGE": "60"}, secrets).password == PASSWORD  # type: ignore[union-attr]
 
     # When 61 s have passed (Powertools' cache reads datetime.now())
     class Later(datetime):
@@ -78,26 +69,23 @@ def test_a_secret_older_than_its_max_age_is_read_again(secrets: object, monkeypa
             return datetime.now() + timedelta(seconds=61)  # type: ignore[return-value]
 
     monkeypatch.setattr(powertools_parameters, "datetime", Later)
-    again = resolve_credentials(settings, {"POWERTOOLS_PARAMETERS_MAX_AGE": "60"}, client)
+    again = resolve_credentials(KAFKA, {"POWERTOOLS_PARAMETERS_MAX_AGE": "60"}, secrets)
 
     # Then the secret is read again and the rotated password is the one used
-    assert again == SaslCredentials("svc", "rotated-password") and client.calls == 2
+    assert again == SaslCredentials("svc", "rotated-password") and secrets.get_secret_value.call_count == 2
 
 
-def test_an_authentication_failure_reads_the_secret_at_once(secrets: object) -> None:
+def test_an_authentication_failure_reads_the_secret_at_once(secrets: Any) -> None:
     # Given a secret read and kept, then rotated
-    secrets.create_secret(Name="kafka", SecretString=json.dumps({"username": "svc", "password": PASSWORD}))  # type: ignore[attr-defined]
-    settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": "kafka"}, "t")
-    client = CountingClient(secrets)
-    resolve_credentials(settings, {}, client)
-    rotate(secrets, "kafka", "rotated-password")
+    resolve_credentials(KAFKA, {}, secrets)
+    rotate(secrets)
     # When a backend, refused, asks for the credentials again
-    refresh = refresher(settings, {}, client)
+    refresh = refresher(KAFKA, {}, secrets)
     assert refresh is not None
     # Then they are read at once, and what later runs get is the new password too
-    assert refresh() == SaslCredentials("svc", "rotated-password") and client.calls == 2
-    assert resolve_credentials(settings, {}, client) == SaslCredentials("svc", "rotated-password")
-    assert client.calls == 2
+    assert refresh() == SaslCredentials("svc", "rotated-password") and secrets.get_secret_value.call_count == 2
+    assert resolve_credentials(KAFKA, {}, secrets) == SaslCredentials("svc", "rotated-password")
+    assert secrets.get_secret_value.call_count == 2
 
 
 def test_local_credentials_come_from_the_environment_and_none_without_a_password_mechanism() -> None:
@@ -110,21 +98,20 @@ def test_local_credentials_come_from_the_environment_and_none_without_a_password
     assert refresher(settings, local) is None and refresher(plain, {}) is None
 
 
-def test_an_invalid_max_age_names_the_variable(secrets: object) -> None:
-    settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": "kafka"}, "t")
+def test_an_invalid_max_age_names_the_variable(secrets: Any) -> None:
     with pytest.raises(ConfigurationError, match="^POWERTOOLS_PARAMETERS_MAX_AGE"):
-        resolve_credentials(settings, {"POWERTOOLS_PARAMETERS_MAX_AGE": "soon"}, secrets)
+        resolve_credentials(KAFKA, {"POWERTOOLS_PARAMETERS_MAX_AGE": "soon"}, secrets)
 
 
-def test_a_missing_secret_names_the_secret_not_its_content(secrets: object) -> None:
+def test_a_missing_secret_names_the_secret_not_its_content(secrets: Any) -> None:
     settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": "does-not-exist"}, "t")
     with pytest.raises(CredentialsError, match="'does-not-exist'.*ResourceNotFoundException"):
         resolve_credentials(settings, secrets_client=secrets)
 
 
 @pytest.mark.parametrize("secret_string", ["not json", '["svc"]', json.dumps({"username": "svc"})])
-def test_malformed_secrets_are_refused_without_echoing_them(secrets: object, secret_string: str) -> None:
-    secrets.create_secret(Name="bad", SecretString=secret_string)  # type: ignore[attr-defined]
+def test_malformed_secrets_are_refused_without_echoing_them(secrets: Any, secret_string: str) -> None:
+    secrets.create_secret(Name="bad", SecretString=secret_string)
     settings = KafkaSettings.from_env({**SASL, "KAFKA_SECRET_ID": "bad"}, "t")
     with pytest.raises(CredentialsError) as caught:
         resolve_credentials(settings, secrets_client=secrets)

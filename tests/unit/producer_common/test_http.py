@@ -9,6 +9,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -51,31 +52,27 @@ class Script:
         self.waits.append(seconds)
 
 
-def test_retry_after_in_seconds_is_waited_exactly() -> None:
-    script = Script(response(429, "3"), response(200))
-    assert send_with_retries(script.send, sleep=script.sleep).status_code == 200
-    assert script.waits == [3.0]
-
-
-def test_5xx_backs_off_exponentially_then_gives_the_last_answer() -> None:
-    script = Script(response(503), response(502), response(500))
-    answer = send_with_retries(
-        script.send, RetryPolicy(attempts=3, base_delay_s=1), sleep=script.sleep, jitter=lambda: 1.0
-    )
-    assert answer.status_code == 500 and script.calls == 3
-    assert script.waits == [1.0, 2.0]
-
-
-def test_a_wait_longer_than_allowed_is_not_taken() -> None:
-    script = Script(response(429, "120"), response(200))
-    assert send_with_retries(script.send, RetryPolicy(max_delay_s=10), sleep=script.sleep).status_code == 429
-    assert script.calls == 1 and script.waits == []
-
-
-def test_a_wait_past_the_deadline_is_not_taken() -> None:
-    script = Script(response(503, "2"), response(200))
-    answer = send_with_retries(script.send, deadline=Deadline(remaining_ms=lambda: 1500), sleep=script.sleep)
-    assert answer.status_code == 503 and script.waits == []
+@pytest.mark.parametrize(
+    ("answers", "options", "status", "waits"),
+    [
+        ([response(429, "3"), response(200)], {}, 200, [3.0]),  # Retry-After in seconds, waited exactly
+        (  # 5xx backs off exponentially, then gives the last answer
+            [response(503), response(502), response(500)],
+            {"policy": RetryPolicy(attempts=3, base_delay_s=1), "jitter": lambda: 1.0},
+            500,
+            [1.0, 2.0],
+        ),
+        ([response(429, "120"), response(200)], {"policy": RetryPolicy(max_delay_s=10)}, 429, []),  # too long a wait
+        ([response(503, "2"), response(200)], {"deadline": Deadline(remaining_ms=lambda: 1500)}, 503, []),  # past it
+    ],
+    ids=["retry-after", "backoff", "longer-than-allowed", "past-the-deadline"],
+)
+def test_retries_wait_as_asked_within_the_policy_and_the_deadline(
+    answers: list[requests.Response], options: dict[str, Any], status: int, waits: list[float]
+) -> None:
+    script = Script(*answers)
+    assert send_with_retries(script.send, sleep=script.sleep, **options).status_code == status
+    assert script.waits == waits and script.calls == len(waits) + 1
 
 
 def test_refused_connections_are_retried_and_other_statuses_are_not() -> None:
@@ -99,12 +96,6 @@ def test_refused_connections_are_retried_and_other_statuses_are_not() -> None:
 def test_retry_after_forms(value: str | None, expected: float | None) -> None:
     now = datetime(2026, 11, 23, 10, 0, 0, tzinfo=timezone.utc)
     assert retry_after_s(value, now) == expected
-
-
-def test_the_session_names_the_producer_and_limits_redirects() -> None:
-    session = build_session("rss-producer")
-    assert "kafka-data-producers/rss-producer" in session.headers["User-Agent"]
-    assert session.max_redirects == 5
 
 
 def test_the_pools_keep_the_connections_of_as_many_hosts_as_asked_and_honour_the_environment() -> None:
@@ -142,7 +133,7 @@ def test_requests_reads_the_environment_only_when_it_configures_http(
     assert environment_configures_http(environ, home=tmp_path) is expected
 
 
-def test_the_session_takes_the_environment_s_ca_bundle_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_session_s_name_redirect_limit_and_ca_bundle_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a CA bundle named in the environment and nothing else about HTTP
     for name in [*os.environ]:
         if name.lower().endswith("_proxy") or name in ("CURL_CA_BUNDLE", "NETRC"):
@@ -153,6 +144,8 @@ def test_the_session_takes_the_environment_s_ca_bundle_once(monkeypatch: pytest.
     session = build_session("rss-producer")
     # Then it verifies with that bundle without reading the environment on each request
     assert session.verify == "/etc/ssl/custom-ca.pem" and session.trust_env is False
+    # and it names the producer and follows at most 5 redirects
+    assert "kafka-data-producers/rss-producer" in session.headers["User-Agent"] and session.max_redirects == 5
 
 
 def test_the_rate_limiter_spaces_calls_to_the_published_rate() -> None:

@@ -18,7 +18,7 @@ def message(key: str, **value: object) -> OutgoingMessage:
 
 def test_messages_are_reported_acknowledged_in_order_or_failed_with_their_reason_and_sent_as_json() -> None:
     # Given a backend that fails "b" and acknowledges the others
-    backend = FakeBackend(fail_keys={b"b"})
+    backend = FakeBackend(fail={b"b": "Broker: simulated failure"})
     # When three messages are sent and the producer closes
     with MessageProducer(factory(backend), "topic-a", Deadline(fallback_s=30)) as producer:
         for key in ("a", "b", "c"):
@@ -119,7 +119,7 @@ def test_late_callbacks_after_close_change_nothing() -> None:
 
 def test_what_settles_is_handed_out_once_as_the_run_goes() -> None:
     # Given a producer with three messages sent, two of them settled by a flush
-    backend = FakeBackend(fail_keys={b"b"})
+    backend = FakeBackend(fail={b"b": "Broker: simulated failure"})
     with MessageProducer(factory(backend), "t", Deadline(fallback_s=30)) as producer:
         producer.send(message("a"))
         producer.send(message("b"))

@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 from typing import Any
+from unittest.mock import Mock
 
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
@@ -15,7 +16,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from producer_common import ConfigurationError, Deadline, KafkaSettings, MessageProducer, OutgoingMessage, open_producer
-from producer_common.credentials import clear_cache, resolve_registry_credentials
+from producer_common.credentials import resolve_registry_credentials
 from producer_common.exceptions import CredentialsError, SchemaRegistryError
 from producer_common.schema_files import schema_text
 
@@ -175,37 +176,26 @@ def test_json_is_the_default_and_never_loads_the_registry_client() -> None:
         " 'httpx', 'authlib', 'producer_common.registry'))]\n"
         "print(loaded)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": "layers/common/python:."},
-        cwd=catalog.ROOT,
+    loaded = subprocess.check_output(
+        [sys.executable, "-c", code], text=True, env={"PYTHONPATH": "layers/common/python:."}, cwd=catalog.ROOT
     )
-    assert result.stdout.strip() == "[]"
+    assert loaded.strip() == "[]"
 
 
-class Secrets:
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def get_secret_value(self, SecretId: str) -> dict[str, str]:
-        return {"SecretString": self.text}
+def secret(text: str) -> Mock:
+    """A Secrets Manager client of its own (nothing read before is cached for it), holding ``text``."""
+    return Mock(get_secret_value=Mock(return_value={"SecretString": text}))
 
 
 def test_registry_credentials_from_a_secret_or_the_environment() -> None:
-    clear_cache()
     base = {"KAFKA_BOOTSTRAP_SERVERS": "b:9092", "KAFKA_VALUE_FORMAT": "avro", "SCHEMA_REGISTRY_URL": "https://r"}
     with_secret = KafkaSettings.from_env({**base, "SCHEMA_REGISTRY_SECRET_ID": "sr-key"}, default_topic=TOPIC)
-    creds = resolve_registry_credentials(with_secret, {}, Secrets('{"username": "KEY", "password": "SECRET-VALUE"}'))
+    creds = resolve_registry_credentials(with_secret, {}, secret('{"username": "KEY", "password": "SECRET-VALUE"}'))
     assert creds is not None and (creds.username, creds.password) == ("KEY", "SECRET-VALUE")
     assert "SECRET-VALUE" not in repr(creds)
-    clear_cache()
     with pytest.raises(CredentialsError, match="schema registry secret 'sr-key' needs non-empty") as error:
-        resolve_registry_credentials(with_secret, {}, Secrets('{"username": "KEY"}'))
+        resolve_registry_credentials(with_secret, {}, secret('{"username": "KEY"}'))
     assert "KEY" not in str(error.value)
-    clear_cache()
     local = KafkaSettings.from_env(base, default_topic=TOPIC)
     assert resolve_registry_credentials(local, {}) is None
     env = {"SCHEMA_REGISTRY_USERNAME": "u", "SCHEMA_REGISTRY_PASSWORD": "p"}

@@ -24,11 +24,9 @@ def work_sending(keys: list[str], sources: list[SourceResult]):  # type: ignore[
     return work
 
 
-def deliver(work: Any, backend: FakeBackend | None = None, backend_factory: Any = None) -> dict[str, Any]:
+def deliver(work: Any, backend: FakeBackend | None = None) -> dict[str, Any]:
     metrics = Metrics(namespace="T", service="u")
-    return deliver_run(
-        "rss", SETTINGS, LambdaContext(), metrics, work, backend_factory or factory(backend or FakeBackend())
-    )
+    return deliver_run("rss", SETTINGS, LambdaContext(), metrics, work, factory(backend or FakeBackend()))
 
 
 def test_summary_counts_only_acknowledged_messages() -> None:
@@ -57,9 +55,18 @@ def test_source_errors_set_the_run_status(keys: list[str], sources: list[SourceR
     assert (summary["status"], summary["produced"]) == (status, len(keys))
 
 
-def test_undelivered_messages_raise_after_the_producer_closed() -> None:
-    backend = FakeBackend(fail_keys={b"b"})
-    with pytest.raises(DeliveryError, match="1 of 2 messages were not delivered"):
+@pytest.mark.parametrize(
+    "fail",
+    [
+        {b"b": "Local: Message timed out"},
+        # "a" refused for good beside "b" timed out: a later run may deliver "b"
+        {b"a": "Broker: Message size too large", b"b": "Local: Message timed out"},
+    ],
+    ids=["transient", "transient-beside-permanent"],
+)
+def test_undelivered_messages_raise_after_the_producer_closed(fail: dict[bytes, str]) -> None:
+    backend = FakeBackend(fail=fail)
+    with pytest.raises(DeliveryError, match=f"{len(fail)} of 2 messages were not delivered"):
         deliver(work_sending(["a", "b"], []), backend)
     assert backend.closed
 
@@ -87,25 +94,8 @@ def test_work_that_raises_still_closes_the_producer() -> None:
 )
 def test_a_run_whose_only_failures_are_permanent_returns_and_reports_them(reason: str) -> None:
     # Given a broker that refuses one message for good (too large), and acknowledges the other
-    backend = FakeBackend(fail_keys={b"b"}, fail_reason=reason)
+    backend = FakeBackend(fail={b"b": reason})
     # When the run ends
     summary = deliver(work_sending(["a", "b"], [SourceResult("s1", "ok", 2, 2)]), backend)
     # Then it returns (Lambda would retry a run that fails the same way forever), counting the failure
     assert (summary["status"], summary["produced"], summary["failed"]) == ("partial", 1, 1)
-
-
-def test_a_transient_failure_beside_a_permanent_one_still_raises() -> None:
-    # Given a broker that refuses "a" for good and times "b" out
-    backend = FakeBackend(fail_keys={b"a", b"b"}, fail_reason="Local: Message timed out")
-
-    def both(settle):  # type: ignore[no-untyped-def]
-        def mixed(sequence: int, reason: str | None) -> None:  # the fake fails both with one reason
-            settle(sequence, "Broker: Message size too large" if sequence == 0 else reason)
-
-        backend.settle = mixed
-        return backend
-
-    # When the run ends, Then it raises: a later run may deliver "b"
-    with pytest.raises(DeliveryError, match="2 of 2 messages were not delivered"):
-        deliver(work_sending(["a", "b"], []), backend_factory=both)
-    assert backend.closed

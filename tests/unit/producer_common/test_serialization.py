@@ -9,14 +9,11 @@ import pytest
 from producer_common.serialization import encode_headers, encode_value, parse_utc, utc_iso, value_encoder
 
 
-def test_values_are_compact_utf8_json_with_times_in_utc() -> None:
+def test_values_are_compact_utf8_json_with_times_in_utc_naive_ones_taken_as_utc() -> None:
     paris = timezone(timedelta(hours=1))
     raw = encode_value({"title": "Café", "at": datetime(2026, 1, 2, 13, 0, tzinfo=paris), "n": 1.5})
     assert raw == '{"title":"Café","at":"2026-01-02T12:00:00Z","n":1.5}'.encode()
     assert json.loads(raw)["n"] == 1.5
-
-
-def test_naive_times_are_taken_as_utc() -> None:
     assert utc_iso(datetime(2026, 5, 1, 8, 30)) == "2026-05-01T08:30:00Z"
 
 

@@ -4,11 +4,11 @@ a run reads; and what comes out is safe for a consumer (links, dates)."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import zlib
 from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -18,6 +18,8 @@ import rss_items
 import rss_parse
 import rss_run
 from producer_common.http import Pools
+
+from tests.support.http import QuietHandler
 
 FEED = "https://bounds.example/feed.xml"
 FETCHED = "2026-11-23T00:00:00Z"
@@ -139,66 +141,26 @@ def test_a_feed_over_the_item_cap_keeps_its_newest() -> None:
 
 
 @pytest.fixture
-def server() -> Iterator[tuple[socket.socket, list[bytes]]]:
-    """A loopback server answering each connection with the bytes of ``answers`` (one a connection),
-    then a byte every 2 s (the slow-header case of issue 22), or closing when the answer starts with '!'."""
-    listener = socket.create_server(("127.0.0.1", 0))
+def server() -> Iterator[tuple[str, list[bytes]]]:
+    """A feed's URL on loopback, answered on each connection with the bytes of ``answers`` (one a
+    connection), then a byte every 2 s (the slow-header case of issue 22), or closed when the answer
+    starts with '!'."""
     answers: list[bytes] = []
 
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=answer, args=(connection,), daemon=True).start()
+    class Raw(QuietHandler):
+        def do_GET(self) -> None:
+            answer = answers.pop(0)
+            if answer.startswith(b"!"):
+                self.wfile.write(answer[1:])
+                self.close_connection = True
+            else:
+                self.trickle(answer, b"X", every_s=2, times=30)
 
-    def answer(connection: socket.socket) -> None:
-        with connection:
-            connection.recv(65536)
-            try:
-                answer = answers.pop(0)
-                if answer.startswith(b"!"):
-                    connection.sendall(answer[1:])
-                    return
-                connection.sendall(answer)
-                for _ in range(30):
-                    connection.sendall(b"X")
-                    time.sleep(2)
-            except OSError:
-                pass
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield listener, answers
-    listener.close()
-
-
-def fetch(listener: socket.socket, timeout_s: float) -> str:
-    fetcher = rss_fetch.Fetcher(Pools("test"), timeout_s=timeout_s)
-    with pytest.raises(rss_fetch.FeedError) as raised:
-        fetcher.fetch(f"http://127.0.0.1:{listener.getsockname()[1]}/feed.xml")
-    return str(raised.value)
-
-
-@pytest.mark.parametrize(
-    "answer",
-    [
-        b"HTTP/1.1 200 OK\r\n",  # then one header byte every 2 s
-        b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n<rss>",  # then one body byte every 2 s
-    ],
-)
-def test_a_trickling_server_ends_at_the_whole_fetch_time_limit(
-    server: tuple[socket.socket, list[bytes]], answer: bytes
-) -> None:
-    # Given a server that trickles its headers or its body, each byte well within the read timeout
-    listener, answers = server
-    answers.append(answer)
-    # When the feed is fetched with a 1 s limit
-    started = time.monotonic()
-    reason = fetch(listener, 1.0)
-    # Then the fetch ends at the limit, saying so
-    assert reason == "no complete response within 1 s"
-    assert time.monotonic() - started < 5
+    with ThreadingHTTPServer(("127.0.0.1", 0), Raw) as http:
+        http.block_on_close = False  # the trickling answers end with their test, not with the server
+        threading.Thread(target=http.serve_forever, daemon=True).start()
+        yield f"http://127.0.0.1:{http.server_address[1]}/feed.xml", answers
+        http.shutdown()
 
 
 NOT_GZIP = b"not gzip at all" + zlib.compress(b"x")
@@ -207,19 +169,30 @@ NOT_GZIP = b"not gzip at all" + zlib.compress(b"x")
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
+        (b"HTTP/1.1 200 OK\r\n", "no complete response within 1 s"),  # then one header byte every 2 s
+        # then one body byte every 2 s
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n<rss>", "no complete response within 1 s"),
         # a body that claims gzip but is not (urllib3's DecodeError, which requests leaves raw)
         (
-            b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (len(NOT_GZIP), NOT_GZIP),
+            b"!HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (len(NOT_GZIP), NOT_GZIP),
             "body could not be decoded (Content-Encoding)",
         ),
         # a server that promises more than it sends, then closes (urllib3's ProtocolError)
-        (b"Content-Length: 100000\r\n\r\n<rss>", "connection broken while reading the body"),
+        (b"!HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n<rss>", "connection broken while reading the body"),
     ],
-    ids=["broken-gzip", "broken-mid-body"],
+    ids=["trickled-headers", "trickled-body", "broken-gzip", "broken-mid-body"],
 )
-def test_a_body_broken_in_transit_is_a_plain_source_error(
-    server: tuple[socket.socket, list[bytes]], answer: bytes, reason: str
+def test_a_trickling_or_broken_answer_is_a_plain_source_error_within_the_time_limit(
+    server: tuple[str, list[bytes]], answer: bytes, reason: str
 ) -> None:
-    listener, answers = server
-    answers.append(b"!HTTP/1.1 200 OK\r\n" + answer)
-    assert fetch(listener, 5.0) == reason
+    # Given a server that trickles its headers or its body (each byte well within the read timeout),
+    # or breaks the body in transit
+    url, answers = server
+    answers.append(answer)
+    # When the feed is fetched with a 1 s limit
+    started = time.monotonic()
+    with pytest.raises(rss_fetch.FeedError) as raised:
+        rss_fetch.Fetcher(Pools("test"), timeout_s=1.0).fetch(url)
+    # Then the fetch ends by the limit, saying why
+    assert str(raised.value) == reason
+    assert time.monotonic() - started < 5

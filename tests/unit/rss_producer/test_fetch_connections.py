@@ -7,8 +7,9 @@ A real server on loopback: the client's source port tells one connection from an
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import ThreadingHTTPServer
+from typing import Any
 
 import pytest
 import rss_fetch
@@ -48,24 +49,20 @@ class Handler(QuietHandler):
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[str, list[int]]]:
+def served() -> Iterator[tuple[str, list[int], Callable[..., rss_fetch.Fetched]]]:
+    """The server's address, the client port of each request it answered, and a fetch with one pooled connection."""
     ports: list[int] = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), type("Counted", (Handler,), {"ports": ports}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", ports
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fetcher = rss_fetch.Fetcher(Pools("test", pool_size=1), timeout_s=5, redirects=RedirectGuard(allow_private=True))
+    yield f"http://127.0.0.1:{server.server_address[1]}", ports, fetcher.fetch
     server.shutdown()
     server.server_close()
 
 
-def fetcher() -> rss_fetch.Fetcher:
-    return rss_fetch.Fetcher(Pools("test", pool_size=1), timeout_s=5, redirects=RedirectGuard(allow_private=True))
-
-
-def test_answers_without_a_wanted_body_keep_the_connection(served: tuple[str, list[int]]) -> None:
+def test_answers_without_a_wanted_body_keep_the_connection(served: Any) -> None:
     # Given one pooled connection to a host
-    base, ports = served
-    fetch = fetcher().fetch
+    base, ports, fetch = served
 
     # When it answers a 304, a redirect (then the feed), an error page and the feed
     assert fetch(f"{base}/unchanged", FeedValidators('"1"', None)).body is None
@@ -75,14 +72,12 @@ def test_answers_without_a_wanted_body_keep_the_connection(served: tuple[str, li
     assert fetch(f"{base}/feed").body == FEED
 
     # Then all five requests came over one connection
-    assert len(ports) == 5
-    assert len(set(ports)) == 1
+    assert len(ports) == 5 and len(set(ports)) == 1
 
 
-def test_an_error_page_with_an_endless_body_is_closed_not_read(served: tuple[str, list[int]]) -> None:
+def test_an_error_page_with_an_endless_body_is_closed_not_read(served: Any) -> None:
     # Given a host whose error page never ends
-    base, ports = served
-    fetch = fetcher().fetch
+    base, ports, fetch = served
 
     # When it is fetched, then the feed
     with pytest.raises(rss_fetch.FeedError, match="HTTP 404"):

@@ -109,9 +109,8 @@ def run_over_all(state: SqliteStateStore) -> list[OutgoingMessage]:
     return sent
 
 
-def test_every_distinct_item_is_sent_exactly_once_and_a_second_run_sends_nothing() -> None:
+def test_every_distinct_item_is_sent_exactly_once_and_a_second_run_sends_nothing(state: SqliteStateStore) -> None:
     # Given every feed document in the repository, served at its own URL
-    state = SqliteStateStore(":memory:", ttl_s=90 * 86_400)
     expected = {name: distinct_items(name) for name in FEEDS}
     # When a run reads them all
     sent = run_over_all(state)

@@ -65,10 +65,8 @@ def run(
     served.get(url, body=body or rss(*items))
     fetcher = rss_fetch.Fetcher(served, timeout_s=2)
     result = rss_run.produce_feeds([url], fetcher, state, sent.append, FETCHED, Deadline(fallback_s=60))
-    if fail:
-        report = DeliveryReport((), tuple(FailedMessage(m.key, "timed out") for m in sent))
-    else:
-        report = DeliveryReport(tuple(m.key for m in sent))
+    keys = tuple(m.key for m in sent)
+    report = DeliveryReport((), tuple(FailedMessage(k, "timed out") for k in keys)) if fail else DeliveryReport(keys)
     rss_run.record_delivery(result, report, state)
     return sent, result
 
@@ -175,9 +173,10 @@ NEVER_SENT = {
 
 
 @pytest.mark.parametrize("name", PINNED["ids"])
-def test_upgrading_over_the_records_of_the_rule_before_sends_only_what_it_never_sent(name: str, tmp_path: Path) -> None:
+def test_upgrading_over_the_records_of_the_rule_before_sends_only_what_it_never_sent(
+    name: str, state: SqliteStateStore
+) -> None:
     # Given the state the rule before left after a run over the document (its ids, recorded as seen)
-    state = SqliteStateStore(str(tmp_path / "state.sqlite"), TTL)
     state.mark_seen(PINNED["ids"][name])
     # When the document is read after the upgrade, only the items that shared an id with a different
     # item (and so were never sent) are sent: 2 messages over the 252 items of the 25 documents

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import rss_cadence
 import rss_fetch
 from producer_common import OutgoingMessage
@@ -42,7 +43,9 @@ def run(
     return {"sources": {feed.url: feed for feed in result.feeds}, "sent": len(sent), "backing_off": plan.backing_off}
 
 
+@pytest.fixture(autouse=True)
 def serve_feeds(served: Served) -> None:
+    """Every test's feeds: HOURLY announces 60 minutes (<ttl>), PLAIN says nothing, DEAD answers 500."""
     body = (CASES / "rss2_basic.xml").read_bytes()
     served.get(HOURLY, body=body.replace(b"<channel>", b"<channel><ttl>60</ttl>"))
     served.get(PLAIN, body=body, headers={"Cache-Control": "no-cache"})
@@ -55,7 +58,6 @@ def requested(served: Served) -> list[str]:
 
 def test_a_feed_announcing_an_hour_is_not_due_until_then(served: Served, state: SqliteStateStore) -> None:
     # Given a feed whose <ttl> is 60 minutes and one that says nothing
-    serve_feeds(served)
     run(served, [HOURLY, PLAIN], state, START)
     served.calls.clear()
     # When the schedule ticks 15 minutes later, then 60 minutes after the first run
@@ -74,7 +76,6 @@ def test_a_feed_announcing_an_hour_is_not_due_until_then(served: Served, state: 
 
 def test_a_failing_feed_backs_off_and_shows_it(served: Served, state: SqliteStateStore) -> None:
     # Given a feed that answers 500
-    serve_feeds(served)
     # When runs follow every 15 minutes for two hours
     runs = [run(served, [DEAD], state, START + tick * 900) for tick in range(9)]
     # Then it was asked at 0, 15 and 45 minutes and at 1 h 45 (waits 15, 30, 60 min), backing off between
@@ -88,7 +89,6 @@ def test_a_failing_feed_backs_off_and_shows_it(served: Served, state: SqliteStat
 def test_a_recovered_feed_is_due_every_run_again(served: Served, state: SqliteStateStore) -> None:
     # Given a feed that failed twice
     state.save_schedules({PLAIN: FeedSchedule(START - 1, 2)})
-    serve_feeds(served)
     # When it answers again
     first = run(served, [PLAIN], state, START)
     second = run(served, [PLAIN], state, START + 900)
@@ -99,7 +99,6 @@ def test_a_recovered_feed_is_due_every_run_again(served: Served, state: SqliteSt
 
 def test_a_feed_not_delivered_in_full_stays_due(served: Served, state: SqliteStateStore) -> None:
     # Given an hourly feed whose items the broker did not acknowledge
-    serve_feeds(served)
     first = run(served, [HOURLY], state, START, acknowledge=False)
     kept = state.schedules([HOURLY])
     # When the schedule ticks again

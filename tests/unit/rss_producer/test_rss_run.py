@@ -47,10 +47,6 @@ def run(  # type: ignore[no-untyped-def]
     return result, sent
 
 
-def acknowledge_all(sent: list[OutgoingMessage]) -> DeliveryReport:
-    return DeliveryReport(tuple(m.key for m in sent))
-
-
 def test_a_second_run_costs_one_304_and_sends_nothing(served: Served, state: SqliteStateStore) -> None:
     # Given a feed that answers 304 to its own ETag
     validators = {"ETag": '"v1"', "Last-Modified": "Sun, 22 Nov 2026 10:00:00 GMT"}
@@ -58,7 +54,7 @@ def test_a_second_run_costs_one_304_and_sends_nothing(served: Served, state: Sql
     served.get(FEED, body=BASIC, headers={**RSS, **validators})
     # When a first run is delivered, then a second run follows
     first, sent = run(served, [FEED], state)
-    rss_run.record_delivery(first, acknowledge_all(sent), state)
+    rss_run.record_delivery(first, DeliveryReport(tuple(m.key for m in sent)), state)
     second, sent_again = run(served, [FEED], state)
     # Then the first sent every item, the second got a 304 and sent nothing
     assert (first.feeds[0].status, first.feeds[0].new, len(sent)) == ("ok", 3, 3)
@@ -69,7 +65,7 @@ def test_a_second_run_costs_one_304_and_sends_nothing(served: Served, state: Sql
 def test_a_changed_feed_sends_only_its_new_items(served: Served, state: SqliteStateStore) -> None:
     served.get(FEED, body=BASIC, headers=RSS)
     first, sent = run(served, [FEED], state)
-    rss_run.record_delivery(first, acknowledge_all(sent), state)
+    rss_run.record_delivery(first, DeliveryReport(tuple(m.key for m in sent)), state)
     extra = b"<item><title>Four</title><guid>b-4</guid></item></channel>"
     served.get(FEED, body=BASIC.replace(b"</channel>", extra), headers=RSS)
     second, sent_again = run(served, [FEED], state)
