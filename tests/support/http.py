@@ -1,5 +1,5 @@
-"""What the integration tier's misbehaving feed and API servers share: a quiet HTTP/1.1 handler, and
-the two slow ways they answer."""
+"""What the tests' misbehaving feed and API servers (unit and integration tiers) share: a quiet
+HTTP/1.1 handler, and the two slow ways they answer."""
 
 from __future__ import annotations
 
