@@ -263,11 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     page = PAGE.read_text()
     wanted = render(page)
-    if args.check:
-        if wanted != page:
-            print(f"{PAGE.relative_to(ROOT)} is out of date: run python -m tools.docs.configuration", file=sys.stderr)
-            return 1
-        return 0
+    if wanted != page and args.check:
+        print(f"{PAGE.relative_to(ROOT)} is out of date: run python -m tools.docs.configuration", file=sys.stderr)
+        return 1
     if wanted != page:
         PAGE.write_text(wanted)
     return 0
