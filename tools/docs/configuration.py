@@ -209,14 +209,8 @@ def parameters(template: dict[str, Any]) -> list[list[str]]:
             accepts = f"{spec['MinValue']} to {spec['MaxValue']}"
         if "AllowedPattern" in spec:
             accepts = spec.get("ConstraintDescription", f"`{spec['AllowedPattern']}`")
-        rows.append(
-            [
-                f"`{name}`",
-                f"`{default}`" if default not in (None, "") else '`""`',
-                accepts,
-                " ".join(str(spec.get("Description", "")).split()).replace("|", "\\|"),
-            ]
-        )
+        description = " ".join(str(spec.get("Description", "")).split()).replace("|", "\\|")
+        rows.append([f"`{name}`", f"`{default}`" if default not in (None, "") else '`""`', accepts, description])
     return rows
 
 
@@ -229,19 +223,11 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 def block() -> str:
     """The generated block, marks excluded."""
     template = load_template(TEMPLATE)
-    environment = _table(
-        ["variable", "used by", "default", "accepts", "template.yaml sets it to"],
-        [
-            [
-                f"`{v.name}`",
-                ", ".join(v.used_by) or "",
-                v.default or "none",
-                v.accepts,
-                "; ".join(v.template) or "not set",
-            ]
-            for v in variables()
-        ],
-    )
+    rows = [
+        [f"`{v.name}`", ", ".join(v.used_by), v.default or "none", v.accepts, "; ".join(v.template) or "not set"]
+        for v in variables()
+    ]
+    environment = _table(["variable", "used by", "default", "accepts", "template.yaml sets it to"], rows)
     return (
         "\n### Environment variables\n\n"
         "Read by the settings modules (`producer_common/config.py`, `credentials.py`, `state/`, "
@@ -263,11 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     page = PAGE.read_text()
     wanted = render(page)
-    if args.check:
-        if wanted != page:
-            print(f"{PAGE.relative_to(ROOT)} is out of date: run python -m tools.docs.configuration", file=sys.stderr)
-            return 1
-        return 0
+    if wanted != page and args.check:
+        print(f"{PAGE.relative_to(ROOT)} is out of date: run python -m tools.docs.configuration", file=sys.stderr)
+        return 1
     if wanted != page:
         PAGE.write_text(wanted)
     return 0

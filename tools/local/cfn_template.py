@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,24 +233,18 @@ class Resolver:
 
     def _sub(self, args: Any) -> str:
         text, variables = (args, {}) if isinstance(args, str) else (args[0], self.resolve(args[1]))
-        out, position = [], 0
-        while (start := text.find("${", position)) != -1:
-            end = text.find("}", start)
-            if end == -1:
-                break
-            out.append(text[position:start])
-            name = text[start + 2 : end]
+
+        def value(match: re.Match[str]) -> str:
+            name = match[1]
             if name.startswith("!"):  # ${!Literal} stands for the text ${Literal}
-                out.append("${" + name[1:] + "}")
-            elif name in variables:
-                out.append(env_string(variables[name]))
-            elif "." in name and not name.startswith("AWS::"):
-                out.append(self.get_att(*name.split(".", 1)))
-            else:
-                out.append(env_string(self.ref(name)))
-            position = end + 1
-        out.append(text[position:])
-        return "".join(out)
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return env_string(variables[name])
+            if "." in name and not name.startswith("AWS::"):
+                return self.get_att(*name.split(".", 1))
+            return env_string(self.ref(name))
+
+        return re.sub(r"\$\{([^}]*)\}", value, text)
 
 
 @dataclass(frozen=True)

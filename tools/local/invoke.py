@@ -105,17 +105,12 @@ def log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def run(config: FunctionConfig, event: Any, environment: dict[str, str], request_id: str) -> Outcome:
-    """Runs the handler once under awslambdaric against a local Runtime API, watching its time and memory."""
-    with contextlib.closing(run_warm(config, event, environment, [request_id])) as outcomes:
-        return next(outcomes)
-
-
 def run_warm(
     config: FunctionConfig, event: Any, environment: dict[str, str], request_ids: list[str]
 ) -> Generator[Outcome, None, None]:
-    """Runs the handler once per request id in one runtime client (a warm container), yielding each
-    outcome as it comes. The client is ended when the invocations are over, or when the caller stops."""
+    """Runs the handler under awslambdaric against a local Runtime API, watching its time and memory,
+    once per request id in one runtime client (a warm container), yielding each outcome as it comes.
+    The client is ended when the invocations are over, or when the caller stops."""
     arn = f"arn:aws:lambda:{environment['AWS_REGION']}:{ACCOUNT_ID}:function:{config.logical_id}"
     with RuntimeAPI(event, request_ids, arn, config.timeout_s) as api:
         child = subprocess.Popen(
@@ -216,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so `run` still stops the child
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so `run_warm` still stops the child
     try:
         template_path = Path(args.template).resolve()
         env_vars = json.loads(Path(args.env_vars).read_text()) if args.env_vars else {}

@@ -220,12 +220,8 @@ def _nearest_weekday(day: date) -> date:
     return day
 
 
-def _cron_weekday(day: date) -> int:
-    return (day.weekday() + 1) % 7 + 1  # Python's Monday=0 to EventBridge's Sunday=1
-
-
 def _weekday_matches(field: str, day: date) -> bool:
-    weekday = _cron_weekday(day)
+    weekday = (day.weekday() + 1) % 7 + 1  # Python's Monday=0 to EventBridge's Sunday=1
     if field == "L":
         return weekday == WEEKDAYS["SAT"]
     if "#" in field:

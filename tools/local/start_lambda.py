@@ -48,11 +48,6 @@ _PATH = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations/?$")
 _ARN = re.compile(r"^(?:arn:aws[\w-]*:lambda:[\w-]+:)?(?:\d{12}:)?(?:function:)?([\w-]+)(?::([\w$-]+))?$")
 
 
-def function_names(template_path: Path) -> list[str]:
-    resources = load_template(template_path)["Resources"]
-    return [name for name, spec in resources.items() if spec.get("Type") == "AWS::Serverless::Function"]
-
-
 class Function:
     """One function's invocations, one at a time; Event invocations queue behind a worker thread."""
 
@@ -81,8 +76,7 @@ class Function:
 
     def _drain(self) -> None:
         while (event := self._events.get()) is not None:
-            result = self.invoke(event)
-            report(self.name, "Event", result)
+            report(self.name, "Event", self.invoke(event))
 
     def close(self) -> None:
         self._closed = True
@@ -122,7 +116,8 @@ def _handler() -> type[BaseHTTPRequestHandler]:
             path = _PATH.match(url.path)
             if not path:
                 return self._error(404, "UnknownOperationException", "Unknown operation", kind="User")
-            name, qualifier = _function_name(unquote(path.group(1)))
+            named = _ARN.match(unquote(path.group(1)))  # a logical id, an ARN or a partial ARN
+            name, qualifier = named.groups() if named else (None, None)
             qualifier = parse_qs(url.query).get("Qualifier", [qualifier or "$LATEST"])[-1]
             function = self.server.functions.get(name or "")
             if function is None or qualifier != "$LATEST":
@@ -169,12 +164,6 @@ def _handler() -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _function_name(text: str) -> tuple[str | None, str | None]:
-    """A logical id from a name, an ARN or a partial ARN, and the qualifier it carries, if any."""
-    match = _ARN.match(text)
-    return (match.group(1), match.group(2)) if match else (None, None)
-
-
 def build_server(
     host: str,
     port: int,
@@ -186,9 +175,11 @@ def build_server(
 ) -> LambdaServer:
     environ = dict(os.environ if environ is None else environ)
     logs = log_dir or ROOT / ".run" / "start-lambda"
+    resources = load_template(template)["Resources"]
     functions = {
         name: Function(name, command(name, template, env_vars, parameter_overrides), environ, logs / f"{name}.log")
-        for name in function_names(template)
+        for name, spec in resources.items()
+        if spec.get("Type") == "AWS::Serverless::Function"
     }
     return LambdaServer((host, port), functions, default_region(environ))
 

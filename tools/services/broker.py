@@ -45,16 +45,8 @@ def listening(port: int) -> bool:
 
 def broker_command(port: int) -> list[str]:
     url = f"tcp://127.0.0.1:{port}"
-    return [
-        str(tansu_binary()),
-        "broker",
-        "--listener-url",
-        url,
-        "--advertised-listener-url",
-        url,
-        "--storage-engine",
-        "memory://tansu/",
-    ]
+    options = ["--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+    return [str(tansu_binary()), "broker", *options]
 
 
 class EmbeddedBroker(Supervised):

@@ -46,10 +46,6 @@ def token_id(rnd: random.Random) -> str:
     return str(rnd.randrange(10**76, 2**256))
 
 
-def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:90]
-
-
 def _side(best: Decimal, tick: Decimal, step: int, rnd: random.Random, ghost: bool) -> list[Row]:
     """Levels from the best price outward (step -1 for bids, +1 for asks), listed worst first."""
     levels, price = [], best
@@ -148,7 +144,7 @@ def make_market(
         "id": str(index),
         "question": question,
         "conditionId": condition,
-        "slug": slugify(question),
+        "slug": re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-")[:90],
         "endDate": _iso(end),
         "liquidity": decimal_text(liquidity),
         "startDate": _iso(created + timedelta(hours=1)),

@@ -180,17 +180,8 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
             if server.verbose:
                 sys.stderr.write(f"fixture_server: {format % args}\n")
 
-        def do_GET(self) -> None:
-            self._route("GET")
-
-        def do_HEAD(self) -> None:
-            self._route("HEAD")
-
-        def do_POST(self) -> None:
-            self._route("POST")
-
-        def _route(self, method: str) -> None:
-            parts = urlsplit(self.path)
+        def _route(self) -> None:
+            method, parts = self.command, urlsplit(self.path)
             server.count(f"{method} {parts.path}")
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) if method == "POST" else b""
             if server.latency_s:
@@ -209,6 +200,8 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
                 return self._json(404, {"error": "not found"})
             except QueryError as error:  # Gamma's answer to a parameter it refuses
                 return self._json(422, {"type": "validation error", "error": str(error)})
+
+        do_GET = do_HEAD = do_POST = _route
 
         def _feed(self, name: str) -> None:
             body = self._feed_body(name)

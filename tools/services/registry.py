@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -121,14 +120,10 @@ def registry_command(port: int) -> list[str]:
     ]
 
 
-def get_json(url: str, timeout_s: float = 5.0) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout_s) as response:
-        return json.loads(response.read())
-
-
 def answers(url: str) -> bool:
     """Ready means the Confluent-compatible API answered a listing of subjects."""
-    return isinstance(get_json(f"{url}/subjects", 2.0), list)
+    with urllib.request.urlopen(f"{url}/subjects", timeout=2.0) as response:
+        return isinstance(json.loads(response.read()), list)
 
 
 class EmbeddedRegistry(Supervised):

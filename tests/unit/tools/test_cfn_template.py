@@ -62,28 +62,23 @@ BASE = template(
         ("!GetAtt Queue.Arn", {"Fn::GetAtt": ["Queue", "Arn"]}),
         ("!GetAtt [Queue, Arn]", {"Fn::GetAtt": ["Queue", "Arn"]}),
         ("!GetAtt Db.Endpoint.Address", {"Fn::GetAtt": ["Db", "Endpoint.Address"]}),
-        ("!Sub '${AWS::Region}-x'", {"Fn::Sub": "${AWS::Region}-x"}),
-        ("!Sub ['${A}', {A: !Ref Stage}]", {"Fn::Sub": ["${A}", {"A": {"Ref": "Stage"}}]}),
-        ("!If [IsDev, a, b]", {"Fn::If": ["IsDev", "a", "b"]}),
-        ("!Equals [a, b]", {"Fn::Equals": ["a", "b"]}),
-        ("!Not [!Condition IsDev]", {"Fn::Not": [{"Condition": "IsDev"}]}),
         ("!If [IsDev, !GetAtt Queue.Arn, x]", {"Fn::If": ["IsDev", {"Fn::GetAtt": ["Queue", "Arn"]}, "x"]}),
-        ("!And [true, false]", {"Fn::And": [True, False]}),
-        ("!Or [true, false]", {"Fn::Or": [True, False]}),
-        ("!Join ['-', [a, b]]", {"Fn::Join": ["-", ["a", "b"]]}),
-        ("!Select [0, [a]]", {"Fn::Select": [0, ["a"]]}),
-        ("!Split [',', 'a,b']", {"Fn::Split": [",", "a,b"]}),
-        ("!FindInMap [Sizes, dev, Memory]", {"Fn::FindInMap": ["Sizes", "dev", "Memory"]}),
-        ("!Base64 text", {"Fn::Base64": "text"}),
-        ("!GetAZs ''", {"Fn::GetAZs": ""}),
-        ("!ImportValue SharedVpc", {"Fn::ImportValue": "SharedVpc"}),
-        ("!Length [a, b]", {"Fn::Length": ["a", "b"]}),
-        ("!ToJsonString {a: 1}", {"Fn::ToJsonString": {"a": 1}}),
-        ("!Cidr [10.0.0.0/16, 2, 8]", {"Fn::Cidr": ["10.0.0.0/16", 2, 8]}),
     ],
 )
 def test_every_short_tag_loads_as_its_long_form(yaml_text: str, expected: object) -> None:
     assert loads(f"value: {yaml_text}")["value"] == expected
+
+
+FUNCTION_TAGS = (
+    "Sub If Equals Not And Or Join Select Split FindInMap Base64 GetAZs ImportValue Length ToJsonString Cidr"
+)
+NODES = [("'${A}-x'", "${A}-x"), ("[a, 1]", ["a", 1]), ("{A: !Ref Stage}", {"A": {"Ref": "Stage"}})]
+
+
+@pytest.mark.parametrize("tag", FUNCTION_TAGS.split())
+@pytest.mark.parametrize(("yaml_text", "expected"), NODES)
+def test_each_function_tag_takes_a_scalar_a_list_or_a_map(tag: str, yaml_text: str, expected: object) -> None:
+    assert loads(f"value: !{tag} {yaml_text}")["value"] == {f"Fn::{tag}": expected}
 
 
 @pytest.mark.parametrize(

@@ -46,19 +46,6 @@ def post(server: FixtureServer, path: str, body: Any) -> requests.Response:
     return requests.post(f"{server.url}{path}", json=body, timeout=5)
 
 
-def follow_keyset(server: FixtureServer, params: dict[str, object]) -> tuple[list[dict], int]:  # type: ignore[type-arg]
-    """Every page of /gamma/markets/keyset, re-sending the filters with each cursor."""
-    rows, cursor, pages = [], None, 0
-    while True:
-        page = get(server, "/gamma/markets/keyset", params={**params, **({"after_cursor": cursor} if cursor else {})})
-        assert page.status_code == 200
-        rows += page.json()["markets"]
-        pages += 1
-        cursor = page.json().get("next_cursor")
-        if cursor is None:
-            return rows, pages
-
-
 @pytest.mark.parametrize("name", sorted(CONTENT_TYPES))
 def test_each_recorded_feed_is_served_with_validators_and_answers_304(server: FixtureServer, name: str) -> None:
     # Given a recorded feed, fetched once
@@ -110,8 +97,13 @@ def test_recorded_feed_files_say_what_they_exercise_and_parse_cleanly(path: Path
 def test_keyset_paging_reaches_every_selected_market_once(server: FixtureServer) -> None:
     # Given filters that select the open markets with some liquidity, by 24-hour volume
     params = {**OPEN, "limit": 100, "liquidity_num_min": 500}
-    # When every page is followed, the filters re-sent each time
-    rows, pages = follow_keyset(server, params)
+    # When every page is followed, the filters re-sent with each cursor
+    rows: list[dict[str, Any]] = []
+    pages, cursor = 0, None
+    while pages == 0 or cursor:
+        page = get(server, "/gamma/markets/keyset", params={**params, "after_cursor": cursor} if cursor else params)
+        assert page.status_code == 200
+        rows, pages, cursor = rows + page.json()["markets"], pages + 1, page.json().get("next_cursor")
     # Then each selected market comes exactly once, in order, over ceil(n / 100) pages
     expected = [
         m["id"] for m in server.data.markets if m["active"] and not m["closed"] and m.get("liquidityNum", 0) >= 500
@@ -209,20 +201,16 @@ def test_a_one_sided_book_has_no_midpoint(server: FixtureServer) -> None:
     assert get(server, "/clob/price", params={"token_id": token, "side": "BUY"}).status_code == 200
 
 
-def test_requests_are_counted_per_method_and_path() -> None:
-    with FixtureServer() as fresh:
-        get(fresh, "/gamma/markets/keyset")
-        get(fresh, "/gamma/markets/keyset", params={"limit": 1})
-        post(fresh, "/clob/books", [])
-        assert fresh.requests == {"GET /gamma/markets/keyset": 2, "POST /clob/books": 1}
-
-
-def test_latency_is_added_to_every_answer() -> None:
+def test_latency_is_added_to_every_answer_and_requests_are_counted_per_method_and_path() -> None:
     with FixtureServer(latency_ms=150) as slow:
-        for path in ("/feeds/", "/gamma/markets", "/clob/book?token_id=1"):
+        for path in ("/feeds/", "/gamma/markets", "/gamma/markets?limit=1", "/clob/book?token_id=1"):
             started = time.monotonic()
             get(slow, path)
             assert time.monotonic() - started >= 0.15
+        started = time.monotonic()
+        post(slow, "/clob/books", [])
+        assert time.monotonic() - started >= 0.15
+        assert slow.requests == {"GET /feeds/": 1, "GET /gamma/markets": 2, "GET /clob/book": 1, "POST /clob/books": 1}
 
 
 def test_synthetic_markets_are_deterministic_and_shaped_like_the_recorded_ones() -> None:

@@ -132,12 +132,8 @@ def test_undeclared_variables_in_the_file_are_ignored_and_the_default_event_is_e
 def test_parameter_overrides_reach_the_environment() -> None:
     done = invoke("EchoFunction", "--parameter-overrides", "Greeting=hi Secret=arn:secret")
     env = last_line(done)["env"]
-    assert (env["GREETING"], env["TOPIC_NAME"], env["MODE"], env["OPTIONAL"]) == (
-        "hi",
-        "hi.events",
-        "secret",
-        "arn:secret",
-    )
+    expected = {"GREETING": "hi", "TOPIC_NAME": "hi.events", "MODE": "secret", "OPTIONAL": "arn:secret"}
+    assert {name: env[name] for name in expected} == expected
     assert parameter_overrides(["ParameterKey=Stage,ParameterValue=prod", "A=b=c"]) == {"Stage": "prod", "A": "b=c"}
 
 
@@ -213,6 +209,7 @@ def test_decimals_are_returned_as_numbers() -> None:
         (("NoSuchFunction",), "NoSuchFunction is not a function of this template; functions: EchoFunction"),
         (("EchoFunction", "--event", "/no/such/event.json"), "/no/such/event.json"),
         (("EchoFunction", "--parameter-overrides", "Stage=qa"), "Stage='qa' is not one of"),
+        (("EchoFunction", "--repeat", "0"), "--repeat must be at least 1"),
     ],
 )
 def test_a_bad_call_is_a_clear_error_with_exit_2(args: tuple[str, ...], message: str) -> None:

@@ -91,8 +91,3 @@ def test_a_timeout_ends_the_container_and_the_invocations_left(template: Path) -
     assert len(runs) == 2 and runs[0]["count"] == 1
     assert runs[1]["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 1.00 seconds" in done.log_text
-
-
-def test_repeat_must_be_positive(template: Path) -> None:
-    done = run("WarmFunction", event={}, template=template, repeat=0)
-    assert done.exit_code == 2 and "--repeat must be at least 1" in done.log_text

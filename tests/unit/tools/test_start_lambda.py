@@ -58,15 +58,11 @@ def test_a_synchronous_invoke_returns_the_handlers_result(client: Any) -> None:
     assert result["context"]["aws_request_id"] == response["ResponseMetadata"]["RequestId"]
 
 
-def test_an_arn_and_an_empty_payload_are_accepted(client: Any) -> None:
+def test_an_arn_and_an_empty_payload_are_accepted_and_tail_returns_the_last_4_kb_of_the_logs(client: Any) -> None:
     arn = "arn:aws:lambda:us-east-1:123456789012:function:EchoFunction"
-    response = client.invoke(FunctionName=arn, Qualifier="$LATEST")
+    response = client.invoke(FunctionName=arn, Qualifier="$LATEST", LogType="Tail")
     assert json.loads(response["Payload"].read())["event"] == {}
-
-
-def test_tail_returns_the_last_4_kb_of_the_logs_base64_encoded(client: Any) -> None:
-    response = client.invoke(FunctionName="EchoFunction", LogType="Tail")
-    logs = base64.b64decode(response["LogResult"])
+    logs = base64.b64decode(response["LogResult"])  # base64-encoded
     assert len(logs) <= 4096
     assert b"a Powertools record" in logs and b"REPORT RequestId: " + response["ResponseMetadata"]["RequestId"].encode()
     assert "LogResult" not in client.invoke(FunctionName="EchoFunction")
@@ -79,21 +75,16 @@ def test_a_handler_error_is_a_function_error_with_lambdas_error_body(client: Any
     assert error["errorType"] == "ValueError" and error["errorMessage"] == "bad input"
 
 
-def test_an_unknown_function_is_resource_not_found(client: Any) -> None:
+def test_an_unknown_function_is_resource_not_found_and_a_payload_not_json_invalid_content(client: Any) -> None:
     with pytest.raises(client.exceptions.ResourceNotFoundException, match="Function not found: arn:aws:lambda:"):
         client.invoke(FunctionName="NoSuchFunction")
     with pytest.raises(client.exceptions.ResourceNotFoundException, match="EchoFunction:7"):
         client.invoke(FunctionName="EchoFunction", Qualifier="7")
-
-
-def test_a_payload_that_is_not_json_is_invalid_request_content(client: Any) -> None:
     with pytest.raises(client.exceptions.InvalidRequestContentException, match="Could not parse request body"):
         client.invoke(FunctionName="EchoFunction", Payload=b"{not json")
 
 
-def test_an_event_invocation_is_accepted_at_once_and_runs_in_the_background(
-    client: Any, server: LambdaServer, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_an_event_invocation_is_accepted_at_once_and_runs_in_the_background(client: Any, server: LambdaServer) -> None:
     log = server.functions["DecimalFunction"]._log_path
     before = log.read_bytes().count(b"RESULT ") if log.exists() else 0
     response = client.invoke(FunctionName="DecimalFunction", InvocationType="Event", Payload=b"{}")
