@@ -6,9 +6,7 @@ A real server on loopback: the client's source port tells one connection from an
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from http.server import ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,8 +16,15 @@ from producer_common.state import FeedValidators
 from rss_redirects import RedirectGuard
 
 from tests.support.http import QuietHandler
+from tools.services.http_serving import answer, serving
 
 FEED = b"<rss version='2.0'><channel><title>t</title><item><guid>1</guid></item></channel></rss>"
+ANSWERS = {  # path: status, body, headers
+    "/feed": (200, FEED, {"ETag": '"1"'}),
+    "/unchanged": (304, b"", {"ETag": '"1"'}),
+    "/moved": (302, b"moved", {"Location": "/feed"}),
+    "/missing": (404, b"not here", {}),
+}
 
 
 class Handler(QuietHandler):
@@ -27,37 +32,25 @@ class Handler(QuietHandler):
 
     def do_GET(self) -> None:
         self.ports.append(self.client_address[1])
-        if self.path == "/endless-404":
-            self.send_response(404)
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            self.wfile.write(b"10000\r\n" + b"x" * 0x10000 + b"\r\n")  # and never the last chunk
+        if self.path != "/endless-404":
+            status, body, headers = ANSWERS[self.path]
+            answer(self, status, body, "text/plain", headers)
             return
-        status, headers, body = {
-            "/feed": (200, {"ETag": '"1"'}, FEED),
-            "/unchanged": (304, {"ETag": '"1"'}, b""),
-            "/moved": (302, {"Location": "/feed"}, b"moved"),
-            "/missing": (404, {}, b"not here"),
-        }[self.path]
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if status != 304:
-            self.send_header("Content-Length", str(len(body)))
+        self.send_response(404)
+        self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(b"10000\r\n" + b"x" * 0x10000 + b"\r\n")  # and never the last chunk
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[str, list[int], Callable[..., rss_fetch.Fetched]]]:
+def served() -> Iterator[tuple[str, list[int], Any]]:
     """The server's address, the client port of each request it answered, and a fetch with one pooled connection."""
     ports: list[int] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Counted", (Handler,), {"ports": ports}))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    fetcher = rss_fetch.Fetcher(Pools("test", pool_size=1), timeout_s=5, redirects=RedirectGuard(allow_private=True))
-    yield f"http://127.0.0.1:{server.server_address[1]}", ports, fetcher.fetch
-    server.shutdown()
-    server.server_close()
+    with serving(type("Counted", (Handler,), {"ports": ports})) as base:
+        fetcher = rss_fetch.Fetcher(
+            Pools("test", pool_size=1), timeout_s=5, redirects=RedirectGuard(allow_private=True)
+        )
+        yield base, ports, fetcher.fetch
 
 
 def test_answers_without_a_wanted_body_keep_the_connection(served: Any) -> None:
