@@ -16,7 +16,6 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from producer_common import utc_iso
 from producer_common.deadline import Deadline
-from producer_common.http import Pools
 from producer_common.observability import build_logger, build_metrics
 from producer_common.producer import DeliveryReport, MessageProducer
 from producer_common.run import deliver_run
@@ -25,6 +24,7 @@ from rss_feed_list import FeedListReader
 from rss_outcome import RssRun
 from rss_redirects import RedirectGuard
 from rss_settings import RssSettings
+from rss_transfers import Transfers
 
 logger = build_logger("rss-producer")
 metrics = build_metrics("rss-producer")
@@ -38,9 +38,9 @@ def settings() -> RssSettings:
 @functools.cache
 def fetcher() -> rss_fetch.Fetcher:
     config = settings()
-    pools = Pools("rss-producer", pool_size=config.fetch_concurrency, hosts=rss_fetch.HOST_POOLS)
+    transfers = Transfers("rss-producer", per_host=config.fetch_per_host, hosts=rss_fetch.HOST_POOLS)
     redirects = RedirectGuard(allow_private=config.allow_private_addresses)
-    return rss_fetch.Fetcher(pools, config.fetch_timeout_s, config.max_feed_bytes, redirects=redirects)
+    return rss_fetch.Fetcher(transfers, config.fetch_timeout_s, config.max_feed_bytes, redirects=redirects)
 
 
 @functools.cache

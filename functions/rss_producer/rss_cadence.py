@@ -21,7 +21,7 @@ from producer_common.deadline import Deadline
 from producer_common.producer import DeliveryReport
 from producer_common.state import FeedSchedule, StateStore
 from rss_fetch import Fetched, Fetcher
-from rss_hosts import PoliteFetcher, interleave_hosts
+from rss_hosts import interleave_hosts, polite
 from rss_outcome import FeedRun, RssRun
 from rss_schedule import Cadence, after_failure, after_success, freshness_s, is_due, worth_saving
 
@@ -37,7 +37,7 @@ class Plan:
     due: list[str]
     waiting: list[FeedRun]
     previous: dict[str, FeedSchedule]
-    hints: dict[str, float | None] = field(default_factory=dict)  # written by the fetching threads, one key each
+    hints: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def backing_off(self) -> int:
@@ -86,12 +86,12 @@ def produce_due_feeds(
     """``rss_run.produce_feeds`` over the feeds that are due, interleaved by host, at most ``per_host``
     at once to one host; the others join the run as ``not_due``."""
     plan = plan_run(urls, state, now, cadence)
-    polite = PoliteFetcher.around(fetcher, per_host, observe=plan.observe)
+    fetcher, hosts = polite(fetcher, per_host)
     run = rss_run.produce_feeds(
-        plan.due, polite, state, send, fetched_at, deadline, concurrency, parse, max_items, settled
+        plan.due, fetcher, state, send, fetched_at, deadline, concurrency, parse, max_items, settled, hosts, plan.observe
     )
     run.feeds += plan.waiting
-    slowed = sorted(host for host in polite.hosts.peak if polite.hosts.slowed(host))
+    slowed = sorted(host for host in hosts.peak if hosts.slowed(host))
     if slowed:
         log.warning("hosts answered 429 or 503 and were slowed down", extra={"hosts": slowed[:50]})
     if plan.waiting:

@@ -6,7 +6,7 @@ A feed configured at a private address (a test server, a self-hosted feed) is th
 choice and may redirect within private space; a public one may not leave it, at any hop.
 
 The guard fails closed: the target is read by ``redirect_target``, the one reading the fetch follows
-(the Location's bytes as UTF-8, the host IDNA-encoded as urllib3 encodes it), so the name checked is
+(the Location's bytes as UTF-8, the host IDNA-encoded by urllib3's ``parse_url``), so the name checked is
 the name connected to, and a name that cannot be encoded or resolved is refused.
 """
 
@@ -18,12 +18,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from urllib3 import BaseHTTPResponse
+from rss_transfers import REDIRECT_STATUSES, Answer
 from urllib3.util import parse_url
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known prefix: the low 32 bits are an IPv4 address
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 class RedirectRefused(Exception):
@@ -83,7 +82,7 @@ class RedirectGuard:
     allow_private: bool = False
     lookup: Callable[[str], Iterable[Address]] = field(default=resolve)
 
-    def __call__(self, url: str, response: BaseHTTPResponse) -> BaseHTTPResponse:
+    def __call__(self, url: str, response: Answer) -> Answer:
         if self.allow_private or response.status not in REDIRECT_STATUSES:
             return response
         try:
@@ -92,7 +91,6 @@ class RedirectGuard:
             if not target:
                 raise ValueError("no host")
         except ValueError as error:  # urllib3's LocationParseError is one
-            response.close()
             raise RedirectRefused(f"redirect to a URL that cannot be read ({error})") from None
         if target == source:
             return response  # the same host: no address it did not have already
@@ -103,17 +101,16 @@ class RedirectGuard:
         origin = list(self.lookup(source))
         if origin and all(not_public(address) for address in origin):
             return response  # a private feed may redirect within private space
-        response.close()
         if refused is None:
             raise RedirectRefused(f"redirect to {target}, a name that cannot be resolved, refused")
         raise RedirectRefused(f"redirect from a public address to {target} ({refused[0]}, {refused[1]}) refused")
 
 
-def redirect_target(url: str, response: BaseHTTPResponse) -> str | None:
+def redirect_target(url: str, response: Answer) -> str | None:
     """The URL a redirect from ``url`` leads to, as it will be fetched (None when ``response`` is no
-    redirect): http.client reads header bytes as Latin-1, so a raw UTF-8 Location is re-read as UTF-8
+    redirect): header bytes are read as Latin-1 (as http.client reads them), so a raw UTF-8 Location is re-read as UTF-8
     (as browsers and requests do); urllib3 percent-encodes the rest. Raises ValueError when unreadable."""
-    location = response.headers.get("Location") if response.status in REDIRECT_STATUSES else None
+    location = response.headers.get("location") if response.status in REDIRECT_STATUSES else None
     if location is None:
         return None
     return str(parse_url(urljoin(url, location.encode("latin-1").decode("utf-8"))).url)

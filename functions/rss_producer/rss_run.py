@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
 
@@ -22,6 +20,8 @@ from producer_common import HEADER_SCHEMA, HEADER_SOURCE, ConfigurationError, Ou
 from producer_common.deadline import Deadline
 from producer_common.env import is_http_url
 from producer_common.state import StateStore
+from rss_fetch import SKIPPED as SKIPPED  # part of the run's API
+from rss_fetch import Turns
 from rss_ledger import CHECKPOINT_S, Ledger, Settled
 from rss_ledger import record_delivery as record_delivery  # part of the run's API
 from rss_outcome import FeedRun, RssRun
@@ -29,7 +29,6 @@ from rss_outcome import FeedRun, RssRun
 log = logging.getLogger("rss_producer")
 
 Send = Callable[[OutgoingMessage], None]
-SKIPPED = "skipped: too close to the Lambda deadline to start"
 DEFAULT_MAX_ITEMS = 1000  # FEED_MAX_ITEMS: the newest this many of a feed's entries are read
 
 
@@ -75,11 +74,14 @@ def produce_feeds(
     parse: rss_parse.FeedParser = rss_parse.DEFAULT,
     max_items: int = DEFAULT_MAX_ITEMS,
     settled: Settled | None = None,
+    turns: Turns | None = None,
+    observe: Callable[[str, rss_fetch.Fetched], None] | None = None,
 ) -> RssRun:
-    """Fetch and parse up to ``concurrency`` feeds at once; send each new entry once.
+    """Fetch up to ``concurrency`` feeds at once (each host as ``turns`` allows); parse each as it
+    arrives and send each new entry once. ``observe`` sees every feed fetched.
 
     A new fetch starts only while the deadline leaves time for it to finish; the feeds not
-    started are reported as skipped. Messages are sent from this thread as each feed completes.
+    started are reported as skipped. Everything runs on this thread, the fetches too (``rss_fetch``).
     With ``settled``, feeds are recorded as the broker settles their messages (checkpoints);
     without it, ``record_delivery`` records them all from the final report.
     """
@@ -90,9 +92,6 @@ def produce_feeds(
     reserve_s = fetcher.timeout_s + 2.0  # long enough to fetch and parse one more feed
     ledger = Ledger(state, settled)
 
-    def fetch(url: str) -> rss_fetch.Fetched:
-        return fetcher.fetch(url, known.get(url), deadline)
-
     def read(url: str, fetched: rss_fetch.Fetched) -> rss_parse.ParsedFeed:
         """Parsed on this thread, one document at a time, keeping the newest ``max_items`` entries:
         a parse of 10,000 entries peaks near 60 MB, and parses on the pool's threads took that from
@@ -101,52 +100,48 @@ def produce_feeds(
         parsed = parse(url, fetched.body, fetched.headers)
         return replace(parsed, entries=newest(parsed.entries, max_items), total=parsed.total or len(parsed.entries))
 
-    waiting = deque(urls)
-    running: dict[Future[Any], str] = {}
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        while waiting or running:
-            while waiting and len(running) < concurrency:
-                if deadline.remaining_s() <= reserve_s:
-                    for url in waiting:
-                        feeds[url].status, feeds[url].error = "error", SKIPPED
-                    log.warning("feeds skipped near the deadline", extra={"skipped": len(waiting)})
-                    waiting.clear()
-                    break
-                url = waiting.popleft()
-                running[pool.submit(fetch, url)] = url
-            if not running:
-                break
-            done, _ = wait(running, timeout=CHECKPOINT_S, return_when=FIRST_COMPLETED)
-            ledger.checkpoint()
-            for future in done:
-                feed = feeds[running.pop(future)]
-                try:
-                    fetched = future.result()
-                    parsed = None if fetched.body is None else read(feed.url, fetched)
-                except rss_fetch.FeedError as error:
-                    feed.status, feed.error = "error", str(error)
+    skipped = 0
+    outcomes = fetcher.fetch_all(urls, known, deadline, concurrency, turns, reserve_s, tick_s=CHECKPOINT_S)
+    for done in outcomes:
+        ledger.checkpoint()
+        for url, outcome in done:
+            feed = feeds[url]
+            try:
+                if isinstance(outcome, rss_fetch.FeedError):
+                    raise outcome
+                fetched = outcome
+                if observe is not None:
+                    observe(url, fetched)
+                parsed = None if fetched.body is None else read(feed.url, fetched)
+            except rss_fetch.FeedError as error:
+                feed.status, feed.error = "error", str(error)
+                if feed.error == SKIPPED:
+                    skipped += 1
+                else:
                     log.warning("feed skipped", extra={"feed_url": feed.url, "reason": feed.error})
-                    continue
-                except Exception as error:  # a parser bug on hostile input must not end the run
-                    feed.status, feed.error = "error", f"unexpected {type(error).__name__}"
-                    log.exception("feed failed", extra={"feed_url": feed.url})
-                    continue
-                feed.latency_s = fetched.latency_s
-                if parsed is None:
-                    feed.status = "not_modified"
-                    continue
-                if parsed.warning:
-                    log.info("feed is malformed but readable", extra={"feed_url": feed.url, "warning": parsed.warning})
-                if parsed.fallback:
-                    run.reference_parsed += 1
-                    log.debug("parsed by the reference parser", extra={"feed_url": feed.url, "reason": parsed.fallback})
-                feed.validators = fetched.validators
-                feed.items = parsed.total or len(parsed.entries)
-                feed.dropped = feed.items - len(parsed.entries)
-                if feed.dropped:
-                    log.warning("feed has more items than read", extra={"feed_url": feed.url, "dropped": feed.dropped})
-                run.duplicates += _send_new(feed, parsed.title, parsed.entries, state, send, fetched_at, seen_in_run)
-                ledger.add(feed)
+                continue
+            except Exception as error:  # a parser bug on hostile input must not end the run
+                feed.status, feed.error = "error", f"unexpected {type(error).__name__}"
+                log.exception("feed failed", extra={"feed_url": feed.url})
+                continue
+            feed.latency_s = fetched.latency_s
+            if parsed is None:
+                feed.status = "not_modified"
+                continue
+            if parsed.warning:
+                log.info("feed is malformed but readable", extra={"feed_url": feed.url, "warning": parsed.warning})
+            if parsed.fallback:
+                run.reference_parsed += 1
+                log.debug("parsed by the reference parser", extra={"feed_url": feed.url, "reason": parsed.fallback})
+            feed.validators = fetched.validators
+            feed.items = parsed.total or len(parsed.entries)
+            feed.dropped = feed.items - len(parsed.entries)
+            if feed.dropped:
+                log.warning("feed has more items than read", extra={"feed_url": feed.url, "dropped": feed.dropped})
+            run.duplicates += _send_new(feed, parsed.title, parsed.entries, state, send, fetched_at, seen_in_run)
+            ledger.add(feed)
+    if skipped:
+        log.warning("feeds skipped near the deadline", extra={"skipped": skipped})
     ledger.checkpoint(force=True)
     return run
 

@@ -50,11 +50,11 @@ def test_the_role_may_get_that_one_object_and_nothing_else_of_s3(listed: Stack) 
 
 def test_the_list_in_the_emulator_reads_as_the_function_reads_it(listed: Stack) -> None:
     import rss_fetch
-    from producer_common.http import Pools
+    from rss_transfers import Transfers
     from rss_feed_list import FeedListReader
 
     # When the function's reader reads FEED_LIST_URI from the emulator's S3, twice (a warm container)
-    reader = FeedListReader(URI, rss_fetch.Fetcher(Pools("test")), s3_client=listed.client("s3"))
+    reader = FeedListReader(URI, rss_fetch.Fetcher(Transfers("test")), s3_client=listed.client("s3"))
     first, again = reader.read(), reader.read()
     # Then it finds every feed (in folder order), and the second read kept the list (ETag unchanged)
     assert sorted(first.urls) == sorted(FEEDS) and again is first

@@ -17,7 +17,7 @@ import rss_run
 from moto import mock_aws
 from producer_common import CredentialsError, Deadline, DeliveryError, KafkaSettings, open_producer
 from producer_common.credentials import clear_cache
-from producer_common.http import Pools
+from rss_transfers import Transfers
 from producer_common.state.sqlite import SqliteStateStore
 from rss_outcome import RssRun
 
@@ -139,7 +139,7 @@ def test_a_broker_lost_mid_run_advances_state_only_for_what_it_acknowledged(tmp_
         settings = KafkaSettings.from_env(
             {"KAFKA_BOOTSTRAP_SERVERS": own.bootstrap, "KAFKA_TOPIC": "midrun", "KAFKA_DELIVERY_TIMEOUT_S": "3"}
         )
-        fetcher = rss_fetch.Fetcher(Pools("test"), timeout_s=2)
+        fetcher = rss_fetch.Fetcher(Transfers("test"), timeout_s=2)
         try:
             with open_producer(settings, Deadline(fallback_s=30)) as producer:
                 # When the first feed's items are acknowledged, then the broker goes away

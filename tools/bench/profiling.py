@@ -153,7 +153,7 @@ def floor(bootstrap: str, repeat: int = 3) -> dict[str, float]:
     import rss_parse
     import urllib3
     from producer_common import Deadline, KafkaSettings, OutgoingMessage, open_producer
-    from producer_common.http import Pools
+    from rss_transfers import Transfers
     from producer_common.state.sqlite import SqliteStateStore
     from rss_redirects import RedirectGuard
 
@@ -170,7 +170,7 @@ def floor(bootstrap: str, repeat: int = 3) -> dict[str, float]:
         base, slow = (json.loads(server.stdout.readline())["url"] for server in servers)  # type: ignore[union-attr]
         urls = [f"{base}/feeds/synthetic/{index}.xml" for index in range(FEEDS)]
         slow_urls = [f"{slow}/feeds/synthetic/{index}.xml" for index in range(FEEDS)]
-        fetcher = rss_fetch.Fetcher(Pools("bench", 16), redirects=RedirectGuard(allow_private=True))
+        fetcher = rss_fetch.Fetcher(Transfers("bench", per_host=16), redirects=RedirectGuard(allow_private=True))
         pool = urllib3.PoolManager(maxsize=16)
         bodies = [fetcher.fetch(url).body or b"" for url in urls]
         parsed = [rss_parse.DEFAULT(url, body, {}) for url, body in zip(urls, bodies, strict=True)]

@@ -17,7 +17,7 @@ import rss_fetch
 import rss_items
 import rss_parse
 import rss_run
-from producer_common.http import Pools
+from rss_transfers import Transfers
 
 from tests.support.http import QuietHandler
 
@@ -192,7 +192,7 @@ def test_a_trickling_or_broken_answer_is_a_plain_source_error_within_the_time_li
     # When the feed is fetched with a 1 s limit
     started = time.monotonic()
     with pytest.raises(rss_fetch.FeedError) as raised:
-        rss_fetch.Fetcher(Pools("test"), timeout_s=1.0).fetch(url)
+        rss_fetch.Fetcher(Transfers("test"), timeout_s=1.0).fetch(url)
     # Then the fetch ends by the limit, saying why
     assert str(raised.value) == reason
     assert time.monotonic() - started < 5

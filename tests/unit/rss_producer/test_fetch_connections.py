@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import rss_fetch
-from producer_common.http import Pools
+from rss_transfers import Transfers
 from producer_common.state import FeedValidators
 from rss_redirects import RedirectGuard
 
@@ -48,7 +48,7 @@ def served() -> Iterator[tuple[str, list[int], Any]]:
     ports: list[int] = []
     with serving(type("Counted", (Handler,), {"ports": ports})) as base:
         fetcher = rss_fetch.Fetcher(
-            Pools("test", pool_size=1), timeout_s=5, redirects=RedirectGuard(allow_private=True)
+            Transfers("test", per_host=1), timeout_s=5, redirects=RedirectGuard(allow_private=True)
         )
         yield base, ports, fetcher.fetch
 
