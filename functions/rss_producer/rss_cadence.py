@@ -88,7 +88,18 @@ def produce_due_feeds(
     plan = plan_run(urls, state, now, cadence)
     fetcher, hosts = polite(fetcher, per_host)
     run = rss_run.produce_feeds(
-        plan.due, fetcher, state, send, fetched_at, deadline, concurrency, parse, max_items, settled, hosts, plan.observe
+        plan.due,
+        fetcher,
+        state,
+        send,
+        fetched_at,
+        deadline,
+        concurrency,
+        parse,
+        max_items,
+        settled,
+        hosts,
+        plan.observe,
     )
     run.feeds += plan.waiting
     slowed = sorted(host for host in hosts.peak if hosts.slowed(host))

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeAlias
 from urllib.parse import urlsplit
 
 from producer_common.deadline import Deadline
@@ -28,9 +28,9 @@ SKIPPED = "skipped: too close to the Lambda deadline to start"
 # feed and every fetch connects afresh (TCP, and TLS: the costliest part of a fetch).
 HOST_POOLS = 64
 
-Step = Request | float  # a request to send, or seconds to pause
-Steps = Generator[Step, Answer | None, "Fetched"]
-Outcome = tuple[str, "Fetched | FeedError"]
+Step: TypeAlias = Request | float  # a request to send, or seconds to pause
+Steps: TypeAlias = Generator[Step, Answer | None, "Fetched"]
+Outcome: TypeAlias = tuple[str, "Fetched | FeedError"]
 
 
 class FeedError(Exception):
@@ -92,7 +92,9 @@ class Fetcher:
 
     def fetch(self, url: str, known: FeedValidators | None = None, deadline: Deadline | None = None) -> Fetched:
         """One feed, waited for."""
-        [(_, outcome)] = [done for batch in self.fetch_all([url], {url: known} if known else {}, deadline) for done in batch]
+        [(_, outcome)] = [
+            done for batch in self.fetch_all([url], {url: known} if known else {}, deadline) for done in batch
+        ]
         if isinstance(outcome, FeedError):
             raise outcome
         return outcome
@@ -192,7 +194,12 @@ class Fetcher:
         return Fetched(answer.body, answer.headers, validators, time.monotonic() - started)
 
     def _send(
-        self, url: str, headers: Mapping[str, str], ends: float, seconds: float, jitter: Callable[[], float] = random.random
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        ends: float,
+        seconds: float,
+        jitter: Callable[[], float] = random.random,
     ) -> Generator[Step, Answer | None, Answer]:
         """One hop, retried as the policy allows (the same rules as ``producer_common.http.send_with_retries``);
         every answer (retries too) passes ``redirects``."""

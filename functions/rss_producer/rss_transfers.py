@@ -82,11 +82,12 @@ def wanted(status: int, headers: Mapping[str, str]) -> bool:
 class _Transfer:
     """One request's headers and body as libcurl hands them over."""
 
-    __slots__ = ("key", "request", "status", "headers", "body", "discarded", "refused", "cut")
+    __slots__ = ("body", "cut", "discarded", "headers", "key", "refused", "request", "status")
 
     def __init__(self, key: Hashable, request: Request) -> None:
         self.key, self.request = key, request
-        self.status, self.headers = 0, {}
+        self.status = 0
+        self.headers: dict[str, str] = {}
         self.body = io.BytesIO()  # getvalue() hands over its buffer: no second copy of the body
         self.discarded = 0
         self.refused: str | None = None  # why the body was refused (too large)
@@ -111,10 +112,10 @@ class _Transfer:
             return 0
         name, value = name.strip().lower(), value.strip()
         self.headers[name] = f"{self.headers[name]}, {value}" if name in self.headers else value
-        if name == "content-length" and value.isdigit() and int(value) > self.request.max_bytes:
-            if wanted(self.status, self.headers):
-                self.refused = f"body larger than {self.request.max_bytes} bytes"
-                return 0  # not the line's length: libcurl aborts the transfer
+        too_large = name == "content-length" and value.isdigit() and int(value) > self.request.max_bytes
+        if too_large and wanted(self.status, self.headers):
+            self.refused = f"body larger than {self.request.max_bytes} bytes"
+            return 0  # not the line's length: libcurl aborts the transfer
         return None
 
     def write(self, data: bytes) -> int | None:

@@ -50,8 +50,8 @@ def test_the_role_may_get_that_one_object_and_nothing_else_of_s3(listed: Stack) 
 
 def test_the_list_in_the_emulator_reads_as_the_function_reads_it(listed: Stack) -> None:
     import rss_fetch
-    from rss_transfers import Transfers
     from rss_feed_list import FeedListReader
+    from rss_transfers import Transfers
 
     # When the function's reader reads FEED_LIST_URI from the emulator's S3, twice (a warm container)
     reader = FeedListReader(URI, rss_fetch.Fetcher(Transfers("test")), s3_client=listed.client("s3"))

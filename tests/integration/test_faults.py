@@ -17,9 +17,9 @@ import rss_run
 from moto import mock_aws
 from producer_common import CredentialsError, Deadline, DeliveryError, KafkaSettings, open_producer
 from producer_common.credentials import clear_cache
-from rss_transfers import Transfers
 from producer_common.state.sqlite import SqliteStateStore
 from rss_outcome import RssRun
+from rss_transfers import Transfers
 
 from tools.local.handler import LambdaContext, load_event, load_handler
 from tools.services.broker import EmbeddedBroker

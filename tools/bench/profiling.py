@@ -153,9 +153,9 @@ def floor(bootstrap: str, repeat: int = 3) -> dict[str, float]:
     import rss_parse
     import urllib3
     from producer_common import Deadline, KafkaSettings, OutgoingMessage, open_producer
-    from rss_transfers import Transfers
     from producer_common.state.sqlite import SqliteStateStore
     from rss_redirects import RedirectGuard
+    from rss_transfers import Transfers
 
     servers = [
         subprocess.Popen(

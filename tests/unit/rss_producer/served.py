@@ -8,8 +8,8 @@ from collections.abc import Hashable
 from types import SimpleNamespace
 
 import pytest
-from urllib3 import HTTPHeaderDict
 from rss_transfers import Answer, Request, wanted
+from urllib3 import HTTPHeaderDict
 
 
 class Served:

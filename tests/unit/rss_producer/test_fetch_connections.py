@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import rss_fetch
-from rss_transfers import Transfers
 from producer_common.state import FeedValidators
 from rss_redirects import RedirectGuard
+from rss_transfers import Transfers
 
 from tests.support.http import QuietHandler
 from tools.services.http_serving import answer, serving
