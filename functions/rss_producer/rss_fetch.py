@@ -17,7 +17,7 @@ from typing import Protocol, TypeAlias
 from urllib.parse import urlsplit
 
 from producer_common.deadline import Deadline
-from producer_common.http import MAX_REDIRECTS, RETRY_STATUSES, RetryPolicy, retry_after_s
+from producer_common.http import MAX_REDIRECTS, RETRY_STATUSES, RetryPolicy
 from producer_common.state import FeedValidators
 from rss_redirects import RedirectGuard, RedirectRefused, redirect_target
 from rss_transfers import Answer, Request, Transport
@@ -212,7 +212,7 @@ class Fetcher:
             if answer.error is not None:
                 if answer.timed_out and left <= 0.01:
                     raise FeedError(f"no complete response within {seconds:.3g} s")
-                wait = policy.base_delay_s * 2**attempt
+                wait = policy.wait_after_failure(attempt)
                 if last or not answer.retry or wait >= left:
                     raise FeedError(answer.error)
             else:
@@ -222,8 +222,7 @@ class Fetcher:
                     raise FeedError(str(error)) from None
                 if answer.status not in RETRY_STATUSES or last:
                     return answer
-                asked = retry_after_s(answer.headers.get("retry-after"))
-                wait = asked if asked is not None else policy.base_delay_s * 2**attempt * (0.5 + jitter() / 2)
+                wait = policy.wait_after_status(attempt, answer.headers.get("retry-after"), jitter)
                 if wait > policy.max_delay_s or wait >= left:
                     return answer  # waiting that long would cost more than the answer is worth
             yield min(wait, policy.max_delay_s)

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tools.bench.cpu import FEEDS, HOSTS, ITEMS, ROOT, feed_hosts, handler_process
@@ -44,17 +43,17 @@ OWN = [
     ("entity scan (rss_entities)", re.compile(r"\(rss_entities\.py")),
     ("parse (feedparser-rs, rss_parse)", re.compile(r"\(rss_parse\.py")),
     (
-        "HTTP: rss_fetch, requests, urllib3, http.client, sockets",
-        re.compile(r"\(rss_fetch\.py|\(rss_redirects\.py|producer_common/http"),
+        "HTTP: rss_fetch, rss_transfers (libcurl), rss_redirects",
+        re.compile(r"\(rss_fetch\.py|\(rss_transfers\.py|\(rss_redirects\.py|producer_common/http"),
     ),
-    ("threads and the run loop (rss_run, concurrent.futures)", re.compile(r"\(rss_run\.py")),
+    ("the run loop (rss_run), threads", re.compile(r"\(rss_run\.py")),
 ]
 LIBRARIES = [
     (
-        "HTTP: rss_fetch, requests, urllib3, http.client, sockets",
+        "HTTP: rss_fetch, rss_transfers (libcurl), rss_redirects",
         re.compile(r"requests/|urllib3/|http/client|socket\.py"),
     ),
-    ("threads and the run loop (rss_run, concurrent.futures)", re.compile(r"concurrent/|threading\.py|queue\.py")),
+    ("the run loop (rss_run), threads", re.compile(r"concurrent/|threading\.py|queue\.py")),
     ("logging and metrics (Powertools)", re.compile(r"logging/|aws_lambda_powertools")),
 ]
 
@@ -114,8 +113,8 @@ def _report():
 
 def by_thread(bootstrap: str, feeds: int, repeat: int = 3) -> dict[str, float]:
     """CPU µs an item past start-up on each kind of thread of the run (medians of ``repeat`` pairs of a
-    one-feed and a ``feeds``-feed run): the main thread (parse, normalise, state, send), the fetch
-    pool's threads, and the rest (librdkafka's threads, the time-limit watchdog, exit)."""
+    one-feed and a ``feeds``-feed run): the main thread (fetch, parse, normalise, state, send), any
+    other Python thread, and the rest (librdkafka's threads, exit)."""
     with tempfile.TemporaryDirectory() as scratch, feed_hosts(FEEDS, ITEMS, HOSTS) as urls:
 
         def run(count: int) -> tuple[dict[str, float], int]:
@@ -125,7 +124,7 @@ def by_thread(bootstrap: str, feeds: int, repeat: int = 3) -> dict[str, float]:
             line = next(line for line in process.output.splitlines() if line.startswith("THREADS "))
             clocks = json.loads(line.removeprefix("THREADS "))
             split = {"main thread": clocks["main"], "Python threads": sum(clocks["threads"])}
-            split["the rest: librdkafka, the watchdog, exit"] = process.cpu_s - sum(split.values())
+            split["the rest: librdkafka, exit"] = process.cpu_s - sum(split.values())
             return split, summary["result"]["produced"]
 
         run(1)  # writes the bytecode the measured runs load
@@ -145,8 +144,7 @@ def cpu() -> float:
 def floor(bootstrap: str, repeat: int = 3) -> dict[str, float]:
     """Each stage alone, one thread, over the same 200 feeds: CPU µs an item (median of ``repeat``).
     HTTP is measured against the fixture server in its own process, so only the client's CPU counts;
-    once more as the run fetches (16 threads, 100 ms a request), where the same request costs about
-    twice its CPU back to back: the core idles between requests."""
+    once more as the run fetches (16 at once, 100 ms a request), where the core idles between answers."""
     sys.path[:0] = [str(ROOT / "functions" / "rss_producer"), str(ROOT / "layers" / "common" / "python")]
     import rss_fetch
     import rss_items
@@ -189,10 +187,9 @@ def floor(bootstrap: str, repeat: int = 3) -> dict[str, float]:
             for url in urls:
                 pool.request("GET", url).data  # noqa: B018
 
-        def fetch_urllib3_pooled() -> None:
-            with ThreadPoolExecutor(16) as threads:
-                for response in threads.map(lambda url: pool.request("GET", url), slow_urls):
-                    response.data  # noqa: B018
+        def fetch_as_the_run() -> None:
+            for done in fetcher.fetch_all(slow_urls, {}, concurrency=16):
+                assert all(isinstance(fetched, rss_fetch.Fetched) for _, fetched in done)
 
         def parse() -> None:
             for url, body in zip(urls, bodies, strict=True):
@@ -217,9 +214,9 @@ def floor(bootstrap: str, repeat: int = 3) -> dict[str, float]:
                     producer.send(OutgoingMessage(item.message["id"], item.message, headers))
 
         stages = {
-            "fetch: rss_fetch.Fetcher on urllib3 (a request a feed)": fetch_feeds,
-            "fetch: urllib3.PoolManager alone, for comparison": fetch_urllib3,
-            "fetch: urllib3.PoolManager alone, 16 threads, 100 ms a request (as in the run)": fetch_urllib3_pooled,
+            "fetch: rss_fetch.Fetcher on libcurl, one at a time": fetch_feeds,
+            "fetch: urllib3.PoolManager alone, one at a time, for comparison": fetch_urllib3,
+            "fetch: rss_fetch.Fetcher.fetch_all, 16 at once, 100 ms a request (as in the run)": fetch_as_the_run,
             "parse: entity scan, feedparser-rs, rss_parse entries": parse,
             "normalise: rss_items.to_items (cleaning, identity)": normalise,
             "state: sqlite seen() a feed, one mark_seen()": state,

@@ -5,6 +5,7 @@ in one call, and the event a foreground server waits on until SIGTERM or SIGINT.
 from __future__ import annotations
 
 import signal
+import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -36,12 +37,15 @@ class KeptAliveHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serving(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
-    """Serves ``handler`` on a free loopback port until the block ends; yields the base URL."""
+def serving(handler: Callable[..., BaseHTTPRequestHandler], tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serves ``handler`` on a free loopback port until the block ends (over TLS with ``tls``, a
+    server context); yields the base URL."""
     server = LoopbackServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import threading
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,14 +12,12 @@ import pytest
 import requests
 from producer_common.deadline import Deadline
 from producer_common.http import (
-    Pools,
     RateLimiter,
     RetryPolicy,
     build_session,
     environment_configures_http,
     retry_after_s,
     send_with_retries,
-    time_limit,
 )
 
 
@@ -98,20 +93,6 @@ def test_retry_after_forms(value: str | None, expected: float | None) -> None:
     assert retry_after_s(value, now) == expected
 
 
-def test_the_pools_keep_the_connections_of_as_many_hosts_as_asked_and_honour_the_environment() -> None:
-    # Given pools for 4 fetches at once over up to 64 hosts, in an environment naming a proxy and a CA bundle
-    environ = {"HTTPS_PROXY": "http://proxy.internal:3128", "no_proxy": "feeds.internal", "CURL_CA_BUNDLE": "/ca.pem"}
-    pools = Pools("rss-producer", pool_size=4, hosts=64, environ=environ)
-    # Then connections to 64 hosts are kept, up to 4 to each, verified with that bundle
-    manager = pools.manager_for("https://feeds.example/")
-    assert manager.pools._maxsize == 64 and manager.connection_pool_kw["maxsize"] == 4  # type: ignore[attr-defined]
-    assert manager.connection_pool_kw["ca_certs"] == "/ca.pem" and "rss-producer" in pools.headers["User-Agent"]
-    # and HTTPS goes through the proxy, except to the host NO_PROXY names; plain HTTP goes direct
-    assert manager.proxy is not None and manager.proxy.host == "proxy.internal"
-    assert pools.manager_for("https://feeds.internal/").proxy is None
-    assert pools.manager_for("http://feeds.example/").proxy is None
-
-
 @pytest.mark.parametrize(
     ("environ", "netrc", "expected"),
     [
@@ -164,47 +145,3 @@ def test_the_rate_limiter_spaces_calls_to_the_published_rate() -> None:
     # Then the first goes at once and each later one 0.2 s after the previous
     assert waits == [0.2, 0.2, 0.2, 0.2, 0.2]
     assert now[0] == pytest.approx(101.0)
-
-
-def test_a_time_limit_shuts_the_sockets_its_thread_reads_and_only_until_it_ends() -> None:
-    # Given a request whose server sends its headers and 2 of the 10 bytes it promised, then nothing
-    listener = socket.create_server(("127.0.0.1", 0))
-    held: list[socket.socket] = []
-
-    def serve() -> None:
-        for _ in range(2):
-            connection, _ = listener.accept()
-            held.append(connection)
-            connection.recv(65536)
-            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab")
-
-    threading.Thread(target=serve, daemon=True).start()
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
-    session = build_session("test")
-    # When it is made within a 0.3 s limit, with a 30 s read timeout
-    started = time.monotonic()
-    with time_limit(0.3) as limit, pytest.raises(requests.RequestException):
-        session.get(url, timeout=(1, 30))
-    # Then it ends at the limit, which says it expired
-    assert limit.expired and time.monotonic() - started < 5
-    # and a request after the block is not limited by it
-    with time_limit(30) as later, pytest.raises(requests.RequestException, match="Read timed out"):
-        session.get(url, timeout=(1, 0.5))
-    assert not later.expired
-    listener.close()
-
-
-def test_time_limits_share_one_thread_and_an_ended_one_never_expires() -> None:
-    # Given a short limit that ends before its time, among many
-    threads = threading.active_count()
-    with time_limit(0.2) as ended:
-        pass
-    for _ in range(50):
-        with time_limit(30):
-            pass
-    # When a later, shorter limit is set while the longer ones wait
-    with time_limit(0.05) as short:
-        time.sleep(0.4)
-    # Then the short one expired on time, the ended one never did, and one thread served them all
-    assert short.expired and not ended.expired
-    assert threading.active_count() <= threads + 1

@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
-import heapq
 import io
-import itertools
 import os
 import random
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]
 
-import certifi
 import urllib3.exceptions
-from urllib3 import BaseHTTPResponse, PoolManager, ProxyManager
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.util import make_headers
+from urllib3 import BaseHTTPResponse
 
 from .deadline import Deadline
 
-if TYPE_CHECKING:  # imported where used: the RSS producer (urllib3 only) is spared its ~18 ms import
+if TYPE_CHECKING:  # imported where used: the RSS producer (libcurl) is spared its ~18 ms import
     import requests
 
 USER_AGENT = "kafka-data-producers/{component} (AWS Lambda; +https://github.com/kafka-data-producers)"
@@ -50,22 +42,16 @@ class BodyError(Exception):
 
 
 def build_session(component: str, pool_size: int = 10) -> requests.Session:
-    """A keep-alive session whose User-Agent names the producer, with few redirects allowed; its
-    requests honour a ``time_limit`` around them. It keeps up to ``pool_size`` connections to each of
-    the ``pool_size`` hosts used last."""
+    """A keep-alive session whose User-Agent names the producer, with few redirects allowed. It keeps
+    up to ``pool_size`` connections to each of the ``pool_size`` hosts used last."""
     import requests
     from requests.adapters import HTTPAdapter
-
-    class LimitedAdapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            super().init_poolmanager(*args, **kwargs)
-            _limited(self.poolmanager)
 
     session = requests.Session()
     # A CA bundle named in the environment, read once here (as requests would on every request)
     session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     session.trust_env = environment_configures_http(os.environ)
-    adapter = LimitedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT.format(component=component)
@@ -87,64 +73,6 @@ def environment_configures_http(environ: Mapping[str, str], home: Path | None = 
     return any((home / name).exists() for name in (".netrc", "_netrc"))
 
 
-class Opener(Protocol):
-    """What a fetch needs of its pools: urllib3's ``urlopen``."""
-
-    def urlopen(self, method: str, url: str, headers: Mapping[str, str], **kw: Any) -> BaseHTTPResponse: ...
-
-
-class Pools:
-    """urllib3 connection pools that send what ``build_session``'s sessions send (User-Agent, Accept,
-    Accept-Encoding, the CA bundle, a proxy the environment names) without requests' per-request layer
-    (settings merged, request prepared, cookies, hooks): half the CPU of a feed fetch. Nothing follows
-    redirects or retries here: the caller does, so it can check every hop (``rss_redirects``)."""
-
-    def __init__(
-        self, component: str, pool_size: int = 10, hosts: int | None = None, environ: Mapping[str, str] = os.environ
-    ) -> None:
-        self.headers = {
-            "User-Agent": USER_AGENT.format(component=component),
-            **make_headers(accept_encoding=True),
-            "Accept": "*/*",
-            "Connection": "keep-alive",
-        }
-        ca_certs = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or certifi.where()
-        options: dict[str, Any] = {"num_pools": hosts or pool_size, "maxsize": pool_size, "ca_certs": ca_certs}
-        self._proxies = _proxies(environ)
-        self._direct = _limited(PoolManager(**options))
-        self._proxied = {
-            scheme: _limited(ProxyManager(url, **options))
-            for scheme, url in self._proxies.items()
-            if scheme in ("http", "https", "all")
-        }
-
-    def urlopen(self, method: str, url: str, headers: Mapping[str, str], **kw: Any) -> BaseHTTPResponse:
-        manager = self.manager_for(url)
-        return manager.urlopen(method, url, headers={**self.headers, **headers}, redirect=False, retries=False, **kw)
-
-    def manager_for(self, url: str) -> PoolManager:
-        """The proxy's pools when the environment names one for this URL (and NO_PROXY spares it not)."""
-        if not self._proxied:
-            return self._direct
-        parts = urlsplit(url)
-        proxied = self._proxied.get(parts.scheme) or self._proxied.get("all")
-        if proxied is None or proxy_bypass_environment(parts.hostname or "", self._proxies):
-            return self._direct
-        return proxied
-
-
-def _proxies(environ: Mapping[str, str]) -> dict[str, str]:
-    """What ``urllib.request.getproxies_environment`` reads, from this mapping (lower case wins)."""
-    found = {name[:-6].lower(): value for name, value in environ.items() if name.lower().endswith("_proxy") and value}
-    found.update({name[:-6]: value for name, value in environ.items() if name.endswith("_proxy") and value})
-    return found
-
-
-def _limited(manager: PoolManager) -> PoolManager:
-    manager.pool_classes_by_scheme = {"http": _LimitedHTTPPool, "https": _LimitedHTTPSPool}
-    return manager
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """Retries on 429, 5xx and refused connections, waiting what Retry-After asks, within limits."""
@@ -152,6 +80,15 @@ class RetryPolicy:
     attempts: int = 3
     base_delay_s: float = 0.5
     max_delay_s: float = 10.0
+
+    def wait_after_status(self, attempt: int, retry_after: str | None, jitter: Callable[[], float]) -> float:
+        """Before the next try after a retryable status: what Retry-After asks, else a jittered back-off."""
+        asked = retry_after_s(retry_after)
+        return asked if asked is not None else self.base_delay_s * 2**attempt * (0.5 + jitter() / 2)
+
+    def wait_after_failure(self, attempt: int) -> float:
+        """Before the next try after a connection that failed."""
+        return self.base_delay_s * 2**attempt
 
 
 def retry_after_s(value: str | None, now: datetime | None = None) -> float | None:
@@ -170,53 +107,34 @@ def retry_after_s(value: str | None, now: datetime | None = None) -> float | Non
     return max(0.0, (moment - (now or datetime.now(timezone.utc))).total_seconds())
 
 
-Response = TypeVar("Response", "requests.Response", BaseHTTPResponse)
-# What urllib3 raises (``retries=False``) where requests raises a ConnectionError: worth another try.
-URLLIB3_CONNECTION_ERRORS = (
-    urllib3.exceptions.ConnectTimeoutError,  # NewConnectionError (refused, DNS) is one
-    urllib3.exceptions.ProtocolError,
-    urllib3.exceptions.SSLError,
-    urllib3.exceptions.ProxyError,
-)
-
-
 def send_with_retries(
-    send: Callable[[], Response],
+    send: Callable[[], requests.Response],
     policy: RetryPolicy | None = None,
     deadline: Deadline | None = None,
     sleep: Callable[[float], None] = time.sleep,
     jitter: Callable[[], float] = random.random,
-    retry_on: tuple[type[Exception], ...] | None = None,
-) -> Response:
-    """Call ``send`` (requests or urllib3: ``retry_on`` names its connection errors) until it answers
-    without a retryable status, attempts run out, or the wait would pass the deadline; the last
-    response (or connection error) is what the caller gets."""
-    policy = policy or RetryPolicy()
-    if retry_on is None:
-        import requests
+) -> requests.Response:
+    """Call ``send`` until it answers without a retryable status, attempts run out, or the wait would
+    pass the deadline; the last response (or connection error) is what the caller gets."""
+    import requests
 
-        retry_on = (requests.ConnectionError,)
+    policy = policy or RetryPolicy()
     for attempt in range(policy.attempts):
         last = attempt == policy.attempts - 1
         try:
             response = send()
-        except retry_on as error:
-            wait = policy.base_delay_s * 2**attempt
-            out_of_time = deadline is not None and wait >= deadline.remaining_s()
-            if last or (out_of_time and isinstance(error, urllib3.exceptions.HTTPError)):
-                raise  # urllib3's own error says more than requests' "no time left" below
+        except requests.ConnectionError:
+            if last:
+                raise
+            wait = policy.wait_after_failure(attempt)
         else:
-            status = response.status if isinstance(response, BaseHTTPResponse) else response.status_code
-            if status not in RETRY_STATUSES or last:
+            if response.status_code not in RETRY_STATUSES or last:
                 return response
-            asked = retry_after_s(response.headers.get("Retry-After"))
-            wait = asked if asked is not None else policy.base_delay_s * 2**attempt * (0.5 + jitter() / 2)
+            wait = policy.wait_after_status(attempt, response.headers.get("Retry-After"), jitter)
             if wait > policy.max_delay_s or (deadline is not None and wait >= deadline.remaining_s()):
                 return response  # waiting that long would cost more than the answer is worth
             response.close()
         if deadline is not None and wait >= deadline.remaining_s():
-            import requests  # only requests' errors come here: urllib3's are raised as they are, above
-
             raise requests.ConnectionError("no time left to retry")
         sleep(min(wait, policy.max_delay_s))
     raise AssertionError("unreachable: the last attempt returns or raises")
@@ -325,124 +243,3 @@ def transfer_reason(error: urllib3.exceptions.HTTPError) -> str:
     """A plain reason for what urllib3 raised underneath requests (not wrapped when a body is read raw)."""
     reason = next((text for kind, text in _TRANSFER_ERRORS.items() if isinstance(error, kind)), None)
     return reason or f"transfer failed ({type(error).__name__})"
-
-
-class TimeLimit:
-    """A whole-exchange time limit: when it passes, every socket its thread read from is shut down,
-    so a read blocked on a server that trickles its status line, headers or body returns at once.
-
-    Socket timeouts cannot do this: they bound one read, and a byte every few seconds resets them.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.expired = False
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._over = False
-
-    def watch(self, sock: Any) -> None:
-        with self._lock:
-            if self.expired:
-                _shut(sock)
-            elif not self._over:
-                self._sockets.append(sock)
-
-    def expire(self) -> None:
-        with self._lock:
-            if self._over:
-                return
-            self.expired = True
-            for sock in self._sockets:
-                _shut(sock)
-
-    def end(self) -> None:
-        with self._lock:
-            self._over = True
-            self._sockets.clear()
-
-
-class _Watchdog:
-    """One daemon thread that expires every ``TimeLimit`` when its time comes.
-
-    A ``threading.Timer`` a fetch started a thread a fetch, about 110 µs of CPU each (3.7 µs an item
-    of a 30-item feed), and one more thread contending for the GIL. Limits that end early stay
-    queued until their time, then expire as no-ops (``TimeLimit.end``)."""
-
-    def __init__(self) -> None:
-        self._due: list[tuple[float, int, TimeLimit]] = []  # a heap: (monotonic time, order, limit)
-        self._order = itertools.count()
-        self._changed = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def add(self, limit: TimeLimit, at: float) -> None:
-        with self._changed:
-            heapq.heappush(self._due, (at, next(self._order), limit))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="http-time-limits", daemon=True)
-                self._thread.start()
-            elif self._due[0][2] is limit:  # sooner than what the thread waits for
-                self._changed.notify()
-
-    def _run(self) -> None:
-        with self._changed:
-            while True:
-                if not self._due:
-                    self._changed.wait()
-                    continue
-                wait = self._due[0][0] - time.monotonic()
-                if wait > 0:
-                    self._changed.wait(wait)
-                    continue
-                heapq.heappop(self._due)[2].expire()
-
-
-_watchdog = _Watchdog()
-_active = threading.local()
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[TimeLimit]:
-    """Requests made by this thread inside the block (sessions from ``build_session``) end by
-    ``seconds`` from now: reading then fails, and ``TimeLimit.expired`` says why."""
-    limit = TimeLimit(seconds)
-    outer, _active.limit = getattr(_active, "limit", None), limit
-    _watchdog.add(limit, time.monotonic() + seconds)
-    try:
-        yield limit
-    finally:
-        limit.end()
-        _active.limit = outer
-
-
-def _shut(sock: Any) -> None:
-    with suppress(OSError, ValueError):  # already closed
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-class _Limited:
-    """Hands a connection's socket to the thread's ``TimeLimit`` before waiting for the response."""
-
-    sock: Any
-
-    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        limit = getattr(_active, "limit", None)
-        if limit is not None and self.sock is not None:
-            limit.watch(self.sock)
-        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
-
-
-class _LimitedHTTPConnection(_Limited, HTTPConnection):
-    pass
-
-
-class _LimitedHTTPSConnection(_Limited, HTTPSConnection):
-    pass
-
-
-class _LimitedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _LimitedHTTPConnection
-
-
-class _LimitedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _LimitedHTTPSConnection
