@@ -115,7 +115,7 @@ class Fetcher:
         deadline = deadline or Deadline(fallback_s=self.timeout_s + reserve_s + 60.0)  # the fetch limit alone
         turns = turns or Unlimited()
         queues: dict[str, deque[str]] = {}  # by host, in the order hosts first appear
-        for url in urls:
+        for url in dict.fromkeys(urls):  # a URL fetched once, however often it is listed
             queues.setdefault(host_of(url), deque()).append(url)
         running: dict[str, Steps] = {}
         paused: list[tuple[float, str]] = []
