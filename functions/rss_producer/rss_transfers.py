@@ -13,6 +13,7 @@ connection can serve the next request, and cut beyond that, never read to the en
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import time
@@ -131,19 +132,19 @@ class _Transfer:
             return 0
         return None
 
-    def answer(self, code: int, message: str, connected: bool) -> Answer:
+    def answer(self, code: int, message: str, connected: bool, os_errno: int = 0) -> Answer:
         url = self.request.url
         if code == pycurl.E_OK or (self.cut and code == pycurl.E_WRITE_ERROR):
             body = self.body.getvalue() if wanted(self.status, self.headers) else b""
             return Answer(url, self.status, self.headers, body)
         if self.refused is not None:
             return Answer(url, self.status, self.headers, error=self.refused)
-        reason = describe(code, message, url, connected, answered=self.status > 0)
+        reason = describe(code, message, url, connected, answered=self.status > 0, os_errno=os_errno)
         retry = code in _RETRYABLE and self.status == 0
         return Answer(url, error=reason, retry=retry, timed_out=code == pycurl.E_OPERATION_TIMEDOUT)
 
 
-def describe(code: int, message: str, url: str, connected: bool, answered: bool) -> str:
+def describe(code: int, message: str, url: str, connected: bool, answered: bool, os_errno: int = 0) -> str:
     """What went wrong, in the words ``producer_common.http.describe_request_error`` uses for requests."""
     host, lowered = urlsplit(url).hostname or url, message.lower()
     if code == pycurl.E_OPERATION_TIMEDOUT:
@@ -151,7 +152,8 @@ def describe(code: int, message: str, url: str, connected: bool, answered: bool)
     if code == pycurl.E_COULDNT_RESOLVE_HOST:
         return f"DNS look-up of {host} failed"
     if code == pycurl.E_COULDNT_CONNECT:
-        return f"connection refused by {host}" if "refused" in lowered else f"could not connect to {host}"
+        refused = os_errno == errno.ECONNREFUSED or "refused" in lowered
+        return f"connection refused by {host}" if refused else f"could not connect to {host}"
     if code in (pycurl.E_SSL_CONNECT_ERROR, pycurl.E_PEER_FAILED_VERIFICATION, pycurl.E_SSL_CACERT_BADFILE):
         return f"TLS with {host} failed: {message}"
     if code == pycurl.E_BAD_CONTENT_ENCODING:
@@ -236,12 +238,12 @@ class Transfers:
 
     def _end(self, curl: pycurl.Curl, code: int, message: str) -> tuple[Hashable, Answer]:
         transfer = self._running.pop(curl)
-        connected = curl.getinfo(pycurl.CONNECT_TIME) > 0
+        connected, os_errno = curl.getinfo(pycurl.CONNECT_TIME) > 0, curl.getinfo(pycurl.OS_ERRNO)
         self._multi.remove_handle(curl)
         curl.setopt(pycurl.HEADERFUNCTION, _ignore)  # the transfer's buffers go with it
         curl.setopt(pycurl.WRITEFUNCTION, _ignore)
         self._idle.append(curl)
-        return transfer.key, transfer.answer(code, message, connected)
+        return transfer.key, transfer.answer(code, message, connected, os_errno)
 
 
 def _ignore(data: bytes) -> None:

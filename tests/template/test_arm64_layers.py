@@ -1,4 +1,4 @@
-"""arm64, the template's default Architecture: both dependency layers build for manylinux2014_aarch64
+"""arm64, the template's default Architecture: the dependency layers build for manylinux2014_aarch64
 (their Makefiles with LAMBDA_ARCHITECTURE=arm64, as `sam build` runs them), and every compiled file
 in them is AArch64 machine code, read from its ELF header, not from its name. This machine cannot
 run aarch64 code (no aarch64 CPU or emulator), so importing them is left to Lambda; the x86_64
@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LAYER_BYTES = 45 * 1024 * 1024  # as for the x86_64 build (test_build.py)
-LAYERS = {"KafkaDepsLayer": "kafka_deps", "SchemaRegistryLayer": "schema_registry"}
+LAYERS = {"KafkaDepsLayer": "kafka_deps", "SchemaRegistryLayer": "schema_registry", "RssFetchLayer": "rss_fetch"}
 # e_machine in an ELF header (the System V ABI's list): what each architecture's code says it is
 EM_X86_64, EM_AARCH64 = 62, 183
 

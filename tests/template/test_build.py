@@ -14,7 +14,7 @@ import pytest
 
 from lambda_build import HOST_ARCHITECTURE, HOST_MACHINE
 from lambda_build.bytecode import python312
-from lambda_build.layer import LIBRARIES
+from lambda_build.layer import FUNCTION_LAYERS, LIBRARIES, RSS_FETCH_LIBRARIES
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -140,8 +140,9 @@ def isolated() -> Isolated:
 
 
 def layer_paths(build_dir: Path) -> list[str]:
-    """sys.path in Lambda, less the runtime's own site-packages: the code, then the layers' /opt/python."""
-    return [str(build_dir / name) for name in ("RssProducerFunction", "KafkaDepsLayer/python", "CommonLayer/python")]
+    """sys.path in Lambda, less the runtime's site-packages: the RSS function's code, then its layers' /opt/python."""
+    layers = FUNCTION_LAYERS["RssProducerFunction"]
+    return [str(build_dir / "RssProducerFunction"), *(str(build_dir / layer / "python") for layer in layers)]
 
 
 def test_the_dependency_layer_is_small_and_built_for_lambda(build_dir: Path) -> None:
@@ -156,6 +157,16 @@ def test_the_dependency_layer_is_small_and_built_for_lambda(build_dir: Path) -> 
     # and it leaves out what the runtime ships
     for name in RUNTIME_PROVIDED:
         assert not (layer / name).exists() and not list(layer.glob(f"{name}-*.dist-info")), name
+
+
+def test_the_fetch_layer_is_pycurl_alone_and_built_for_lambda(build_dir: Path) -> None:
+    # Given the RSS function's own layer, Then it holds pycurl with the libraries its wheel vendors, nothing
+    # KafkaDepsLayer holds (certifi, whose CA bundle libcurl is given, comes from there), within the size
+    layer, shared = build_dir / "RssFetchLayer" / "python", build_dir / "KafkaDepsLayer" / "python"
+    assert {path.name.split("-")[0] for path in layer.iterdir()} == {"pycurl", "pycurl.libs", "curl"}
+    assert not {path.name for path in layer.iterdir()} & {path.name for path in shared.iterdir()}
+    assert tree_bytes(layer) <= MAX_LAYER_BYTES, f"{tree_bytes(layer) / 2**20:.1f} MiB"
+    assert (layer / "pycurl" / f"_pycurl.cpython-312-{HOST_MACHINE}-linux-gnu.so").is_file()
 
 
 def test_every_module_ships_python312_bytecode_of_its_own_source(build_dir: Path, isolated: Isolated) -> None:
@@ -186,7 +197,7 @@ def test_the_common_layer_is_the_package_as_lambda_sees_it(build_dir: Path) -> N
 def test_the_layers_import_under_python312_with_nothing_from_the_host(build_dir: Path, isolated: Isolated) -> None:
     # Given only the built code and layers on the path
     paths = layer_paths(build_dir)
-    modules = [*LIBRARIES, *COMMON_MODULES]
+    modules = [*LIBRARIES, *RSS_FETCH_LIBRARIES, *COMMON_MODULES]
     # When every library and the shared package are imported
     done = isolated(IMPORT_CHECK, json.dumps(paths), json.dumps(modules))
     # Then each came from a layer, and librdkafka loaded

@@ -16,6 +16,7 @@ from producer_common.config import KafkaSettings
 from producer_common.exceptions import ConfigurationError
 
 from lambda_build import bytecode
+from lambda_build.layer import FUNCTION_LAYERS
 from tools.docs import configuration
 from tools.local.cfn_template import Resolver, function_config, load_template
 
@@ -25,7 +26,7 @@ BIN = Path(sys.executable).parent
 FUNCTIONS = ("RssProducerFunction", "PolymarketProducerFunction")
 TOPIC_PARAMETERS = {"RssProducerFunction": "RssTopic", "PolymarketProducerFunction": "PolymarketTopic"}
 READ_BY = {"RssProducerFunction": "RSS", "PolymarketProducerFunction": "Polymarket"}  # as tools/docs/configuration says
-LAYERS = ("KafkaDepsLayer", "CommonLayer", "SchemaRegistryLayer")
+LAYERS = ("KafkaDepsLayer", "CommonLayer", "SchemaRegistryLayer", "RssFetchLayer")
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,17 @@ def test_every_function_gets_the_libraries_and_the_registry_layer_only_with_a_re
     function = template["Globals"]["Function"]
     registry_layer = {"Fn::If": ["HasSchemaRegistry", {"Ref": "SchemaRegistryLayer"}, {"Ref": "AWS::NoValue"}]}
     assert function["Layers"] == [{"Ref": "KafkaDepsLayer"}, {"Ref": "CommonLayer"}, registry_layer]
+
+
+def test_only_the_rss_function_adds_a_layer_its_http_client(template: dict[str, Any]) -> None:
+    # Given the layers every function gets (without a registry) and each function's own, which SAM appends
+    shared = [layer["Ref"] for layer in template["Globals"]["Function"]["Layers"] if "Ref" in layer]
+    for function in FUNCTIONS:
+        own = [layer["Ref"] for layer in template["Resources"][function]["Properties"].get("Layers", [])]
+        # Then only the RSS function adds one, pycurl's
+        assert own == (["RssFetchLayer"] if function == "RssProducerFunction" else []), function
+        # and the build test and the benchmarks stack the same ones for it
+        assert FUNCTION_LAYERS[function] == (*shared, *own), function
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lambda_build.bytecode import python312
+from lambda_build.layer import FUNCTION_LAYERS
 from tools.bench.measure import built, row, timed_bare, timed_module
 from tools.services import schema_catalog as catalog
 from tools.services.registry import EmbeddedRegistry, register, registry_client
@@ -121,7 +122,10 @@ def cold_rows(repeat: int) -> list[list[str]]:
     assert interpreter, "F's cold start needs a CPython 3.12, Lambda's runtime (see lambda_build/bytecode.py)"
     with tempfile.TemporaryDirectory() as scratch:
         build, _ = built(Path(scratch) / "build")
-        paths = [build / "RssProducerFunction", build / "CommonLayer" / "python", build / "KafkaDepsLayer" / "python"]
+        paths = [
+            build / "RssProducerFunction",
+            *(build / layer / "python" for layer in FUNCTION_LAYERS["RssProducerFunction"]),
+        ]
         registry_paths = [*paths, build / "SchemaRegistryLayer" / "python"]
         env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "FEED_URLS": "https://example.org/feed.xml"}
         registry_env = {**env, "KAFKA_VALUE_FORMAT": "avro", "SCHEMA_REGISTRY_URL": "http://127.0.0.1:9"}

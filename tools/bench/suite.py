@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from lambda_build.bytecode import python312
-from lambda_build.layer import LIBRARIES
+from lambda_build.layer import FUNCTION_LAYERS, LIBRARIES, RSS_FETCH_LIBRARIES
 from tools.bench.cpu import b_rows, scale_cost
 from tools.bench.feed_list import l_rows
 from tools.bench.formats import f_rows
@@ -88,11 +88,12 @@ def run_bare(bootstrap: str, payload: list[tuple[str, Any]], security: dict[str,
 
 def lambda_seconds(interpreter: str, build: Path, code: str, function: str | None = None) -> float:
     """Wall time of a fresh python3.12 running ``code`` on the built code and layers, as Lambda would:
-    the function's directory first and current, then the layers; nothing written (read-only there).
-    No site (-S) either: Lambda's adds nothing, but a host's .pth files may import from the layers
-    (this machine's imports certifi and appends to its bundle)."""
+    the function's directory first and current, then its layers (every layer for no function); nothing
+    written (read-only there). No site (-S) either: Lambda's adds nothing, but a host's .pth files may
+    import from the layers (this machine's imports certifi and appends to its bundle)."""
+    every_layer = sorted({layer for layers in FUNCTION_LAYERS.values() for layer in layers})
     paths = [build / BUILT[function]] if function else []
-    paths += [build / "CommonLayer" / "python", build / "KafkaDepsLayer" / "python"]
+    paths += [build / layer / "python" for layer in (FUNCTION_LAYERS[BUILT[function]] if function else every_layer)]
     env = {"PATH": os.environ.get("PATH", ""), **COLD_ENV, "PYTHONPATH": os.pathsep.join(map(str, paths))}
     started = time.perf_counter()
     subprocess.run([interpreter, "-S", "-B", "-c", code], env=env, check=True, cwd=paths[0])
@@ -335,7 +336,7 @@ def c_rows(args: argparse.Namespace, _bootstrap: str) -> list[list[str]]:
     the bytecode the build ships (what every cold start costs when it must compile from source)."""
     interpreter = python312()
     assert interpreter, "C needs a CPython 3.12, Lambda's runtime (see lambda_build/bytecode.py)"
-    libraries = "import " + ", ".join(LIBRARIES)
+    libraries = "import " + ", ".join([*LIBRARIES, *RSS_FETCH_LIBRARIES])
     handler = "import app; app.settings()"
     cold: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as scratch:
