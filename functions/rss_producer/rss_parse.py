@@ -162,16 +162,17 @@ def _why_not_fast(document: Any, body: bytes) -> str | None:
         return "not an RSS, Atom or JSON feed"  # the reference decides what this is
     if version.startswith("json"):
         return None  # the reference reads RSS and Atom only
-    relative_ids = 0
+    relative_ids = ids = 0
     for entry in document.entries:
         itunes = entry.get("itunes")
         if itunes is not None and itunes.get("summary") is not None:
             return "itunes:summary"  # feedparser-rs lets it replace <description>; the reference keeps both
-        entry_id = entry.get("id")
-        relative_ids += bool(entry_id) and not _SCHEME.match(entry_id)
+        if entry_id := entry.get("id"):
+            ids += 1
+            relative_ids += not _SCHEME.match(entry_id)
     # The reference resolves a permalink guid against the feed's URL, and a guid is a permalink
     # unless it says isPermaLink="false"; feedparser-rs does not say which guids did.
-    if relative_ids and len(_NOT_PERMALINK.findall(body)) != sum(bool(e.get("id")) for e in document.entries):
+    if relative_ids and len(_NOT_PERMALINK.findall(body)) != ids:
         return "relative guids that may be permalinks"
     return None
 

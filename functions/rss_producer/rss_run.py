@@ -10,6 +10,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 import rss_fetch
@@ -184,9 +185,10 @@ def _send_new(
             unique.append(item)
     judged = rss_identity.judge(unique, state)
     feed.refresh_ids = judged.refresh
+    # one mapping for all the feed's messages (read-only: each message holds it)
+    headers = MappingProxyType({HEADER_SCHEMA: rss_items.SCHEMA, HEADER_SOURCE: feed.url})
     for message in judged.new:
         item_id = message["id"]
-        headers = {HEADER_SCHEMA: rss_items.SCHEMA, HEADER_SOURCE: feed.url}
         try:
             send(OutgoingMessage(item_id, message, headers))
         except ValueError as error:  # a value JSON cannot carry: the item is bad input
