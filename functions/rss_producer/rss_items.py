@@ -51,9 +51,10 @@ def to_items(
     Which id each takes is ``rss_identity``'s rule (``tell_apart``).
     """
     built: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+    title = _feed_title(feed_title)  # once a document, not once an entry
     for entry in entries:
         try:
-            built.append((entry, to_message(feed_url, feed_title, entry, fetched_at)))
+            built.append((entry, _message(feed_url, title, entry, fetched_at)))
         except Exception as error:  # one odd entry costs itself, not its feed
             if on_error is None:
                 raise
@@ -67,8 +68,14 @@ def clean_text(value: Any, limit: int) -> str | None:
         return None
     if "<" in value:
         value = _TAG.sub(" ", value)
-    # str.split() splits on exactly what the regex \s+ matches (str.isspace), at a tenth of its cost
-    text = " ".join(_CONTROL.sub("", unescape(value)).split())
+    value = unescape(value)
+    if value.isprintable():
+        # Every character _CONTROL removes is unprintable, and so is every space but " ": folding
+        # is then only trimming, unless spaces repeat. Most feeds' text is such.
+        text = value.strip(" ") if "  " not in value else " ".join(value.split())
+    else:
+        # str.split() splits on exactly what the regex \s+ matches (str.isspace), at a tenth of its cost
+        text = " ".join(_CONTROL.sub("", value).split())
     if not text:
         return None
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -159,11 +166,11 @@ def plausible_date(written: str) -> bool:
     hour = minute = second = 0
     # The "-" and the window of the offset's longest match only skip searches that cannot match.
     if "-" in text and (found := _ISO_DATE.search(text)):
-        year, month, day, hour, minute, second = (int(g) if g else 0 for g in found.groups())
+        year, month, day, hour, minute, second = map(int, found.groups("0"))
         if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year or 1, month)[1]:
             return False
     elif found := _RFC822_TIME.search(text):
-        hour, minute, second = (int(g) if g else 0 for g in found.groups())
+        hour, minute, second = map(int, found.groups("0"))
     if hour > 24 or minute > 59 or second > 60:
         return False
     offset = _OFFSET.search(text, max(0, len(text) - 7))  # text is stripped: the match ends it
@@ -172,11 +179,16 @@ def plausible_date(written: str) -> bool:
 
 def to_message(feed_url: str, feed_title: str | None, entry: Mapping[str, Any], fetched_at: str) -> dict[str, Any]:
     """The entry's message with the id it has when alone (``to_messages`` decides for a document)."""
+    return _message(feed_url, _feed_title(feed_title), entry, fetched_at)
+
+
+def _message(feed_url: str, feed_title: str | None, entry: Mapping[str, Any], fetched_at: str) -> dict[str, Any]:
+    """``to_message`` with the feed's title already cleaned (``_feed_title``)."""
     return {
         "schema": SCHEMA,
         "id": item_id(feed_url, entry),
         "feed_url": feed_url,
-        "feed_title": _feed_title(feed_title),
+        "feed_title": feed_title,
         "title": clean_text(entry.get("title"), MAX_TITLE_CHARS),
         "link": resolve_link(feed_url, entry.get("link")),
         "summary": clean_text(entry.get("summary"), MAX_SUMMARY_CHARS),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import html
 import random
 import time
 from datetime import datetime, timezone
@@ -75,6 +76,21 @@ def test_long_summaries_are_bounded() -> None:
 @pytest.mark.parametrize("value", [None, 3, "   ", "<br/>"])
 def test_empty_or_odd_text_is_null(value: object) -> None:
     assert rss_items.clean_text(value, 100) is None
+
+
+def test_text_is_cleaned_as_the_general_way_cleans_it_whatever_it_holds() -> None:
+    # Given random text of printable characters, every kind of space, controls, surrogates and markup
+    rng = random.Random(26)
+    spaces = " \t\n\r\x0b\x0c\x1c\x85\xa0\u1680\u2000\u2009\u2028\u2029\u202f\u3000"
+    alphabet = "ab Z9&;<>/é€😀" + spaces + "\x00\x08\x7f\x84\x9f\ud800\udfff\u200b\ufeff"
+    texts = ["".join(rng.choices(alphabet, k=rng.randint(0, 24))) for _ in range(20000)]
+    texts += ["a  b", " a ", "a&amp;b", "&nbsp;x&nbsp;", "a<b>c</b>", "x\u00a0y"]
+    for text in texts:
+        # Then the result is the general way's (tags, entities, controls out; whitespace folded)
+        general = " ".join(rss_items._CONTROL.sub("", html.unescape(rss_items._TAG.sub(" ", text))).split())
+        assert rss_items.clean_text(text, 100) == (
+            general[:99].rstrip() + "…" if len(general) > 100 else general or None
+        )
 
 
 def test_a_date_is_written_directly_only_as_timegm_and_fromtimestamp_would_write_it() -> None:
