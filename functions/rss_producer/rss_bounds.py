@@ -19,10 +19,11 @@ MAX_PARSED_ENTRIES = 10_000  # feedparser-rs's own limit (ParserLimits.max_entri
 # A run of anything but '<' that starts right after a '<' (the lookbehind makes each run one
 # attempt: linear); it holds the tag, then the text after it. Shorter runs are left alone.
 _LONG_RUN = re.compile(rb"(?<=<)[^<]{%d,}" % MAX_TEXT_BYTES)
+# Matched against the document in lower case: the same matches as re.IGNORECASE (ASCII either way
+# for bytes), at two thirds of its cost.
 _NAME_OPEN = re.compile(
     rb"<(?:[\w.-]+:)?(?:author|creator|name|email|managingeditor|webmaster|publisher|contributor)\b[^<>]*>"
-    rb"(\s*<!\[CDATA\[)?",
-    re.IGNORECASE,
+    rb"(\s*<!\[cdata\[)?"
 )
 _CDATA = b"![CDATA["
 _ENTRY = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>/]")
@@ -38,7 +39,7 @@ def cap_text(body: bytes) -> bytes:
 
 def _cap_names(body: bytes) -> bytes:
     parts, position = [], 0
-    for opening in _NAME_OPEN.finditer(body):
+    for opening in _NAME_OPEN.finditer(body.lower()):  # bytes.lower() keeps every offset
         start = opening.end()
         if start < position:
             continue

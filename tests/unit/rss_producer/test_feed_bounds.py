@@ -80,6 +80,19 @@ def test_a_huge_author_costs_the_reference_parser_milliseconds() -> None:
     assert time.process_time() - started < 5  # a guard against minutes, not a benchmark (make bench)
 
 
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [(b"<author>", b"</author>"), (b"<DC:Creator>", b"</DC:Creator>"), (b"<Author><![CDATA[", b"]]></Author>")],
+)
+def test_a_name_element_is_capped_whatever_case_its_tag_is_written_in(opening: bytes, closing: bytes) -> None:
+    # Given a name element's text over the cap, its tag in lower, upper or mixed case, in CDATA or not
+    body = rss(b"<item><guid>g</guid>" + opening + b"n" * 5000 + closing + b"</item>")
+    # When the document is capped, Then that text is cut to the names' cap, and the rest kept
+    capped = rss_bounds.cap_text(body)
+    assert len(body) - len(capped) == 5000 - rss_bounds.MAX_NAME_BYTES
+    assert opening + b"n" * rss_bounds.MAX_NAME_BYTES + closing in capped
+
+
 def test_text_is_cut_on_a_character_and_outside_an_entity() -> None:
     # Given runs of text longer than the cap: multi-byte characters, an entity across the cut, CDATA
     long = "é" * rss_bounds.MAX_TEXT_BYTES
