@@ -95,6 +95,8 @@ def resolve_link(feed_url: str, link: Any) -> str | None:
     """An absolute URL for the item, or None when the feed gives none that can be read."""
     if not isinstance(link, str):
         return None
+    if len(link) <= MAX_LINK_CHARS and _PLAIN_LINK.fullmatch(link):
+        return link  # no control character or space to remove: it is as the general way would give it
     link = _CONTROL.sub("", link).strip()
     if not link or len(link) > MAX_LINK_CHARS:
         return None
@@ -117,8 +119,10 @@ def _joined_link(feed_url: str, link: str) -> str | None:
 
 def clean_tags(tags: Any) -> list[str]:
     """Distinct, cleaned terms, at most ``MAX_TAGS``."""
-    cleaned = (clean_text(tag, MAX_TAG_CHARS) for tag in tags or ())
-    return list(dict.fromkeys(tag for tag in cleaned if tag))[:MAX_TAGS]
+    if not tags:
+        return []
+    cleaned = [clean_text(tag, MAX_TAG_CHARS) for tag in tags]
+    return list(dict.fromkeys(filter(None, cleaned)))[:MAX_TAGS]
 
 
 def published_at(entry: Mapping[str, Any]) -> str | None:

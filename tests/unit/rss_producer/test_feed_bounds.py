@@ -64,6 +64,23 @@ def test_a_date_is_read_in_utc_and_one_that_is_no_calendar_time_is_null(written:
         assert rss_items.to_message(FEED, "t", entry, FETCHED)["published_at"] == expected, parser
 
 
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        (b"<published>2026-01-02T00:00:00Z</published><updated>2026-03-04T00:00:00Z</updated>", "2026-01-02T00:00:00Z"),
+        (b"<updated>2026-03-04T00:00:00Z</updated>", "2026-03-04T00:00:00Z"),
+        (b"<published>no date</published><updated>2026-03-04T00:00:00Z</updated>", "2026-03-04T00:00:00Z"),
+    ],
+)
+def test_the_updated_date_stands_in_only_where_there_is_no_published_one(dates: bytes, expected: str) -> None:
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>urn:e</id>' + dates + b"</entry></feed>"
+    )
+    for parser in rss_parse.PARSERS:
+        [entry] = rss_parse.FeedParser(parser)(FEED, body, {}).entries
+        assert rss_items.to_message(FEED, "t", entry, FETCHED)["published_at"] == expected, parser
+
+
 def test_a_huge_author_costs_the_reference_parser_milliseconds() -> None:
     # Given a feed only the reference parser reads (itunes:summary), with a 400 KB author
     body = (

@@ -71,7 +71,7 @@ def test_a_plain_link_is_taken_as_given_only_where_urljoin_would_give_it_back_un
     tails += ["/p?q#f", "/_~'()*"]
     links = [scheme + host + tail for scheme in schemes for host in hosts for tail in tails]
     rng = random.Random(26)
-    for alphabet in ("a.-/?#_~%9", "a.-/?#;:@[]%_~ \t\n9é"):
+    for alphabet in ("a.-/?#_~%9", "a.-/?#;:@[]%_~ \t\n9é", "a/?#\x00\x7f\x85\ud800"):
         for _ in range(2000):
             links.append(rng.choice(schemes[:2]) + "".join(rng.choices(alphabet, k=rng.randint(1, 14))))
     for feed in (FEED, "http://plain.example/dir/feed.xml"):
