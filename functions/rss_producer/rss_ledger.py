@@ -57,6 +57,8 @@ class Ledger:
                 self._ready.append(feed)
         ready, self._ready = self._ready, []
         _record(list(dict.fromkeys(delivered + ready)), ready, self._state)
+        for feed in ready:
+            feed.forget_items()
 
 
 def record_delivery(run: RssRun, report: DeliveryReport, state: StateStore | None) -> None:

@@ -36,6 +36,11 @@ class FeedRun:
     delivered: set[str] = field(default_factory=set)  # acknowledged (or refused for good) and recorded
     recorded: bool = False  # complete: the final report changes nothing for it
 
+    def forget_items(self) -> None:
+        """Recorded in full along the run: let go of what was kept to record its items (``sent_ids``
+        stays, for its schedule), so a long run holds that only for the feeds still in flight."""
+        self.records, self.delivered = {}, set()
+
     def result(self) -> SourceResult:
         return FeedResult(self.url, self.status, self.items, self.new, self.error, self.dropped)  # type: ignore[arg-type]
 

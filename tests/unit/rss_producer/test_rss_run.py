@@ -146,6 +146,10 @@ def test_feeds_are_recorded_as_the_broker_settles_them_not_at_the_end(served: Se
     assert len(broker.sent) == 5 and all(feed.recorded for feed in result.feeds)
     assert set(state.seen([m.key for m in broker.sent])) == {m.key for m in broker.sent}
     assert set(state.validators([FEED, other])) == {FEED, other}
+    # and hold nothing more for their items than the ids sent (a long run keeps the rest only for
+    # the feeds in flight)
+    held = [(len(feed.sent_ids), feed.records, feed.delivered) for feed in result.feeds]
+    assert held == [(3, {}, set()), (2, {}, set())]
     # and a final report changes nothing for them
     rss_run.record_delivery(result, DeliveryReport(), state)
     assert set(state.validators([FEED, other])) == {FEED, other}
