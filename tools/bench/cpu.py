@@ -34,6 +34,7 @@ from typing import Any
 
 from tools.local.cfn_template import effective_environment, function_config, load_template
 from tools.services.fixture_server import FixtureServer
+from tools.services.supervisor import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_VCPU_SHARE = 256 / 1769  # 0.1447 of a core at 256 MB
@@ -253,6 +254,56 @@ def rss_measured(bootstrap: str, repeat: int, naive: bool) -> Measured:
         return repeated(repeat, (1, FEEDS), run, group)
 
 
+@contextlib.contextmanager
+def dynamodb_endpoint() -> Iterator[str]:
+    """moto's server on loopback, standing in for DynamoDB (outside the measured process, as
+    DynamoDB is outside a Lambda)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def rss_on_dynamodb(bootstrap: str, repeat: int) -> Measured:
+    """The RSS runs as the template deploys them: state in DynamoDB (``STATE_TABLE``), so a run
+    imports boto3, builds its DynamoDB client and sends its state reads and writes through it, as
+    every cold start of the function does. A fresh table a run."""
+    import boto3
+
+    keys = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+    with dynamodb_endpoint() as endpoint, feed_hosts(FEEDS, ITEMS, HOSTS) as urls:
+        client = boto3.client(
+            "dynamodb",
+            region_name="us-east-1",
+            endpoint_url=endpoint,
+            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+        )
+
+        def run(count: int, quota: Path | None) -> tuple[Process, int]:
+            table = f"b-{uuid.uuid4().hex}"
+            client.create_table(
+                TableName=table,
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            env = {**keys, "AWS_ENDPOINT_URL_DYNAMODB": endpoint, "STATE_TABLE": table, "STATE_PATH": ""}
+            env |= {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FEED_URLS": ",".join(urls[:count])}
+            process, summary = handler_process("RssProducerFunction", env, quota)
+            assert summary["result"]["produced"] == count * ITEMS, summary
+            assert client.scan(TableName=table, Select="COUNT")["Count"] >= count * ITEMS  # state went there
+            client.delete_table(TableName=table)
+            return process, summary["result"]["produced"]
+
+        return repeated(repeat, (1, FEEDS), run, None)
+
+
 def polymarket_measured(bootstrap: str, repeat: int, naive: bool) -> Measured:
     with FixtureServer(latency_ms=100, synthetic_markets=MARKETS) as server, lambda_cpu() as group:
         gamma, clob = f"{server.url}/gamma", f"{server.url}/clob"
@@ -303,6 +354,9 @@ def b_rows(args: Any, bootstrap: str) -> list[list[str]]:
     ):
         MEASURED[name] = measure(bootstrap, repeat, False)
         rows += rows_for(label, MEASURED[name], unit)
+        if name == "rss":  # and as deployed, on DynamoDB
+            MEASURED["rss dynamodb"] = rss_on_dynamodb(bootstrap, repeat)
+            rows += rows_for(f"{label}, DynamoDB state (moto's server)", MEASURED["rss dynamodb"], unit)[:2]
         MEASURED[f"{name} naive"] = measure(bootstrap, max(1, repeat // 2), True)
         naive_label = "naive script" + (f" ({NAIVE_MARKETS * 2} tokens)" if name == "polymarket" else "")
         rows += rows_for(f"{label}, {naive_label}", MEASURED[f"{name} naive"], unit)
@@ -313,7 +367,7 @@ def scale_cost() -> str | None:
     """tools/bench/cost.py's compute-at-scale table from the last b_rows figures (None before them)."""
     from tools.bench.cost import Workload, deployment, scale_table
 
-    if "rss" not in MEASURED or "polymarket" not in MEASURED:
+    if "rss dynamodb" not in MEASURED or "polymarket" not in MEASURED:
         return None
 
     def workload(name: str, label: str, schedule: str, items: int) -> Workload:
@@ -326,7 +380,7 @@ def scale_cost() -> str | None:
         return Workload(label, schedule, items, startup, per_item, max(0.0, wall) / measured.items)
 
     workloads = [
-        workload("rss", f"RSS, {feeds:,} feeds x {ITEMS} items", "rate(15 minutes)", feeds * ITEMS)
+        workload("rss dynamodb", f"RSS, {feeds:,} feeds x {ITEMS} items", "rate(15 minutes)", feeds * ITEMS)
         for feeds in (100, 1000, 10_000)
     ]
     workloads.append(
