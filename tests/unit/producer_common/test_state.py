@@ -1,15 +1,26 @@
-"""Both state stores keep the same promises: batched, expiring, validators per feed."""
+"""Both state stores keep the same promises: batched, expiring, validators per feed.
+
+DynamoDB twice: on boto3's client under moto's in-process mock, and on the store's own client
+(``dynamodb_client``) over HTTP to moto's DynamoDB server on loopback.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest.mock import Mock
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 from producer_common.state import FeedSchedule, FeedValidators, open_state_store
 from producer_common.state.dynamodb import DynamoStateStore
+from producer_common.state.dynamodb_client import DynamoDBClient
 from producer_common.state.sqlite import SqliteStateStore
+
+from tools.services.supervisor import free_port
 
 TTL = 1000
 
@@ -20,10 +31,40 @@ def clock() -> Mock:
     return Mock(return_value=1_800_000_000.0)
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
+@pytest.fixture(scope="module")
+def dynamodb_server() -> Iterator[dict[str, str]]:
+    """moto's DynamoDB server on loopback: the environment a client needs to reach it."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield {
+        "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+    }
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "dynamodb", "dynamodb over HTTP"])
 def store(request: pytest.FixtureRequest, tmp_path: Path, clock: Mock) -> Any:
     if request.param == "sqlite":
         return SqliteStateStore(str(tmp_path / "state.sqlite"), TTL, clock=clock)
+    if request.param == "dynamodb over HTTP":
+        environ = request.getfixturevalue("dynamodb_server")
+        table = f"state-{uuid.uuid4().hex}"
+        boto3.client(
+            "dynamodb",
+            region_name="us-east-1",
+            endpoint_url=environ["AWS_ENDPOINT_URL_DYNAMODB"],
+            aws_access_key_id="t",
+            aws_secret_access_key="t",
+        ).create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        )
+        return DynamoStateStore(table, TTL, client=DynamoDBClient("us-east-1", environ=environ), clock=clock)
     table = request.getfixturevalue("state_table")
     return DynamoStateStore("state", TTL, client=table, clock=clock, sleep=lambda _s: None)
 
@@ -101,3 +142,8 @@ def test_the_store_is_chosen_from_the_environment(tmp_path: Path) -> None:
     assert isinstance(local, SqliteStateStore) and local.ttl_s == 2 * 86_400
     remote = open_state_store({"STATE_TABLE": "t"}, dynamodb_client=object())
     assert isinstance(remote, DynamoStateStore) and remote.table == "t"
+    # and on its own client, from the same environment (its region, its endpoint, its credentials)
+    environ = {"STATE_TABLE": "t", "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "s"}
+    own = open_state_store({**environ, "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000"})
+    assert isinstance(own, DynamoStateStore) and isinstance(own._client, DynamoDBClient)
+    assert (own._client.region, own._client.endpoint) == ("eu-west-1", "http://127.0.0.1:8000")

@@ -29,8 +29,9 @@ def open_state_store(environ: Mapping[str, str] | None = None, dynamodb_client: 
         return SqliteStateStore(path, ttl_s)
     table = env.optional_str(e, c.STATE_TABLE)
     if table:
-        from .dynamodb import DynamoStateStore  # boto3 is imported only when DynamoDB is used
+        from .dynamodb import DynamoStateStore
+        from .dynamodb_client import DynamoDBClient
 
         region = env.optional_str(e, c.AWS_REGION) or env.optional_str(e, c.AWS_DEFAULT_REGION) or c.DEFAULT_REGION
-        return DynamoStateStore(table, ttl_s, client=dynamodb_client, region=region)
+        return DynamoStateStore(table, ttl_s, client=dynamodb_client or DynamoDBClient(region, e))
     return None

@@ -3,7 +3,7 @@
 Items are ``item#<id>``; feeds are ``feed#<url>`` with their validators, and ``due#<url>`` with
 when they are next due and their failures in a row. Reads and writes go in
 batches (100 keys per BatchGetItem, 25 items per BatchWriteItem) and retry what DynamoDB leaves
-unprocessed.
+unprocessed, through ``dynamodb_client`` (or any client with boto3's low-level shapes).
 """
 
 from __future__ import annotations
@@ -25,15 +25,10 @@ class DynamoStateStore:
         self,
         table: str,
         ttl_s: int,
-        client: Any = None,
-        region: str = "us-east-1",
+        client: Any,  # dynamodb_client.DynamoDBClient, or boto3's low-level client: the same shapes
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if client is None:
-            import boto3
-
-            client = boto3.client("dynamodb", region_name=region)
         self.table = table
         self.ttl_s = ttl_s
         self._client = client
@@ -128,4 +123,4 @@ class DynamoStateStore:
         )
 
     def close(self) -> None:
-        """boto3 clients need no closing."""
+        """Nothing to close: the client's connections stay for the container's next run."""
