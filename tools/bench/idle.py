@@ -198,42 +198,57 @@ def emf_metrics(log: str) -> frozenset[str]:
 
 def dynamodb_units(bootstrap: str, feeds: list[str]) -> list[tuple[int, int]]:
     """DynamoDB read and write request units of an RSS run over ``feeds`` with the DynamoDB state
-    store (moto standing in for DynamoDB, counting what the store asks), fresh then unchanged.
-    Strongly consistent reads of items under 4 KB and writes of items under 1 KB: one unit each."""
+    store (moto's DynamoDB server on loopback standing in; what the store's client asks is counted
+    as it asks), fresh then unchanged. Strongly consistent reads of items under 4 KB and writes of
+    items under 1 KB: one unit each."""
+    from unittest import mock
+
     import boto3
-    from moto import mock_aws
+
+    from tools.bench.cpu import dynamodb_endpoint
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "layers" / "common" / "python"))
+    from producer_common.state.dynamodb_client import DynamoDBClient
 
     units = [0, 0]
+    read, write = DynamoDBClient.batch_get_item, DynamoDBClient.batch_write_item
 
-    def count(params: dict[str, Any], **_: Any) -> None:
-        for request in params["RequestItems"].values():
-            if isinstance(request, dict):  # BatchGetItem: {"Keys": [...]}
-                units[0] += len(request["Keys"])
-            else:  # BatchWriteItem: [{"PutRequest": ...}, ...]
-                units[1] += len(request)
+    def counted_read(self: DynamoDBClient, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        units[0] += sum(len(request["Keys"]) for request in RequestItems.values())
+        return read(self, RequestItems=RequestItems)
+
+    def counted_write(self: DynamoDBClient, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        units[1] += sum(len(request) for request in RequestItems.values())
+        return write(self, RequestItems=RequestItems)
 
     runs: list[tuple[int, int]] = []
-    with environment_kept(), mock_aws():
+    with (
+        environment_kept(),
+        dynamodb_endpoint() as endpoint,
+        mock.patch.object(DynamoDBClient, "batch_get_item", counted_read),
+        mock.patch.object(DynamoDBClient, "batch_write_item", counted_write),
+    ):
         for name in ("STATE_PATH", "AWS_PROFILE"):
             os.environ.pop(name, None)
         env = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
+        env |= {"AWS_ENDPOINT_URL_DYNAMODB": endpoint}
         env |= {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FEED_URLS": ",".join(feeds), "STATE_TABLE": "bench-state"}
-        os.environ.update(env)
-        boto3.setup_default_session(region_name="us-east-1")
-        boto3.client("dynamodb").create_table(
+        boto3.client(
+            "dynamodb",
+            region_name="us-east-1",
+            endpoint_url=endpoint,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        ).create_table(
             TableName="bench-state",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        assert boto3.DEFAULT_SESSION is not None
-        for operation in ("BatchGetItem", "BatchWriteItem"):
-            boto3.DEFAULT_SESSION.events.register(f"provide-client-params.dynamodb.{operation}", count)
         for _ in range(2):
             units[:] = [0, 0]
             in_process("rss_producer", env)
             runs.append((units[0], units[1]))
-        boto3.DEFAULT_SESSION = None
     return runs
 
 
