@@ -89,14 +89,15 @@ def test_an_endpoint_that_is_not_http_is_refused_by_name() -> None:
 
 
 class Answers(BaseHTTPRequestHandler):
-    """Answers each POST with the next (status, body) of ``server.answers``; records what it got."""
+    """Answers each POST with the next (status, body) of ``server.answers`` (bytes as they are, anything
+    else as JSON); records what it got."""
 
     def do_POST(self) -> None:
         server = self.server
         body = self.rfile.read(int(self.headers["Content-Length"]))
         server.received.append(({name.lower(): value for name, value in self.headers.items()}, body))  # type: ignore[attr-defined]
         status, answer = server.answers.pop(0) if server.answers else (200, {})  # type: ignore[attr-defined]
-        data = json.dumps(answer).encode()
+        data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.0")
         self.send_header("Content-Length", str(len(data)))
@@ -196,3 +197,13 @@ def test_without_credentials_in_the_environment_botocores_chain_supplies_them(
     headers = DynamoDBClient("us-east-1", environ={}, clock=lambda: NOW).signed_headers("BatchGetItem", b"{}")
     # Then it is signed with the profile's key
     assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDFROMFILE/20261206/us-east-1/dynamodb/")
+
+
+@pytest.mark.parametrize("body", [b"<html>proxy login</html>", b'"a string"'])
+def test_an_answer_that_is_not_dynamodbs_json_is_named(dynamodb: ThreadingHTTPServer, body: bytes) -> None:
+    # Given something at the endpoint that answers 200 with a body that is not a JSON object
+    dynamodb.answers.append((200, body))  # type: ignore[attr-defined]
+    # When the client reads, Then the error names the endpoint, after one request
+    with pytest.raises(ProducerError, match="an answer from http://127.0.0.1:[0-9]+ that is not DynamoDB's JSON"):
+        client_for(dynamodb).batch_get_item(RequestItems={})
+    assert len(dynamodb.received) == 1  # type: ignore[attr-defined]

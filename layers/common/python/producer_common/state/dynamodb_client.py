@@ -144,8 +144,14 @@ class DynamoDBClient:
                 problem = f"{type(error).__name__} reaching {self.endpoint}"
                 continue
             if response.status == 200:
-                answer: dict[str, Any] = json.loads(response.data)
-                return answer
+                try:
+                    answer = json.loads(response.data)
+                except ValueError:
+                    answer = None
+                if isinstance(answer, dict):
+                    return answer
+                problem = f"an answer from {self.endpoint} that is not DynamoDB's JSON"
+                break
             kind, message = _error(response)
             problem = f"{kind}: {message}" if message else kind
             if response.status < 500 and kind not in RETRYABLE:
