@@ -12,7 +12,8 @@ and code directory; awslambdaric imported first, then the handler module, then o
     core where /sys/fs/cgroup lets this user make one (the broker and the sources stay outside
     it, as they are outside a Lambda), else CPU / 0.145 (never less than the wall time here).
 RSS: 200 feeds x 30 items, 100 ms a request, on 20 loopback hosts (127.0.0.2 to 127.0.0.21, 10
-feeds each), fresh state. Polymarket: 500 markets (1,000 tokens), 100 ms a request. Beside each,
+feeds each), fresh state in SQLite, and again in DynamoDB as the template deploys it (moto's
+server on loopback). Polymarket: 500 markets (1,000 tokens), 100 ms a request. Beside each,
 the naive scripts (tools/bench/baselines.py) over the same sources, measured the same way, in the
 same run.
 """
@@ -48,6 +49,7 @@ MARKETS = 500  # two tokens each: 1,000 tokens
 # make every process here compile the project's modules afresh. So B's processes keep bytecode under
 # .run/ (out of the tree), written by a first run that is not measured.
 PYCACHE = ROOT / ".run" / "bench-pycache"
+BENCH_KEYS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}  # for moto's DynamoDB server
 NAIVE_MARKETS = 50  # the naive way asks for each token's book, one after another: 100 tokens, 10 s at 100 ms
 
 # One invocation as Lambda's python runtime makes it, in this fresh interpreter: the runtime client
@@ -269,31 +271,36 @@ def dynamodb_endpoint() -> Iterator[str]:
         server.stop()
 
 
-def rss_on_dynamodb(bootstrap: str, repeat: int) -> Measured:
-    """The RSS runs as the template deploys them: state in DynamoDB (``STATE_TABLE``), so a run
-    imports boto3, builds its DynamoDB client and sends its state reads and writes through it, as
-    every cold start of the function does. A fresh table a run."""
+def state_table(endpoint: str, name: str) -> Any:
+    """A boto3 client of ``endpoint``, holding a new state table ``name`` (the template's key schema)."""
     import boto3
 
-    keys = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+    client = boto3.client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id=BENCH_KEYS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=BENCH_KEYS["AWS_SECRET_ACCESS_KEY"],
+    )
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client
+
+
+def rss_on_dynamodb(bootstrap: str, repeat: int) -> Measured:
+    """The RSS runs as the template deploys them: state in DynamoDB (``STATE_TABLE``), so a run
+    builds the store's DynamoDB client and sends its state reads and writes through it, as every
+    cold start of the function does. A fresh table a run."""
     with dynamodb_endpoint() as endpoint, feed_hosts(FEEDS, ITEMS, HOSTS) as urls:
-        client = boto3.client(
-            "dynamodb",
-            region_name="us-east-1",
-            endpoint_url=endpoint,
-            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
-        )
 
         def run(count: int, quota: Path | None) -> tuple[Process, int]:
             table = f"b-{uuid.uuid4().hex}"
-            client.create_table(
-                TableName=table,
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-            env = {**keys, "AWS_ENDPOINT_URL_DYNAMODB": endpoint, "STATE_TABLE": table, "STATE_PATH": ""}
+            client = state_table(endpoint, table)
+            env = {**BENCH_KEYS, "AWS_ENDPOINT_URL_DYNAMODB": endpoint, "STATE_TABLE": table, "STATE_PATH": ""}
             env |= {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FEED_URLS": ",".join(urls[:count])}
             process, summary = handler_process("RssProducerFunction", env, quota)
             assert summary["result"]["produced"] == count * ITEMS, summary

@@ -203,9 +203,7 @@ def dynamodb_units(bootstrap: str, feeds: list[str]) -> list[tuple[int, int]]:
     items under 1 KB: one unit each."""
     from unittest import mock
 
-    import boto3
-
-    from tools.bench.cpu import dynamodb_endpoint
+    from tools.bench.cpu import BENCH_KEYS, dynamodb_endpoint, state_table
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "layers" / "common" / "python"))
     from producer_common.state.dynamodb_client import DynamoDBClient
@@ -230,21 +228,9 @@ def dynamodb_units(bootstrap: str, feeds: list[str]) -> list[tuple[int, int]]:
     ):
         for name in ("STATE_PATH", "AWS_PROFILE"):
             os.environ.pop(name, None)
-        env = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
-        env |= {"AWS_ENDPOINT_URL_DYNAMODB": endpoint}
+        env = {**BENCH_KEYS, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
         env |= {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FEED_URLS": ",".join(feeds), "STATE_TABLE": "bench-state"}
-        boto3.client(
-            "dynamodb",
-            region_name="us-east-1",
-            endpoint_url=endpoint,
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-        ).create_table(
-            TableName="bench-state",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        state_table(endpoint, "bench-state")
         for _ in range(2):
             units[:] = [0, 0]
             in_process("rss_producer", env)
