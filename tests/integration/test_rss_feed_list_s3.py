@@ -11,12 +11,12 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from producer_common.state import FeedSchedule
 from producer_common.state.sqlite import SqliteStateStore
 
 from tools.local.handler import LambdaContext, load_event, load_handler
-from tools.services.broker import EmbeddedBroker, free_port, read_topic
+from tools.services.aws_stand_in import moto_server
+from tools.services.broker import EmbeddedBroker, read_topic
 from tools.services.feed_hosts import FeedHosts
 
 FEEDS, DUE, SHARDS = 10_000, 200, 4
@@ -24,11 +24,8 @@ FEEDS, DUE, SHARDS = 10_000, 200, 4
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 def test_shards_split_a_10000_feed_list_read_from_s3(

@@ -4,13 +4,13 @@ recorded feeds served locally, and Secrets Manager served by moto on a free loop
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator
 
 import pytest
 from kafka_runs import SecretsManager
 
 from tests.support.kafka import apache_kafka_node
+from tools.services.aws_stand_in import moto_server
 from tools.services.fixture_server import FixtureServer
 from tools.services.kafka import ApacheKafka
 
@@ -27,15 +27,7 @@ def feeds() -> Iterator[FixtureServer]:
 def secrets_manager(apache_kafka: ApacheKafka) -> Iterator[SecretsManager]:
     import boto3
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # moto's advice to install moto[server], which we do
-        from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        url = f"http://{host}:{port}"
+    with moto_server() as url:
         client = boto3.client(
             "secretsmanager",
             region_name="us-east-1",
@@ -51,5 +43,3 @@ def secrets_manager(apache_kafka: ApacheKafka) -> Iterator[SecretsManager]:
             for mechanism, user in apache_kafka.users.items()
         }
         yield SecretsManager(url, secret_ids, client)
-    finally:
-        server.stop()

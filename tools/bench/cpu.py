@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.local.cfn_template import effective_environment, function_config, load_template
+from tools.services.aws_stand_in import moto_server
 from tools.services.fixture_server import FixtureServer
-from tools.services.supervisor import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_VCPU_SHARE = 256 / 1769  # 0.1447 of a core at 256 MB
@@ -256,21 +256,6 @@ def rss_measured(bootstrap: str, repeat: int, naive: bool) -> Measured:
         return repeated(repeat, (1, FEEDS), run, group)
 
 
-@contextlib.contextmanager
-def dynamodb_endpoint() -> Iterator[str]:
-    """moto's server on loopback, standing in for DynamoDB (outside the measured process, as
-    DynamoDB is outside a Lambda)."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 def state_table(endpoint: str, name: str) -> Any:
     """A boto3 client of ``endpoint``, holding a new state table ``name`` (the template's key schema)."""
     import boto3
@@ -295,7 +280,7 @@ def rss_on_dynamodb(bootstrap: str, repeat: int) -> Measured:
     """The RSS runs as the template deploys them: state in DynamoDB (``STATE_TABLE``), so a run
     builds the store's DynamoDB client and sends its state reads and writes through it, as every
     cold start of the function does. A fresh table a run."""
-    with dynamodb_endpoint() as endpoint, feed_hosts(FEEDS, ITEMS, HOSTS) as urls:
+    with moto_server() as endpoint, feed_hosts(FEEDS, ITEMS, HOSTS) as urls:
 
         def run(count: int, quota: Path | None) -> tuple[Process, int]:
             table = f"b-{uuid.uuid4().hex}"

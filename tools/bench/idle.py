@@ -203,9 +203,12 @@ def dynamodb_units(bootstrap: str, feeds: list[str]) -> list[tuple[int, int]]:
     items under 1 KB: one unit each."""
     from unittest import mock
 
-    from tools.bench.cpu import BENCH_KEYS, dynamodb_endpoint, state_table
+    from tools.bench.cpu import BENCH_KEYS, state_table
+    from tools.local.handler import COMMON_LAYER
+    from tools.services.aws_stand_in import moto_server
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "layers" / "common" / "python"))
+    if str(COMMON_LAYER) not in sys.path:  # as load_handler puts it, before the handler's first import
+        sys.path.insert(0, str(COMMON_LAYER))
     from producer_common.state.dynamodb_client import DynamoDBClient
 
     units = [0, 0]
@@ -222,7 +225,7 @@ def dynamodb_units(bootstrap: str, feeds: list[str]) -> list[tuple[int, int]]:
     runs: list[tuple[int, int]] = []
     with (
         environment_kept(),
-        dynamodb_endpoint() as endpoint,
+        moto_server() as endpoint,
         mock.patch.object(DynamoDBClient, "batch_get_item", counted_read),
         mock.patch.object(DynamoDBClient, "batch_write_item", counted_write),
     ):

@@ -14,13 +14,12 @@ from unittest.mock import Mock
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from producer_common.state import FeedSchedule, FeedValidators, open_state_store
 from producer_common.state.dynamodb import DynamoStateStore
 from producer_common.state.dynamodb_client import DynamoDBClient
 from producer_common.state.sqlite import SqliteStateStore
 
-from tools.services.supervisor import free_port
+from tools.services.aws_stand_in import moto_server
 
 TTL = 1000
 
@@ -34,15 +33,8 @@ def clock() -> Mock:
 @pytest.fixture(scope="module")
 def dynamodb_server() -> Iterator[dict[str, str]]:
     """moto's DynamoDB server on loopback: the environment a client needs to reach it."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield {
-        "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-    }
-    server.stop()
+    with moto_server() as url:
+        yield {"AWS_ENDPOINT_URL_DYNAMODB": url, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}
 
 
 @pytest.fixture(params=["sqlite", "dynamodb", "dynamodb over HTTP"])
