@@ -2,7 +2,10 @@
 on a `git archive` of each commit, alternated round by round against one broker, so the machine's
 drift hits both alike. Medians per commit.
 
-    python -m tools.bench.ab BASE [OTHER] [--rounds 5] [--repeat 2]     # OTHER: HEAD by default
+    python -m tools.bench.ab BASE [OTHER] [--rounds 5] [--repeat 2] [--dynamodb]     # OTHER: HEAD by default
+
+``--dynamodb`` measures the runs with state in DynamoDB (``rss_on_dynamodb``, moto's server), as the
+template deploys them, instead of SQLite.
 
 Each round runs each tree in a fresh interpreter (its own code, its own ``tools``); a tree from
 before tools/ had rooms (issue 27) is measured through its ``tools.bench_cpu``.
@@ -25,10 +28,13 @@ ONE_RUN = """
 import json, sys
 sys.path.insert(0, ".")
 try:
-    from tools.bench.cpu import rss_measured
+    from tools.bench import cpu
 except ImportError:
-    from tools.bench_cpu import rss_measured
-m = rss_measured(sys.argv[1], int(sys.argv[2]), False)
+    from tools import bench_cpu as cpu
+if sys.argv[3] == "dynamodb":
+    m = cpu.rss_on_dynamodb(sys.argv[1], int(sys.argv[2]))
+else:
+    m = cpu.rss_measured(sys.argv[1], int(sys.argv[2]), False)
 print(json.dumps({"per_1000_ms": [s * 1000 for s in m.per_thousand()], "startup_s": [p.cpu_s for p in m.startup],
                   "large_s": [p.cpu_s for p in m.large], "peak_mb": [p.peak_mb for p in m.large]}))
 """
@@ -54,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("other", nargs="?", default="HEAD")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each size per tree and round")
+    parser.add_argument("--dynamodb", action="store_true", help="state in DynamoDB (moto's server), not SQLite")
     args = parser.parse_args(argv)
     samples: dict[str, dict[str, list[float]]] = {args.base: {}, args.other: {}}
     with tempfile.TemporaryDirectory() as scratch, EmbeddedBroker() as broker:
@@ -61,7 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         for round_ in range(args.rounds):
             for revision, root in trees.items():
                 done = subprocess.run(
-                    [sys.executable, "-c", ONE_RUN, broker.bootstrap, str(args.repeat)],
+                    [
+                        sys.executable,
+                        "-c",
+                        ONE_RUN,
+                        broker.bootstrap,
+                        str(args.repeat),
+                        "dynamodb" if args.dynamodb else "sqlite",
+                    ],
                     cwd=root,
                     capture_output=True,
                     text=True,

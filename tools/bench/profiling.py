@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import re
 import resource
@@ -23,7 +24,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from tools.bench.cpu import FEEDS, HOSTS, ITEMS, ROOT, feed_hosts, handler_process
+from tools.bench.cpu import BENCH_KEYS, FEEDS, HOSTS, ITEMS, ROOT, feed_hosts, handler_process, state_table
+from tools.services.aws_stand_in import moto_server
 from tools.services.broker import EmbeddedBroker
 
 RATE = 1000
@@ -39,7 +41,7 @@ OWN = [
     ("identity and hashing (rss_identity, rss_items)", re.compile(r"\(rss_identity\.py|\(rss_items\.py")),
     ("JSON encoding of values (producer_common.serialization)", re.compile(r"producer_common/serialization\.py")),
     ("producer (producer_common, confluent-kafka)", re.compile(r"producer_common/(producer|backends)")),
-    ("state reads and writes (sqlite)", re.compile(r"producer_common/state")),
+    ("state reads and writes (sqlite, or DynamoDB over urllib3)", re.compile(r"producer_common/state")),
     ("entity scan (rss_entities)", re.compile(r"\(rss_entities\.py")),
     ("parse (feedparser-rs, rss_parse)", re.compile(r"\(rss_parse\.py")),
     (
@@ -67,17 +69,30 @@ def concern(stack: list[str]) -> str:
     return "other (interpreter, dataclasses, environment ...)"
 
 
-def profile(bootstrap: str, feeds: int, dump: bool = False) -> tuple[collections.Counter[str], int]:
-    """Samples by concern of one run over ``feeds`` feeds, and the items it produced."""
+def profile(
+    bootstrap: str, feeds: int, dump: bool = False, dynamodb: bool = False
+) -> tuple[collections.Counter[str], int]:
+    """Samples by concern of one run over ``feeds`` feeds, and the items it produced; state in
+    SQLite, or with ``dynamodb`` in a table of moto's DynamoDB server, as the template deploys it."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    with tempfile.TemporaryDirectory() as scratch, feed_hosts(FEEDS, ITEMS, HOSTS) as urls:
+    with contextlib.ExitStack() as services:
+        scratch = services.enter_context(tempfile.TemporaryDirectory())
+        urls = services.enter_context(feed_hosts(FEEDS, ITEMS, HOSTS))
+        endpoint = services.enter_context(moto_server()) if dynamodb else ""
+
+        def state(name: str) -> dict[str, str]:
+            if not dynamodb:
+                return {"STATE_PATH": f"{scratch}/{name}.sqlite"}
+            state_table(endpoint, name)
+            return {**BENCH_KEYS, "AWS_ENDPOINT_URL_DYNAMODB": endpoint, "STATE_TABLE": name, "STATE_PATH": ""}
+
         raw = Path(scratch) / "profile.txt"
         env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FEED_URLS": ",".join(urls[:feeds])}
-        env |= {"STATE_PATH": f"{scratch}/state.sqlite", "KAFKA_TOPIC": f"p-{uuid.uuid4().hex}"}
         # --gil: only the thread holding the GIL, i.e. running Python; --nonblocking: never pause it
         prefix = (spy, "record", "--format", "raw", "--rate", str(RATE), "--gil", "--nonblocking", "-o", str(raw), "--")
-        handler_process("RssProducerFunction", env)  # writes the bytecode the profiled run loads
-        env |= {"STATE_PATH": f"{scratch}/profiled.sqlite", "KAFKA_TOPIC": f"p-{uuid.uuid4().hex}"}
+        # a first run writes the bytecode the profiled run loads
+        handler_process("RssProducerFunction", env | state("warm") | {"KAFKA_TOPIC": f"p-{uuid.uuid4().hex}"})
+        env |= state("profiled") | {"KAFKA_TOPIC": f"p-{uuid.uuid4().hex}"}
         _, summary = handler_process("RssProducerFunction", env, prefix=prefix)
         samples: collections.Counter[str] = collections.Counter()
         leaf: collections.Counter[str] = collections.Counter()
@@ -241,9 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--feeds", type=int, default=FEEDS)
     parser.add_argument("--stacks", action="store_true", help="also print the 40 commonest innermost stacks")
+    parser.add_argument("--dynamodb", action="store_true", help="profile with state in DynamoDB (moto's server)")
     args = parser.parse_args(argv)
     with EmbeddedBroker() as broker:
-        samples, items = profile(broker.bootstrap, args.feeds, args.stacks)
+        samples, items = profile(broker.bootstrap, args.feeds, args.stacks, args.dynamodb)
         stages = floor(broker.bootstrap)
         threads = by_thread(broker.bootstrap, args.feeds)
     total = sum(samples.values())

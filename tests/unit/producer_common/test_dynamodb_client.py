@@ -9,7 +9,9 @@ test_state.py.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +19,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+import trustme
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotocoreCredentials
@@ -28,6 +31,8 @@ from producer_common.state.dynamodb_client import (
     endpoint_for,
     environment_credentials,
 )
+
+from tools.services.http_serving import KeptAliveHandler, answer, serving
 
 NOW = datetime(2026, 12, 6, 3, 4, 5, tzinfo=timezone.utc)
 KEYS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
@@ -207,3 +212,73 @@ def test_an_answer_that_is_not_dynamodbs_json_is_named(dynamodb: ThreadingHTTPSe
     with pytest.raises(ProducerError, match="an answer from http://127.0.0.1:[0-9]+ that is not DynamoDB's JSON"):
         client_for(dynamodb).batch_get_item(RequestItems={})
     assert len(dynamodb.received) == 1  # type: ignore[attr-defined]
+
+
+# -- the one kept-alive connection ---------------------------------------------------------------
+
+
+class KeptAlive(KeptAliveHandler):
+    """Answers every POST with an empty DynamoDB answer over HTTP/1.1 and notes the connection it came
+    on; with ``hang_up`` it then closes the connection without saying so in a header, as a server
+    closes an idle connection between a function's runs."""
+
+    connections: set[tuple[str, int]]
+    hang_up = False
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.connections.add(self.client_address)
+        answer(self, 200, b'{"Responses": {}, "UnprocessedKeys": {}}', "application/x-amz-json-1.0")
+        self.close_connection = self.hang_up
+
+
+def kept_alive(hang_up: bool) -> type[KeptAlive]:
+    return type("Handler", (KeptAlive,), {"connections": set(), "hang_up": hang_up})
+
+
+def client_of(endpoint: str, **environ: str) -> DynamoDBClient:
+    return DynamoDBClient(
+        "us-east-1", environ={**KEYS, "AWS_ENDPOINT_URL_DYNAMODB": endpoint, **environ}, sleep=lambda _s: None
+    )
+
+
+def test_calls_share_one_connection_while_the_server_keeps_it() -> None:
+    handler = kept_alive(hang_up=False)
+    with serving(handler) as endpoint:
+        client = client_of(endpoint)
+        for _ in range(5):
+            assert client.batch_get_item(RequestItems={}) == {"Responses": {}, "UnprocessedKeys": {}}
+    assert len(handler.connections) == 1
+
+
+def test_a_connection_the_server_closed_meanwhile_is_replaced_before_the_next_call() -> None:
+    # Given a server that closes each connection after answering, with no Connection: close header
+    handler, backoffs = kept_alive(hang_up=True), []
+    with serving(handler) as endpoint:
+        client = DynamoDBClient(
+            "us-east-1", environ={**KEYS, "AWS_ENDPOINT_URL_DYNAMODB": endpoint}, sleep=backoffs.append
+        )
+        for _ in range(3):
+            client.batch_write_item(RequestItems={})
+            time.sleep(0.05)  # the server's close has arrived
+    # Then each call went out on a new connection at its first attempt: none was lost on the closed one
+    assert len(handler.connections) == 3 and backoffs == []
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> tuple[ssl.SSLContext, str]:
+    """A server TLS context for 127.0.0.1, and the file of the throwaway CA (trustme) that signed it."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    return context, str(tmp_path / "ca.pem")
+
+
+def test_https_is_checked_against_the_ca_bundle_aws_ca_bundle_names(tls: tuple[ssl.SSLContext, str]) -> None:
+    context, ca_file = tls
+    handler = kept_alive(hang_up=False)
+    with serving(handler, tls=context) as endpoint:
+        assert client_of(endpoint, AWS_CA_BUNDLE=ca_file).batch_get_item(RequestItems={})["Responses"] == {}
+        with pytest.raises(ProducerError, match=f"SSLCertVerificationError reaching {endpoint}$"):
+            client_of(endpoint).batch_get_item(RequestItems={})  # the system's roots do not vouch for it

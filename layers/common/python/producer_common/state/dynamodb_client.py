@@ -1,12 +1,15 @@
 """The two DynamoDB calls the state store makes (BatchGetItem, BatchWriteItem), as JSON over HTTP
-signed with Signature Version 4, on urllib3.
+signed with Signature Version 4, on one kept-alive ``http.client`` connection.
 
 boto3 is the general client, and the state store is where a 256 MB Lambda felt it most: importing
 it and building a DynamoDB client cost about 0.3 s of CPU at every cold start, and each batch call
 about 1.8 ms of CPU (validation, serialisation, event hooks and parsing around the request), which
 made a run's state reads and writes cost more CPU than everything else it does (`make bench
 ONLY=B`, the DynamoDB rows). This client takes and returns the shapes boto3's low-level client
-does (DynamoDB's own JSON), so ``DynamoStateStore`` runs on either.
+does (DynamoDB's own JSON), so ``DynamoStateStore`` runs on either. It speaks through the standard
+library's ``http.client`` rather than urllib3: the state store makes one call at a time to one host,
+which needs no pool, and urllib3's pool and request layers cost about 0.2 ms of CPU a call on top
+(a batch call 0.76 -> 0.54 ms, measured side by side against moto's server).
 
 Credentials come from the environment, as Lambda provides them (``AWS_ACCESS_KEY_ID``,
 ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``); without them, from botocore's chain (profiles,
@@ -20,17 +23,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import random
+import select
+import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
-
-import urllib3
 
 from ..exceptions import ProducerError
 
@@ -51,7 +56,7 @@ RETRYABLE = frozenset(
         "TransactionInProgressException",
     }
 )
-TIMEOUT = urllib3.Timeout(connect=5.0, read=20.0)
+CONNECT_TIMEOUT_S, READ_TIMEOUT_S = 5.0, 20.0
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,6 @@ class DynamoDBClient:
         region: str,
         environ: Mapping[str, str] | None = None,
         credentials: Callable[[], Credentials] | None = None,
-        pool: urllib3.PoolManager | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -114,12 +118,18 @@ class DynamoDBClient:
             raise ProducerError(f"the DynamoDB endpoint must be an http(s) URL, got {self.endpoint!r}")
         self._host = parts.netloc
         self._path = parts.path or "/"
-        self._url = f"{parts.scheme}://{parts.netloc}{self._path}"
         if credentials is None:
             from_environment = environment_credentials(e)
             credentials = (lambda: from_environment) if from_environment else botocore_credentials()
         self._credentials = credentials
-        self._pool = pool or urllib3.PoolManager(maxsize=4, ca_certs=e.get("AWS_CA_BUNDLE") or None)
+        if parts.scheme == "https":
+            tls = ssl.create_default_context(cafile=e.get("AWS_CA_BUNDLE") or None)
+            self._connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                parts.hostname, parts.port, timeout=CONNECT_TIMEOUT_S, context=tls
+            )
+        else:
+            self._connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=CONNECT_TIMEOUT_S)
+        self._lock = threading.Lock()  # one request at a time on the one connection
         self._clock, self._sleep = clock, sleep
         self._keys: dict[tuple[str, str], bytes] = {}  # (date, secret key) -> signing key
 
@@ -137,26 +147,41 @@ class DynamoDBClient:
                 self._sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_S * 2**attempt)))
             headers = self.signed_headers(operation, payload)
             try:
-                response = self._pool.request(
-                    "POST", self._url, body=payload, headers=headers, timeout=TIMEOUT, retries=False, redirect=False
-                )
-            except urllib3.exceptions.HTTPError as error:
+                status, data = self._post(headers, payload)
+            except (OSError, http.client.HTTPException) as error:  # refused, reset, timed out, TLS, broken answer
                 problem = f"{type(error).__name__} reaching {self.endpoint}"
                 continue
-            if response.status == 200:
+            if status == 200:
                 try:
-                    answer = json.loads(response.data)
+                    answer = json.loads(data)
                 except ValueError:
                     answer = None
                 if isinstance(answer, dict):
                     return answer
                 problem = f"an answer from {self.endpoint} that is not DynamoDB's JSON"
                 break
-            kind, message = _error(response)
+            kind, message = _error(status, data)
             problem = f"{kind}: {message}" if message else kind
-            if response.status < 500 and kind not in RETRYABLE:
+            if status < 500 and kind not in RETRYABLE:
                 break
         raise ProducerError(f"DynamoDB {operation} failed: {problem}")
+
+    def _post(self, headers: dict[str, str], payload: bytes) -> tuple[int, bytes]:
+        """One POST on the kept-alive connection: opened when there is none, and again when the
+        server has closed it meanwhile (as an idle connection is between a function's runs)."""
+        connection = self._connection
+        with self._lock:
+            try:
+                if connection.sock is not None and _closed_by_peer(connection.sock):
+                    connection.close()
+                if connection.sock is None:
+                    _open(connection)
+                connection.request("POST", self._path, body=payload, headers=headers)
+                response = connection.getresponse()
+                return response.status, response.read()
+            except BaseException:
+                connection.close()  # a half-used connection is never used again
+                raise
 
     def signed_headers(self, operation: str, payload: bytes) -> dict[str, str]:
         """The request's headers with its Signature Version 4 ``Authorization``."""
@@ -202,13 +227,27 @@ class DynamoDBClient:
         return cached
 
 
-def _error(response: urllib3.BaseHTTPResponse) -> tuple[str, str]:
+def _open(connection: http.client.HTTPConnection) -> None:
+    """Connect (and shake hands) within ``CONNECT_TIMEOUT_S``; then each read may take ``READ_TIMEOUT_S``."""
+    connection.connect()
+    connection.sock.settimeout(READ_TIMEOUT_S)
+
+
+def _closed_by_peer(sock: Any) -> bool:
+    """Whether a connection that is between requests has something to read: only the peer's close
+    (or junk) can be there, so it must not carry the next request."""
+    poller = select.poll()  # not select.select: a Lambda's descriptors may pass 1024
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _error(status: int, data: bytes) -> tuple[str, str]:
     """DynamoDB's error type (``com.amazonaws...#ThrottlingException`` -> ``ThrottlingException``) and message."""
     try:
-        document = json.loads(response.data)
+        document = json.loads(data)
     except ValueError:
-        return f"HTTP {response.status}", ""
+        return f"HTTP {status}", ""
     if not isinstance(document, dict):
-        return f"HTTP {response.status}", ""
-    kind = str(document.get("__type") or f"HTTP {response.status}").rsplit("#", 1)[-1]
+        return f"HTTP {status}", ""
+    kind = str(document.get("__type") or f"HTTP {status}").rsplit("#", 1)[-1]
     return kind, str(document.get("message") or document.get("Message") or "")
