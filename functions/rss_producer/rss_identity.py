@@ -132,15 +132,25 @@ class Judged:
     refresh: list[str] = field(default_factory=list)  # to record after the run, whatever the broker says
 
 
-def judge(items: Sequence[Item], state: StateStore | None, clock: Callable[[], float] = time.time) -> Judged:
-    """Two batched reads at most: the id (or content id) of every item, then the basis id and
-    marker of the items judged by content that were not found. Without a store every item is new."""
-    judged = Judged()
+def judge(
+    documents: Sequence[Sequence[Item]], state: StateStore | None, clock: Callable[[], float] = time.time
+) -> list[Judged]:
+    """Each document's items judged, all documents in two batched reads at most: the id (or content
+    id) of every item, then the basis id and marker of the items judged by content that were not
+    found. Without a store every item is new."""
+    items = [item for document in documents for item in document]
     first = state.seen([_key(item) for item in items]) if state else {}
     open_ = [item for item in items if item.by_content and item.content_id not in first]
     basis = [key for item in open_ for key in (item.basis_id, marker_id(item.basis_id))]
     second = state.seen(basis) if state and basis else {}
     due = clock() + state.ttl_s * REFRESH_FRACTION if state else 0.0
+    return [_judged(document, first, second, due) for document in documents]
+
+
+def _judged(items: Sequence[Item], first: Mapping[str, float], second: Mapping[str, float], due: float) -> Judged:
+    """One document's items against what the store holds of them (``first``: their ids, ``second``:
+    the basis ids and markers of those judged by content)."""
+    judged = Judged()
     for item in items:
         records = _records(item)
         if _key(item) in first:

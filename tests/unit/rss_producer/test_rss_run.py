@@ -167,3 +167,44 @@ def test_an_item_refused_for_good_is_recorded_and_one_that_timed_out_is_not(
     # Then the refused item is recorded (never sent again), the timed-out one is not, nor the ETag
     assert set(state.seen(keys)) == {keys[0], keys[2]}
     assert state.validators([FEED]) == {}
+
+
+class CountedReads(SqliteStateStore):
+    """A SQLite store that notes how many ids each ``seen`` read asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(":memory:", ttl_s=90 * 86_400)
+        self.reads: list[int] = []
+
+    def seen(self, ids):  # type: ignore[no-untyped-def]
+        self.reads.append(len(ids))
+        return super().seen(ids)
+
+
+def feed_of(count: int) -> bytes:
+    items = "".join(f"<item><title>Item {i}</title><guid>g-{i}</guid></item>" for i in range(count))
+    return f"<rss version='2.0'><channel><title>Many</title>{items}</channel></rss>".encode()
+
+
+def test_feeds_that_arrive_together_are_judged_in_one_read_of_the_state(served: Served) -> None:
+    # Given four feeds that answer at once (the run fetches four at a time), then a fifth
+    urls = [f"https://feeds.test/{i}.xml" for i in range(5)]
+    for url in urls:
+        served.get(url, body=BASIC, headers=RSS)
+    store = CountedReads()
+    # When the run reads them
+    result, sent = run(served, urls, store)
+    # Then the four that arrived together took one read of the state store, the fifth another
+    assert store.reads == [12, 3] and len(sent) == 15
+    assert [feed.new for feed in result.feeds] == [3] * 5
+
+
+def test_feeds_are_judged_together_up_to_a_hundred_items_a_read(served: Served) -> None:
+    # Given four feeds of 40 items each, answering at once
+    urls = [f"https://feeds.test/{i}.xml" for i in range(4)]
+    for url in urls:
+        served.get(url, body=feed_of(40), headers=RSS)
+    store = CountedReads()
+    # When the run reads them, Then two feeds go in each read (a third would pass 100 ids)
+    _, sent = run(served, urls, store)
+    assert store.reads == [80, 80] and len(sent) == 160
