@@ -44,7 +44,7 @@ OWN = [
     ("identity and hashing (rss_identity, rss_items)", re.compile(r"\(rss_identity\.py|\(rss_items\.py")),
     ("JSON encoding of values (producer_common.serialization)", re.compile(r"producer_common/serialization\.py")),
     ("producer (producer_common, confluent-kafka)", re.compile(r"producer_common/(producer|backends)")),
-    ("state reads and writes (sqlite, or DynamoDB over urllib3)", re.compile(r"producer_common/state")),
+    ("state reads and writes (SQLite, or DynamoDB over http.client)", re.compile(r"producer_common/state")),
     ("entity scan (rss_entities)", re.compile(r"\(rss_entities\.py")),
     ("parse (feedparser-rs, rss_parse)", re.compile(r"\(rss_parse\.py")),
     (
@@ -72,11 +72,31 @@ def concern(stack: list[str]) -> str:
     return "other (interpreter, dataclasses, environment ...)"
 
 
+# Run before the handler's driver with state in DynamoDB: how many calls of each operation the run
+# made on which records (item#, feed#, due#), and how many keys or items they carried.
+DYNAMODB_CALLS = """
+import atexit, collections, json
+from producer_common.state import dynamodb_client
+_calls = collections.Counter()
+_call = dynamodb_client.DynamoDBClient._call
+def _counted(self, operation, body):
+    for requests in body["RequestItems"].values():
+        keys = requests["Keys"] if isinstance(requests, dict) else [r["PutRequest"]["Item"] for r in requests]
+        kind = keys[0]["pk"]["S"].split("#")[0] if keys else "-"
+        _calls[f"{operation} {kind}# calls"] += 1
+        _calls[f"{operation} {kind}# keys or items"] += len(keys)
+    return _call(self, operation, body)
+dynamodb_client.DynamoDBClient._call = _counted
+atexit.register(lambda: print("DYNAMODB_CALLS", json.dumps(_calls)))
+"""
+
+
 def profile(
     bootstrap: str, feeds: int, dump: bool = False, dynamodb: bool = False
-) -> tuple[collections.Counter[str], int]:
-    """Samples by concern of one run over ``feeds`` feeds, and the items it produced; state in
-    SQLite, or with ``dynamodb`` in a table of moto's DynamoDB server, as the template deploys it."""
+) -> tuple[collections.Counter[str], int, dict[str, int]]:
+    """Samples by concern of one run over ``feeds`` feeds, the items it produced, and with
+    ``dynamodb`` (state in a table of moto's DynamoDB server, as the template deploys it) the calls
+    the same run made to DynamoDB by operation (counted on the run before, which is not sampled)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     with contextlib.ExitStack() as services:
         scratch = services.enter_context(tempfile.TemporaryDirectory())
@@ -93,8 +113,11 @@ def profile(
         env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FEED_URLS": ",".join(urls[:feeds])}
         # --gil: only the thread holding the GIL, i.e. running Python; --nonblocking: never pause it
         prefix = (spy, "record", "--format", "raw", "--rate", str(RATE), "--gil", "--nonblocking", "-o", str(raw), "--")
-        # a first run writes the bytecode the profiled run loads
-        handler_process("RssProducerFunction", env | state("warm") | {"KAFKA_TOPIC": f"p-{uuid.uuid4().hex}"})
+        # a first run writes the bytecode the profiled run loads, and counts the DynamoDB calls
+        warm = env | state("warm") | {"KAFKA_TOPIC": f"p-{uuid.uuid4().hex}"}
+        counted, _ = handler_process("RssProducerFunction", warm, before=DYNAMODB_CALLS if dynamodb else "")
+        printed = [line for line in counted.output.splitlines() if line.startswith("DYNAMODB_CALLS ")]
+        calls = json.loads(printed[-1].removeprefix("DYNAMODB_CALLS ")) if printed else {}
         env |= state("profiled") | {"KAFKA_TOPIC": f"p-{uuid.uuid4().hex}"}
         _, summary = handler_process("RssProducerFunction", env, prefix=prefix)
         samples: collections.Counter[str] = collections.Counter()
@@ -107,7 +130,7 @@ def profile(
     if dump:
         for stack, times in leaf.most_common(40):
             print(times, stack)
-    return samples, summary["result"]["produced"]
+    return samples, summary["result"]["produced"], calls
 
 
 # Run before the handler's driver: each Python thread's own CPU (CLOCK_THREAD_CPUTIME_ID) as it ends,
@@ -264,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     with EmbeddedBroker() as broker:
-        samples, items = profile(broker.bootstrap, args.feeds, args.stacks, args.dynamodb)
+        samples, items, calls = profile(broker.bootstrap, args.feeds, args.stacks, args.dynamodb)
         # the stages alone and the threads are measured on SQLite state
         stages = {} if args.dynamodb else floor(broker.bootstrap)
         threads = {} if args.dynamodb else by_thread(broker.bootstrap, args.feeds)
@@ -277,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     past = sum(count for name, count in samples.items() if not name.startswith("start-up")) * 1000 / RATE
     print(f"\n{items:,} items; sampled CPU past imports {past:.0f} ms, {past * 1000 / items:.1f} µs an item.\n")
     if args.dynamodb:
+        print("| DynamoDB calls of the run (the same run, unsampled) | count |\n| --- | --- |")
+        for name, count in sorted(calls.items()):
+            print(f"| {name} | {count:,} |")
         return 0
     print("| stage alone, one thread | CPU µs an item |\n| --- | --- |")
     for name, micros in stages.items():

@@ -4,6 +4,7 @@ HTTP (DynamoDB, S3, Secrets Manager): one process-local server, its endpoint whi
 from __future__ import annotations
 
 import contextlib
+import logging
 import warnings
 from collections.abc import Iterator
 
@@ -15,6 +16,8 @@ def moto_server() -> Iterator[str]:
         warnings.simplefilter("ignore")  # moto's advice to install moto[server], which we do
         from moto.server import ThreadedMotoServer
 
+    # werkzeug logs a line a request wherever the root logger is configured (a profile's 459 calls)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
