@@ -135,10 +135,18 @@ def profile(
 
 # Run before the handler's driver: each Python thread's own CPU (CLOCK_THREAD_CPUTIME_ID) as it ends,
 # the main thread's as the process ends; what the whole process used beyond them ran on
-# librdkafka's threads (or after the handler: the interpreter's exit).
+# librdkafka's threads (or after the handler: the interpreter's exit). Also the CPU the cyclic
+# garbage collector took, on whichever thread set it off (part of the threads' figures).
 THREAD_CLOCK = """
-import atexit, json, threading, time
+import atexit, gc, json, threading, time
 _ended = []
+_gc = [0.0, 0.0]
+def _collecting(phase, info):
+    if phase == "start":
+        _gc[1] = time.thread_time()
+    else:
+        _gc[0] += time.thread_time() - _gc[1]
+gc.callbacks.append(_collecting)
 _run = threading.Thread.run
 def _timed(self):
     try:
@@ -148,14 +156,15 @@ def _timed(self):
 threading.Thread.run = _timed
 @atexit.register
 def _report():
-    print("THREADS", json.dumps({"main": time.thread_time(), "threads": _ended}))
+    print("THREADS", json.dumps({"main": time.thread_time(), "threads": _ended, "gc": _gc[0]}))
 """
 
 
 def by_thread(bootstrap: str, feeds: int, repeat: int = 3) -> dict[str, float]:
     """CPU µs an item past start-up on each kind of thread of the run (medians of ``repeat`` pairs of a
     one-feed and a ``feeds``-feed run): the main thread (fetch, parse, normalise, state, send), any
-    other Python thread, and the rest (librdkafka's threads, exit)."""
+    other Python thread, and the rest (librdkafka's threads, exit); and of all that, the cyclic
+    garbage collector's share."""
     with tempfile.TemporaryDirectory() as scratch, feed_hosts(FEEDS, ITEMS, HOSTS) as urls:
 
         def run(count: int) -> tuple[dict[str, float], int]:
@@ -166,6 +175,7 @@ def by_thread(bootstrap: str, feeds: int, repeat: int = 3) -> dict[str, float]:
             clocks = json.loads(line.removeprefix("THREADS "))
             split = {"main thread": clocks["main"], "Python threads": sum(clocks["threads"])}
             split["the rest: librdkafka, exit"] = process.cpu_s - sum(split.values())
+            split["of all this, the garbage collector"] = clocks["gc"]
             return split, summary["result"]["produced"]
 
         run(1)  # writes the bytecode the measured runs load
