@@ -61,7 +61,10 @@ def document_interval_s(body: bytes | None) -> float | None:
     ttl = _TTL.search(body)
     if ttl:
         found.append(int(ttl.group(1)) * 60.0)
-    period = _PERIOD.search(body)
+    # The pattern tries at every '<': it starts at the '<' before the element's first mention
+    # (no match can start earlier), or not at all in a document that never names it
+    named = body.lower().find(b"updateperiod")
+    period = _PERIOD.search(body, body.rfind(b"<", 0, named)) if named != -1 else None
     if period and period.group(1).decode("ascii", "replace").lower() in PERIODS_S:
         frequency = _FREQUENCY.search(body)
         times = max(1, int(frequency.group(1))) if frequency else 1

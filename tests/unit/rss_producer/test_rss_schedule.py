@@ -52,6 +52,12 @@ def test_http_freshness(headers: dict[str, str], expected: float | None) -> None
         (b"<rss><channel><sy:updatePeriod>fortnightly</sy:updatePeriod></channel></rss>", None),
         (b"<rss><channel><ttl>30</ttl><sy:updatePeriod>hourly</sy:updatePeriod></channel></rss>", 3600.0),
         (b"<rss><channel><title>no hint</title></channel></rss>", None),
+        # named in text first, then as an element in another case: the element still counts
+        (
+            b"<rss><channel><title>on updatePeriod</title><SY:UPDATEPERIOD>weekly</SY:UPDATEPERIOD></channel></rss>",
+            7 * DAY_S,
+        ),
+        (b"<rss><channel><title>updateperiod>daily<</title></channel></rss>", None),
         (None, None),
     ],
 )
