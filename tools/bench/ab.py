@@ -2,10 +2,13 @@
 on a `git archive` of each commit, alternated round by round against one broker, so the machine's
 drift hits both alike. Medians per commit.
 
-    python -m tools.bench.ab BASE [OTHER] [--rounds 5] [--repeat 2] [--dynamodb]     # OTHER: HEAD by default
+    python -m tools.bench.ab BASE [OTHER] [--rounds 5] [--repeat 2] [--dynamodb] [--python PATH]
 
-``--dynamodb`` measures the runs with state in DynamoDB (``rss_on_dynamodb``, moto's server), as the
-template deploys them, instead of SQLite.
+OTHER is HEAD by default. ``--dynamodb`` measures the runs with state in DynamoDB
+(``rss_on_dynamodb``, moto's server), as the template deploys them, instead of SQLite. ``--python``
+runs OTHER's side on another interpreter with the same libraries (say, a venv of the Lambda
+runtime's Python 3.12: ``make venv VENV=... PYTHON=python3.12``); ``ab HEAD HEAD --python ...``
+then compares interpreters on one tree.
 
 Each round runs each tree in a fresh interpreter (its own code, its own ``tools``); a tree from
 before tools/ had rooms (issue 27) is measured through its ``tools.bench_cpu``.
@@ -54,6 +57,12 @@ def tree(revision: str, into: Path) -> Path:
     return into
 
 
+def version(python: str) -> str:
+    """``3.12.1``: the version of the interpreter at ``python``."""
+    done = subprocess.run([python, "-c", "import platform; print(platform.python_version())"], capture_output=True)
+    return done.stdout.decode().strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("base")
@@ -61,15 +70,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each size per tree and round")
     parser.add_argument("--dynamodb", action="store_true", help="state in DynamoDB (moto's server), not SQLite")
+    parser.add_argument("--python", default=sys.executable, help="the interpreter of OTHER's runs")
     args = parser.parse_args(argv)
-    samples: dict[str, dict[str, list[float]]] = {args.base: {}, args.other: {}}
+    labels = [args.base, args.other]
+    if args.python != sys.executable:  # each side named by its interpreter too
+        labels = [f"{args.base}, Python {version(sys.executable)}", f"{args.other}, Python {version(args.python)}"]
+    if labels[0] == labels[1]:  # the same tree twice: an A/A run, to see the noise
+        labels = [f"{labels[0]} (A)", f"{labels[1]} (B)"]
+    sides = dict(zip(labels, ((args.base, sys.executable), (args.other, args.python)), strict=True))
+    samples: dict[str, dict[str, list[float]]] = {label: {} for label in labels}
     with tempfile.TemporaryDirectory() as scratch, EmbeddedBroker() as broker:
-        trees = {revision: tree(revision, Path(scratch) / f"tree-{n}") for n, revision in enumerate(samples)}
+        trees = {label: tree(sides[label][0], Path(scratch) / f"tree-{n}") for n, label in enumerate(sides)}
         for round_ in range(args.rounds):
-            for revision, root in trees.items():
+            for label, root in trees.items():
                 done = subprocess.run(
                     [
-                        sys.executable,
+                        sides[label][1],
                         "-c",
                         ONE_RUN,
                         broker.bootstrap,
@@ -84,13 +100,13 @@ def main(argv: list[str] | None = None) -> int:
                     print(done.stderr[-3000:], file=sys.stderr)
                     return 1
                 for name, values in json.loads(done.stdout.strip().splitlines()[-1]).items():
-                    samples[revision].setdefault(name, []).extend(values)
-                print(f"round {round_ + 1} of {args.rounds}: {revision} measured", file=sys.stderr, flush=True)
-    print(f"| figure (medians of {args.rounds} rounds x {args.repeat}) | {args.base} | {args.other} |")
+                    samples[label].setdefault(name, []).extend(values)
+                print(f"round {round_ + 1} of {args.rounds}: {label} measured", file=sys.stderr, flush=True)
+    print(f"| figure (medians of {args.rounds} rounds x {args.repeat}) | " + " | ".join(samples) + " |")
     print("| --- | --- | --- |")
-    for key, label, shape in FIGURES:
-        cells = [shape.format(statistics.median(samples[revision][key])) for revision in samples]
-        print(f"| {label} | " + " | ".join(cells) + " |")
+    for key, figure, shape in FIGURES:
+        cells = [shape.format(statistics.median(samples[label][key])) for label in samples]
+        print(f"| {figure} | " + " | ".join(cells) + " |")
     return 0
 
 
