@@ -161,11 +161,24 @@ def utc_text(parsed: Any) -> str | None:
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?")
 _RFC822_TIME = re.compile(r"\b(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?\b")
 _OFFSET = re.compile(r"(?:\d|\s)([+-])(\d{2}):?(\d{2})\s*$")
+# The two shapes most feeds write (RFC 822 and RFC 3339), with every field in the range the checks
+# below allow (days to the 28th): such a date passes them, so one match answers for five searches.
+_PLAIN_DATE = re.compile(
+    r"(?:[A-Za-z]{3}, )?[0-9]{1,2} [A-Za-z]{3} [0-9]{4} (?:[01][0-9]|2[0-4]):[0-5][0-9](?::(?:[0-5][0-9]|60))?"
+    r"(?: (?:[+-](?:0[0-9]|1[0-4])[0-5][0-9]|[A-Za-z]{1,5}))?"
+    r"|[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])T(?:[01][0-9]|2[0-4]):[0-5][0-9]"
+    r"(?::(?:[0-5][0-9]|60)(?:\.[0-9]{1,9})?)?(?:Z|[+-](?:0[0-9]|1[0-4]):?[0-5][0-9])?"
+)
 
 
 def plausible_date(written: str) -> bool:
     """False for what no calendar shows: a month, day, hour or minute out of range, an offset
     beyond ±14:00, or a bare number (neither parser reads those alike)."""
+    return _PLAIN_DATE.fullmatch(written) is not None or _plausible(written)
+
+
+def _plausible(written: str) -> bool:
+    """``plausible_date``'s general way, for any text."""
     text = written.strip()
     if text.isdigit() and len(text) > 8:  # 20261123 is a date; 12345678901234567890 none
         return False

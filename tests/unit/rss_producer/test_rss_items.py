@@ -125,3 +125,32 @@ def test_the_date_checks_skip_only_searches_that_cannot_match() -> None:
         assert (near_end and (near_end.span(), near_end.groups())) == (
             anywhere and (anywhere.span(), anywhere.groups())
         )
+
+
+def test_a_date_taken_by_its_plain_shape_is_one_the_general_checks_take() -> None:
+    # Given dates in the two shapes feeds write, their fields drawn in and out of range
+    rng = random.Random(26)
+
+    def number(low: int, high: int, width: int) -> str:
+        return str(rng.randint(low, high)).zfill(rng.choice((1, width, width)))
+
+    def zone(colon: str) -> str:
+        offset = f"{rng.choice('+-')}{number(0, 19, 2)}{colon}{number(0, 69, 2)}"
+        return rng.choice((offset, offset, "GMT", "Z", "EST", "", "+1", "UTC+1"))
+
+    texts = []
+    for _ in range(20_000):
+        hms = f"{number(0, 29, 2)}:{number(0, 69, 2)}" + rng.choice(("", f":{number(0, 69, 2)}"))
+        rfc822 = f"{rng.choice(('Mon, ', 'Thu, ', ''))}{number(0, 39, 2)} {rng.choice(('Nov', 'Feb', 'Xyz'))}"
+        texts.append(f"{rfc822} {number(900, 10999, 4)} {hms} {zone('')}".rstrip())
+        fraction = rng.choice(("", ".5", ".123456789", ".1234567890"))
+        date = f"{number(900, 10999, 4)}-{number(0, 14, 2)}-{number(0, 32, 2)}{rng.choice('T T')}{hms}{fraction}"
+        texts.append(date + zone(rng.choice(("", ":"))))
+    texts += ["2025-02-29T10:00:00Z", "2024-02-29T10:00:00Z", "2026-04-31T10:00:00Z", "2026-11-23T10:00:00+15:00"]
+    texts += ["Mon, 23 Nov 2026 24:00:60 +1459", "Mon, 23 Nov 2026 10:60:00 +0000", "Mon, 23 Nov 2026 25:00 GMT"]
+    plain = {text for text in texts if rss_items._PLAIN_DATE.fullmatch(text)}
+    assert sum("-" in text[:5] for text in plain) > 200 < sum("-" not in text[:5] for text in plain)  # both shapes
+
+    # Then the plain shape changes no answer: each it takes, the general checks take too
+    for text in texts:
+        assert rss_items.plausible_date(text) == rss_items._plausible(text), text
