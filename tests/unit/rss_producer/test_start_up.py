@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from tests.support.http import QuietHandler
-from tools.services import schema_catalog as catalog
+from tools.local.handler import COMMON_LAYER, FUNCTIONS, ROOT
 from tools.services.http_serving import answer, serving
 
 FEED = b"<rss version='2.0'><channel><title>t</title><item><guid>1</guid><title>one</title></item></channel></rss>"
@@ -37,13 +37,13 @@ def test_a_cold_start_and_a_fetch_load_neither_requests_nor_urllib3() -> None:
     with serving(Feed) as base:
         env = {
             "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": os.pathsep.join(["functions/rss_producer", "layers/common/python"]),
+            "PYTHONPATH": os.pathsep.join([str(FUNCTIONS / "rss_producer"), str(COMMON_LAYER)]),
             "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
             "FEED_URLS": f"{base}/feed",
             "FEED_ALLOW_PRIVATE_ADDRESSES": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "test",
         }
-        out = subprocess.check_output([sys.executable, "-c", code], text=True, env=env, cwd=catalog.ROOT)
+        out = subprocess.check_output([sys.executable, "-c", code], text=True, env=env, cwd=ROOT)
 
     # Then the feed was read, and neither library was loaded
     assert json.loads(out.strip().splitlines()[-1]) == {"entries": 1, "etag": '"1"', "heavy": []}
